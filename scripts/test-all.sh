@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One command: install what is missing, build, and run every test:
+#   1. unit tests (CppUTest) and the C-client integration test, via ctest
+#   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. kazoo (pytest), Curator (Java), zkCli.sh and the SIGKILL crash test,
+#      each against a real zabd on a free 127.0.0.1 port
+# Ends with one line "N passed, M failed" counting the suites; exits non-zero
+# if any failed.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/scripts/install-deps.sh" --test || { echo "install-deps failed"; exit 1; }
+jobs=$(nproc)
+passed=0 failed=0 failures=()
+suite() { # name command...
+  local name=$1; shift
+  echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+build() { # dir extra-cmake-args...
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null &&
+    cmake --build "$dir" -j"$jobs" >/dev/null
+}
+
+suite "build" build "$root/build"
+suite "ctest (unit + C client)" bash -c "cd '$root/build' && ctest --output-on-failure --timeout 600"
+suite "build (asan+ubsan)" build "$root/build-asan" -DZABD_SANITIZE=ON \
+  -DCMAKE_CXX_FLAGS=-DCPPUTEST_MEM_LEAK_DETECTION_DISABLED
+suite "ctest unit (asan+ubsan)" bash -c \
+  "cd '$root/build-asan' && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 600 -R '^(unit_|test_)'"
+export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
+suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+suite "curator" "$root/tests/integration/curator/run.sh"
+suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
+suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"
+
+[ "${#failures[@]}" -eq 0 ] || echo "failed suites: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

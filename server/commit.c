@@ -1,0 +1,288 @@
+/*
+ * commit.c: the write path. prep (znode-tree) -> log (storage, queued to the
+ * log thread) -> apply (znode-tree) -> watch events and the reply, queued
+ * behind the txn's durability (srv_int.h explains the ordering).
+ *
+ * Recovery replays logged txns through the same apply step, so a txn means
+ * the same thing live and after a restart.
+ */
+#include "server/srv_int.h"
+
+#include <string.h>
+
+static void fatal_log(srv *s, int rc, int64_t zxid)
+{
+    /* Losing the log means losing acknowledged writes: stop serving, as
+     * ZooKeeper does when its txn log cannot be written. */
+    srv_log(SRV_LOG_ERROR, "cannot log txn 0x%" PRIx64 ": %s; shutting down",
+            (uint64_t)zxid, wire_err_name(rc));
+    s->log_failed = true;
+    srv_stop(s);
+}
+
+static void fire_events(srv *s, int64_t zxid)
+{
+    const zt_out *o = &s->out;
+    for (size_t i = 0; i < o->n_ev; i++) {
+        const zt_event *e = &o->ev[i];
+        wire_str path = zt_out_str(o, e->path_off, e->path_len);
+        s->n_dl = 0;
+        if (watch_fire(s->watches, e->type, path.p, (size_t)path.len, &s->dl, &s->n_dl,
+                       &s->cap_dl) != 0) {
+            srv_log(SRV_LOG_ERROR, "out of memory firing watches on %.*s", path.len, path.p);
+            continue;
+        }
+        for (size_t k = 0; k < s->n_dl; k++) {
+            conn *c = srv_conn_by_id(s, s->dl[k].watcher);
+            if (c == NULL)
+                continue;
+            srv_reply_begin(&s->reply, WIRE_XID_NOTIFICATION, -1, 0);
+            wire_wr_i32(&s->reply, s->dl[k].event_type);
+            wire_wr_i32(&s->reply, WIRE_STATE_SYNC_CONNECTED);
+            wire_wr_str(&s->reply, path);
+            srv_reply_end(&s->reply);
+            srv_send(s, c, zxid, &s->reply, false);
+        }
+    }
+}
+
+/* Session bookkeeping that follows a txn, live or replayed. */
+static void session_effects(srv *s, const wire_txn_hdr *h, const wire_txn *t, bool replay)
+{
+    if (h->type == WIRE_OP_CREATESESSION && replay) {
+        if (!sess_exists(s->sessions, h->client_id))
+            sess_add(s->sessions, h->client_id, t->timeout_ms, srv_now_ms());
+    } else if (h->type == WIRE_OP_CLOSESESSION) {
+        sess_remove(s->sessions, h->client_id);
+    }
+}
+
+/* Decodes the txn in s->txn and applies it; results and events land in
+ * s->out. Returns 0 or a negative zerr (the txn is then unusable). */
+static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay)
+{
+    wire_rd r;
+    wire_txn_hdr h;
+    wire_txn t;
+    wire_rd_init(&r, p, len, INT32_MAX);
+    wire_txn_hdr_decode(&r, &h);
+    if (wire_rd_err(&r) != 0)
+        return ZERR_CORRUPT;
+    int rc = wire_txn_body_decode(&r, h.type, &t);
+    if (rc != 0)
+        return rc;
+    zt_out_reset(&s->out);
+    rc = zt_apply(s->tree, &h, &t, &s->out);
+    if (rc == 0)
+        session_effects(s, &h, &t, replay);
+    wire_txn_fini(&t);
+    if (h.zxid > s->last_zxid)
+        s->last_zxid = h.zxid;
+    return rc;
+}
+
+/* Logs and applies the txn prepped into s->txn at zxid; fires its events. */
+static int log_and_apply(srv *s, int64_t zxid)
+{
+    int rc = stor_append(s->st, (uint64_t)zxid, s->txn.p, s->txn.len);
+    if (rc != 0) {
+        fatal_log(s, rc, zxid);
+        return rc;
+    }
+    rc = apply_txn(s, s->txn.p, s->txn.len, false);
+    ZK_ASSERT(rc == 0, "applying txn 0x%" PRIx64 " that prep produced: %s", (uint64_t)zxid,
+              wire_err_name(rc));
+    fire_events(s, zxid);
+    s->txns_since_snap++;
+    srv_maybe_snapshot(s);
+    return 0;
+}
+
+static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_auth *a)
+{
+    zt_prep_ctx ctx = {session, xid, s->last_zxid + 1, srv_wall_ms(), a,
+                       s->cfg.extended_types_enabled};
+    if (c != NULL)
+        srv_auth_view(c, a);
+    else
+        *a = (zt_auth){NULL, 0, true};
+    return ctx;
+}
+
+static void write_result_body(wire_wr *w, const zt_out *o, const zt_result *r)
+{
+    switch (r->type) {
+    case WIRE_OP_CREATE:
+        wire_wr_str(w, zt_out_str(o, r->path_off, r->path_len));
+        break;
+    case WIRE_OP_CREATE2:
+    case WIRE_OP_CREATECONTAINER:
+    case WIRE_OP_CREATETTL:
+        wire_wr_str(w, zt_out_str(o, r->path_off, r->path_len));
+        wire_wr_stat(w, &r->stat);
+        break;
+    case WIRE_OP_SETDATA:
+    case WIRE_OP_SETACL:
+        wire_wr_stat(w, &r->stat);
+        break;
+    default:
+        break;
+    }
+}
+
+void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *q)
+{
+    srv *s = c->s;
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
+    wire_wr_reset(&s->txn);
+    int err = zt_prep(s->tree, &ctx, q, &s->txn);
+    if (err == ZERR_NOMEM) {
+        srv_log(SRV_LOG_ERROR, "out of memory preparing a write of session 0x%016" PRIx64,
+                (uint64_t)c->session_id);
+        srv_conn_close(c, "out of memory");
+        return;
+    }
+    s->last_zxid = ctx.zxid;
+    if (log_and_apply(s, ctx.zxid) != 0)
+        return;
+    srv_reply_begin(&s->reply, xid, ctx.zxid, err);
+    if (err == 0) {
+        zt_result r = s->out.res[0];
+        /* createContainer/createTTL answer with Create2Response */
+        r.type = type == WIRE_OP_CREATE ? WIRE_OP_CREATE : r.type;
+        write_result_body(&s->reply, &s->out, &r);
+    }
+    srv_reply_end(&s->reply);
+    srv_send(s, c, ctx.zxid, &s->reply, false);
+}
+
+void srv_commit_multi(conn *c, int32_t xid, const wire_multi_req *m)
+{
+    srv *s = c->s;
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
+    wire_wr_reset(&s->txn);
+    int err = zt_prep_multi(s->tree, &ctx, m, &s->txn);
+    if (err == ZERR_NOMEM) {
+        srv_conn_close(c, "out of memory");
+        return;
+    }
+    s->last_zxid = ctx.zxid;
+    if (log_and_apply(s, ctx.zxid) != 0)
+        return;
+    /* MultiResponse: { MultiHeader{type, done=false, err}, body }* then
+     * {-1, true, -1}. The reply header's err stays 0: clients read the
+     * per-op results. */
+    wire_wr *w = &s->reply;
+    srv_reply_begin(w, xid, ctx.zxid, 0);
+    for (size_t i = 1; i < s->out.n_res; i++) {
+        zt_result r = s->out.res[i];
+        if (r.type == WIRE_OP_ERROR) {
+            wire_wr_i32(w, WIRE_OP_ERROR);
+            wire_wr_bool(w, false);
+            wire_wr_i32(w, r.err);
+            wire_wr_i32(w, r.err);
+            continue;
+        }
+        /* CreateResult(path, stat) reports itself as create2 */
+        if (r.type == WIRE_OP_CREATECONTAINER || r.type == WIRE_OP_CREATETTL)
+            r.type = WIRE_OP_CREATE2;
+        wire_wr_i32(w, r.type);
+        wire_wr_bool(w, false);
+        wire_wr_i32(w, 0);
+        write_result_body(w, &s->out, &r);
+    }
+    wire_wr_i32(w, -1);
+    wire_wr_bool(w, true);
+    wire_wr_i32(w, -1);
+    srv_reply_end(w);
+    srv_send(s, c, ctx.zxid, w, false);
+}
+
+void srv_commit_error(conn *c, int32_t xid, int32_t type, int err)
+{
+    srv *s = c->s;
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
+    wire_txn_hdr h = {ctx.session_id, xid, ctx.zxid, ctx.time_ms, WIRE_OP_ERROR};
+    wire_txn body = {.type = WIRE_OP_ERROR, .err = err};
+    wire_wr_reset(&s->txn);
+    wire_txn_hdr_encode(&s->txn, &h);
+    wire_txn_body_encode(&s->txn, &body);
+    s->last_zxid = ctx.zxid;
+    if (log_and_apply(s, ctx.zxid) != 0)
+        return;
+    srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " opcode %d answered %s",
+            (uint64_t)c->session_id, type, wire_err_name(err));
+    srv_reply_begin(&s->reply, xid, ctx.zxid, err);
+    srv_reply_end(&s->reply);
+    srv_send(s, c, ctx.zxid, &s->reply, false);
+}
+
+int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeout_ms)
+{
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, c, session_id, 0, &a);
+    wire_wr_reset(&s->txn);
+    int rc = zt_prep_create_session(&ctx, timeout_ms, &s->txn);
+    if (rc == 0)
+        rc = sess_add(s->sessions, session_id, timeout_ms, srv_now_ms());
+    if (rc != 0)
+        return rc;
+    s->last_zxid = ctx.zxid;
+    if ((rc = log_and_apply(s, ctx.zxid)) != 0)
+        return rc;
+    c->session_id = session_id;
+    c->timeout_ms = timeout_ms;
+    c->handshaken = true;
+    srv_idmap_put(&s->conn_by_session, (uint64_t)session_id, c);
+    srv_log(SRV_LOG_INFO, "established session 0x%016" PRIx64 " with timeout %d ms for %s:%d",
+            (uint64_t)session_id, timeout_ms, c->addr, c->port);
+    srv_send_connect_resp(s, c, ctx.zxid, timeout_ms, session_id, true);
+    return 0;
+}
+
+void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id)
+{
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, c, session_id, xid, &a);
+    wire_wr_reset(&s->txn);
+    if (zt_prep_close_session(s->tree, &ctx, &s->txn) != 0) {
+        srv_log(SRV_LOG_ERROR, "out of memory closing session 0x%016" PRIx64,
+                (uint64_t)session_id);
+        return;
+    }
+    sess_set_closing(s->sessions, session_id);
+    s->last_zxid = ctx.zxid;
+    if (log_and_apply(s, ctx.zxid) != 0)
+        return;
+    conn *owner = c != NULL ? c : srv_conn_by_session(s, session_id);
+    if (owner == NULL)
+        return;
+    if (c != NULL) {
+        srv_reply_begin(&s->reply, xid, ctx.zxid, 0);
+        srv_reply_end(&s->reply);
+    } else {
+        wire_wr_reset(&s->reply); /* expiry: nothing to say, just close */
+    }
+    srv_send(s, owner, ctx.zxid, &s->reply, true);
+}
+
+void srv_commit_delete_container(srv *s, const char *path)
+{
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, NULL, 0, 0, &a);
+    wire_wr_reset(&s->txn);
+    int err = zt_prep_delete_container(s->tree, &ctx, wire_str_c(path), &s->txn);
+    if (err == ZERR_NOMEM)
+        return;
+    s->last_zxid = ctx.zxid;
+    if (log_and_apply(s, ctx.zxid) == 0)
+        srv_log(SRV_LOG_INFO, "removed container %s: %s", path, wire_err_name(err));
+}
+
+int srv_replay_txn(srv *s, const uint8_t *p, size_t len)
+{
+    return apply_txn(s, p, len, true);
+}

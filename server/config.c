@@ -1,0 +1,665 @@
+/*
+ * server/config.c: zoo.cfg parsing, defaults, validation and the "conf"
+ * four-letter word body.
+ *
+ * The file format is java.util.Properties (what ZooKeeper's
+ * QuorumPeerConfig.parse loads): natural lines end in \n, \r or \r\n; a
+ * line whose first non-blank character is '#' or '!' is a comment; a line
+ * ending in an odd number of backslashes continues on the next one (whose
+ * leading blanks are dropped); the key ends at the first unescaped '=', ':'
+ * or blank, after which blanks and one '=' or ':' are skipped; \t \n \r \f
+ * and \uXXXX are escapes and any other backslash just quotes the next
+ * character. ZooKeeper then trims key and value, and so do we.
+ *
+ * Keys are matched by a table. Keys that ZooKeeper turns into "zookeeper.*"
+ * system properties (snapCount, jute.maxbuffer, globalOutstandingLimit, ...)
+ * are read by Java with Integer.decode, so those also take 0x hex here.
+ *
+ * Not done here: binding, resolving clientPortAddress, creating dataDir.
+ * Quorum keys (server.N, initLimit, ...) are recognised and warned about;
+ * zabd runs standalone only for now.
+ */
+#include "server/config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wire/wire.h"
+
+#define CFG_MAX_FILE_BYTES (4u << 20) /* a zoo.cfg is a few hundred bytes */
+#define CFG_DIR_WALK_DEPTH 6
+
+enum cfg_kind {
+    CFG_INT,       /* decimal int32, Integer.parseInt */
+    CFG_INT_DEC,   /* decimal or 0x hex, Integer.decode (system properties) */
+    CFG_BOOL,      /* true/false, any case */
+    CFG_STR,       /* non-empty string */
+    CFG_STR_ANY,   /* string, may be empty */
+    CFG_DIR,       /* non-empty path; relative ones get a warning */
+    CFG_DIGEST,    /* "user:digest" */
+};
+
+typedef struct cfg_key {
+    const char *name;
+    enum cfg_kind kind;
+    size_t off;
+    int64_t min, max; /* for ints */
+} cfg_key;
+
+#define F(field) offsetof(srv_config, field)
+#define IMAX INT32_MAX
+
+/* Session timeouts accept -1: ZooKeeper's own "unset" marker. */
+static const cfg_key keys[] = {
+    {"tickTime", CFG_INT, F(tick_time_ms), 1, IMAX},
+    {"dataDir", CFG_DIR, F(data_dir), 0, 0},
+    {"dataLogDir", CFG_DIR, F(data_log_dir), 0, 0},
+    {"clientPort", CFG_INT, F(client_port), 1, 65535},
+    {"clientPortAddress", CFG_STR, F(client_port_address), 0, 0},
+    {"maxClientCnxns", CFG_INT, F(max_client_cnxns), 0, IMAX},
+    {"minSessionTimeout", CFG_INT, F(min_session_timeout_ms), -1, IMAX},
+    {"maxSessionTimeout", CFG_INT, F(max_session_timeout_ms), -1, IMAX},
+    {"snapCount", CFG_INT_DEC, F(snap_count), 2, IMAX},
+    {"autopurge.snapRetainCount", CFG_INT, F(autopurge_snap_retain_count), INT32_MIN, IMAX},
+    {"autopurge.purgeInterval", CFG_INT, F(autopurge_purge_interval_h), INT32_MIN, IMAX},
+    {"jute.maxbuffer", CFG_INT_DEC, F(jute_maxbuffer), 1, IMAX},
+    {"4lw.commands.whitelist", CFG_STR_ANY, F(four_letter_whitelist), 0, 0},
+    {"DigestAuthenticationProvider.superDigest", CFG_DIGEST, F(super_digest), 0, 0},
+    {"extendedTypesEnabled", CFG_BOOL, F(extended_types_enabled), 0, 0},
+    {"znode.container.checkIntervalMs", CFG_INT_DEC, F(container_check_interval_ms), 1, IMAX},
+    {"znode.container.maxPerMinute", CFG_INT_DEC, F(container_max_per_minute), 1, IMAX},
+    {"reconfigEnabled", CFG_BOOL, F(reconfig_enabled), 0, 0},
+    {"globalOutstandingLimit", CFG_INT_DEC, F(global_outstanding_limit), 1, IMAX},
+};
+
+/* Keys ZooKeeper 3.8 understands that a standalone zabd ignores. Entries
+ * ending in '.' match as prefixes. */
+static const char *const unused_keys[] = {
+    "initLimit", "syncLimit", "standaloneEnabled", "clientPortListenBacklog",
+    "secureClientPort", "secureClientPortAddress", "localSessionsEnabled",
+    "localSessionsUpgradingEnabled", "observerMasterPort",
+    "connectToLearnerMasterLimit", "electionAlg", "electionPortBindRetry",
+    "quorumListenOnAllIPs", "peerType", "syncEnabled", "dynamicConfigFile",
+    "sslQuorum", "portUnification", "sslQuorumReloadCertFiles", "oraclePath",
+    "preAllocSize", "forceSync", "maxCnxns", "serverCnxnFactory",
+    "leaderServes", "cnxTimeout", "skipACL", "fsync.warningthresholdms",
+    "tcpKeepAlive", "clientTcpKeepAlive", "maxResponseCacheSize",
+    "maxGetChildrenResponseCacheSize", "snapSizeLimitInKb",
+    "txnLogSizeLimitInKb", "digest.enabled", "audit.enable",
+    "server.", "group.", "weight.", "admin.", "metricsProvider.", "quorum.",
+    "jvm.pause.", "multiAddress.", "ssl.", "authProvider.", "zookeeper.",
+};
+
+typedef struct parse_ctx {
+    const char *path;
+    void (*warn)(void *arg, const char *msg);
+    void *warn_arg;
+    char *err;
+    size_t err_len;
+    int line_of[sizeof keys / sizeof keys[0]]; /* 0 = not given */
+} parse_ctx;
+
+/* ---- Small helpers ------------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    ZK_ASSERT(d != NULL, "out of memory copying config string");
+    return d;
+}
+
+static void fail(parse_ctx *p, int line, const char *fmt, ...)
+{
+    if (p->err == NULL || p->err_len == 0)
+        return;
+    int n = line > 0 ? snprintf(p->err, p->err_len, "%s:%d: ", p->path, line)
+                     : snprintf(p->err, p->err_len, "%s: ", p->path);
+    if (n < 0 || (size_t)n >= p->err_len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err + n, p->err_len - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static void warnf(parse_ctx *p, int line, const char *fmt, ...)
+{
+    if (p->warn == NULL)
+        return;
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "%s:%d: ", p->path, line);
+    if (n < 0 || (size_t)n >= sizeof msg)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    p->warn(p->warn_arg, msg);
+}
+
+static bool is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\f'; }
+
+/* Java's String.trim: drops every char <= ' ' at both ends, in place. */
+static char *trim(char *s)
+{
+    while (*s != '\0' && (unsigned char)*s <= ' ')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (unsigned char)s[n - 1] <= ' ')
+        s[--n] = '\0';
+    return s;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Decodes Properties escapes of s[0..len) into out (at most len + 1 bytes
+ * are needed: \uXXXX is 6 bytes in and at most 3 UTF-8 bytes out). */
+static int unescape(const char *s, size_t len, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\\' || i + 1 == len) {
+            out[o++] = s[i];
+            continue;
+        }
+        char e = s[++i];
+        switch (e) {
+        case 't': out[o++] = '\t'; break;
+        case 'n': out[o++] = '\n'; break;
+        case 'r': out[o++] = '\r'; break;
+        case 'f': out[o++] = '\f'; break;
+        case 'u': {
+            unsigned cp = 0;
+            for (int k = 0; k < 4; k++) {
+                int h = i + 1 < len ? hexval(s[++i]) : -1;
+                if (h < 0)
+                    return -1; /* Java: "Malformed \uxxxx encoding" */
+                cp = cp << 4 | (unsigned)h;
+            }
+            if (cp < 0x80) {
+                out[o++] = (char)cp;
+            } else if (cp < 0x800) {
+                out[o++] = (char)(0xc0 | cp >> 6);
+                out[o++] = (char)(0x80 | (cp & 0x3f));
+            } else {
+                out[o++] = (char)(0xe0 | cp >> 12);
+                out[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+                out[o++] = (char)(0x80 | (cp & 0x3f));
+            }
+            break;
+        }
+        default: out[o++] = e; break;
+        }
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* Integer.parseInt (decimal, optional sign) or, with allow_hex, the 0x/0X/#
+ * forms Integer.decode also takes. */
+static bool parse_int(const char *s, bool allow_hex, int64_t *out)
+{
+    const char *q = s;
+    bool neg = false;
+    if (*q == '+' || *q == '-')
+        neg = *q++ == '-';
+    int base = 10;
+    if (allow_hex && (q[0] == '0' && (q[1] == 'x' || q[1] == 'X'))) {
+        base = 16;
+        q += 2;
+    } else if (allow_hex && q[0] == '#') {
+        base = 16;
+        q += 1;
+    }
+    if (*q == '\0')
+        return false;
+    int64_t v = 0;
+    for (; *q != '\0'; q++) {
+        int d = base == 16 ? hexval(*q) : (*q >= '0' && *q <= '9' ? *q - '0' : -1);
+        if (d < 0)
+            return false;
+        v = v * base + d;
+        if (v > (int64_t)INT32_MAX + 1)
+            return false;
+    }
+    v = neg ? -v : v;
+    if (v > INT32_MAX || v < INT32_MIN)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- One key ------------------------------------------------------------- */
+
+static bool is_unused_key(const char *k)
+{
+    for (size_t i = 0; i < sizeof unused_keys / sizeof unused_keys[0]; i++) {
+        const char *u = unused_keys[i];
+        size_t n = strlen(u);
+        if (u[n - 1] == '.' ? strncmp(k, u, n) == 0 && k[n] != '\0' : strcmp(k, u) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void set_str(srv_config *c, size_t off, const char *v)
+{
+    char **slot = (char **)((char *)c + off);
+    free(*slot);
+    *slot = xstrdup(v);
+}
+
+static int apply_key(parse_ctx *p, srv_config *c, int line, const char *k, const char *v)
+{
+    const cfg_key *ck = NULL;
+    size_t idx = 0;
+    for (; idx < sizeof keys / sizeof keys[0]; idx++) {
+        if (strcmp(keys[idx].name, k) == 0) {
+            ck = &keys[idx];
+            break;
+        }
+    }
+    if (ck == NULL) {
+        if (is_unused_key(k))
+            warnf(p, line, "'%s' is a ZooKeeper setting zabd does not use; ignored", k);
+        else
+            warnf(p, line, "unknown key '%s' ignored", k);
+        return 0;
+    }
+    p->line_of[idx] = line;
+    switch (ck->kind) {
+    case CFG_INT:
+    case CFG_INT_DEC: {
+        int64_t n;
+        if (!parse_int(v, ck->kind == CFG_INT_DEC, &n)) {
+            fail(p, line, "%s: '%s' is not a valid integer", k, v);
+            return -1;
+        }
+        if (n < ck->min || n > ck->max) {
+            fail(p, line, "%s: %" PRId64 " is out of range [%" PRId64 ", %" PRId64 "]", k,
+                 n, ck->min, ck->max);
+            return -1;
+        }
+        *(int32_t *)((char *)c + ck->off) = (int32_t)n;
+        return 0;
+    }
+    case CFG_BOOL: {
+        bool b;
+        if (strcasecmp(v, "true") == 0)
+            b = true;
+        else if (strcasecmp(v, "false") == 0)
+            b = false;
+        else {
+            fail(p, line, "%s: '%s' is not a boolean (use true or false)", k, v);
+            return -1;
+        }
+        *(bool *)((char *)c + ck->off) = b;
+        return 0;
+    }
+    case CFG_DIGEST: {
+        const char *colon = strchr(v, ':');
+        if (colon == NULL || colon == v || colon[1] == '\0') {
+            fail(p, line, "%s: '%s' is not of the form user:base64digest", k, v);
+            return -1;
+        }
+        set_str(c, ck->off, v);
+        return 0;
+    }
+    case CFG_DIR:
+        /* QuorumPeerConfig warns for relative paths too (VerifyingFileFactory). */
+        if (v[0] != '\0' && v[0] != '/')
+            warnf(p, line, "%s '%s' is relative to the current directory", k, v);
+        /* fall through */
+    case CFG_STR:
+        if (v[0] == '\0') {
+            fail(p, line, "%s: empty value", k);
+            return -1;
+        }
+        /* fall through */
+    case CFG_STR_ANY:
+        set_str(c, ck->off, v);
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- The file ------------------------------------------------------------ */
+
+static int read_file(parse_ctx *p, char **out, size_t *len_out)
+{
+    int rc = -1;
+    char *buf = NULL;
+    FILE *f = fopen(p->path, "rb");
+    if (f == NULL) {
+        fail(p, 0, "cannot open: %s", strerror(errno));
+        goto out;
+    }
+    buf = malloc(CFG_MAX_FILE_BYTES + 1);
+    ZK_ASSERT(buf != NULL, "out of memory reading %s", p->path);
+    size_t n = fread(buf, 1, CFG_MAX_FILE_BYTES + 1, f);
+    if (ferror(f)) {
+        fail(p, 0, "read error: %s", strerror(errno));
+        goto out;
+    }
+    if (n > CFG_MAX_FILE_BYTES) {
+        fail(p, 0, "larger than %u bytes", CFG_MAX_FILE_BYTES);
+        goto out;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len_out = n;
+    buf = NULL;
+    rc = 0;
+out:
+    if (f != NULL)
+        fclose(f);
+    free(buf);
+    return rc;
+}
+
+/* Splits one logical line (continuations already joined, escapes intact)
+ * into key and value and applies it. */
+static int handle_line(parse_ctx *p, srv_config *c, int line, const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && s[i] != '=' && s[i] != ':' && !is_blank(s[i]))
+        i += s[i] == '\\' && i + 1 < len ? 2 : 1;
+    size_t key_end = i;
+    while (i < len && is_blank(s[i]))
+        i++;
+    if (i < len && (s[i] == '=' || s[i] == ':'))
+        i++;
+    while (i < len && is_blank(s[i]))
+        i++;
+
+    int rc = -1;
+    char *key = malloc(key_end + 1), *val = malloc(len - i + 1);
+    ZK_ASSERT(key != NULL && val != NULL, "out of memory parsing %s", p->path);
+    if (unescape(s, key_end, key) != 0 || unescape(s + i, len - i, val) != 0) {
+        fail(p, line, "malformed \\uXXXX escape");
+        goto out;
+    }
+    char *k = trim(key);
+    if (*k == '\0') {
+        fail(p, line, "a value without a key");
+        goto out;
+    }
+    rc = apply_key(p, c, line, k, trim(val));
+out:
+    free(key);
+    free(val);
+    return rc;
+}
+
+static int parse_text(parse_ctx *p, srv_config *c, const char *t, size_t len)
+{
+    int rc = 0;
+    size_t cap = 256, n = 0;
+    char *logical = malloc(cap);
+    ZK_ASSERT(logical != NULL, "out of memory parsing %s", p->path);
+    int line = 0, start_line = 0;
+    bool continuing = false;
+    size_t pos = 0;
+    while (rc == 0 && pos < len) {
+        /* One natural line: [pos, end). */
+        size_t end = pos;
+        while (end < len && t[end] != '\n' && t[end] != '\r')
+            end++;
+        size_t next = end;
+        if (next < len && t[next] == '\r')
+            next++;
+        if (next < len && t[next] == '\n' && (next == end || t[end] == '\r'))
+            next++;
+        line++;
+
+        size_t b = pos;
+        while (b < end && is_blank(t[b]))
+            b++;
+        pos = next;
+        if (!continuing) {
+            if (b == end || t[b] == '#' || t[b] == '!')
+                continue;
+            n = 0;
+            start_line = line;
+        }
+        size_t nbs = 0;
+        while (nbs < end - b && t[end - 1 - nbs] == '\\')
+            nbs++;
+        continuing = nbs % 2 == 1;
+        size_t take = end - b - (continuing ? 1 : 0);
+        if (n + take + 1 > cap) {
+            while (n + take + 1 > cap)
+                cap *= 2;
+            logical = realloc(logical, cap);
+            ZK_ASSERT(logical != NULL, "out of memory parsing %s", p->path);
+        }
+        memcpy(logical + n, t + b, take);
+        n += take;
+        if (!continuing)
+            rc = handle_line(p, c, start_line, logical, n);
+    }
+    if (rc == 0 && continuing)
+        rc = handle_line(p, c, start_line, logical, n);
+    free(logical);
+    return rc;
+}
+
+/* The line that last set key, 0 if none did. */
+static int key_line(const parse_ctx *p, const char *name)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(keys[i].name, name) == 0)
+            return p->line_of[i];
+    return 0;
+}
+
+/* Cross-key rules and derived defaults, after every line is read
+ * (QuorumPeerConfig.parseProperties does them in this order). */
+static int finish(parse_ctx *p, srv_config *c)
+{
+    const int line_retain = key_line(p, "autopurge.snapRetainCount");
+    const int line_min = key_line(p, "minSessionTimeout");
+    const int line_max = key_line(p, "maxSessionTimeout");
+    if (c->autopurge_snap_retain_count < 3) {
+        warnf(p, line_retain, "autopurge.snapRetainCount %d is below the minimum; using 3",
+              c->autopurge_snap_retain_count);
+        c->autopurge_snap_retain_count = 3;
+    }
+    if (c->autopurge_purge_interval_h < 0)
+        c->autopurge_purge_interval_h = 0; /* ZooKeeper: <= 0 means no purge task */
+    if (key_line(p, "dataDir") == 0) {
+        fail(p, 0, "dataDir is not set");
+        return -1;
+    }
+    if (c->data_log_dir == NULL)
+        c->data_log_dir = xstrdup(c->data_dir);
+
+    int64_t tick = c->tick_time_ms;
+    if (c->min_session_timeout_ms == -1)
+        c->min_session_timeout_ms = (int32_t)(tick * 2 > INT32_MAX ? INT32_MAX : tick * 2);
+    if (c->max_session_timeout_ms == -1)
+        c->max_session_timeout_ms = (int32_t)(tick * 20 > INT32_MAX ? INT32_MAX : tick * 20);
+    if (c->min_session_timeout_ms > c->max_session_timeout_ms) {
+        fail(p, line_min ? line_min : line_max,
+             "minSessionTimeout (%d) must not be larger than maxSessionTimeout (%d)",
+             c->min_session_timeout_ms, c->max_session_timeout_ms);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- Public -------------------------------------------------------------- */
+
+static void defaults_common(srv_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->tick_time_ms = 2000;
+    c->client_port = 2181;
+    c->max_client_cnxns = 60;
+    c->min_session_timeout_ms = -1;
+    c->max_session_timeout_ms = -1;
+    c->snap_count = 100000;
+    c->autopurge_snap_retain_count = 3;
+    c->autopurge_purge_interval_h = 0;
+    c->jute_maxbuffer = 0xfffff;
+    c->four_letter_whitelist = xstrdup("srvr");
+    c->extended_types_enabled = false;
+    c->container_check_interval_ms = 60000;
+    c->container_max_per_minute = 10000;
+    c->reconfig_enabled = false;
+    c->global_outstanding_limit = 1000;
+}
+
+void srv_config_defaults(srv_config *c)
+{
+    defaults_common(c);
+    c->data_dir = xstrdup("./data");
+    c->data_log_dir = xstrdup("./data");
+    c->client_port_address = xstrdup("127.0.0.1");
+    c->min_session_timeout_ms = 2 * c->tick_time_ms;
+    c->max_session_timeout_ms = 20 * c->tick_time_ms;
+}
+
+int srv_config_load(srv_config *c, const char *path,
+                    void (*warn)(void *arg, const char *msg), void *warn_arg,
+                    char *err, size_t err_len)
+{
+    parse_ctx p = {.path = path, .warn = warn, .warn_arg = warn_arg,
+                   .err = err, .err_len = err_len};
+    srv_config tmp;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    if (err != NULL && err_len > 0)
+        err[0] = '\0';
+    defaults_common(&tmp);
+    if (read_file(&p, &text, &len) != 0)
+        goto out;
+    if (parse_text(&p, &tmp, text, len) != 0)
+        goto out;
+    if (finish(&p, &tmp) != 0)
+        goto out;
+    *c = tmp;
+    memset(&tmp, 0, sizeof tmp); /* c owns the strings now */
+    rc = 0;
+out:
+    srv_config_fini(&tmp);
+    free(text);
+    return rc;
+}
+
+void srv_config_fini(srv_config *c)
+{
+    free(c->data_dir);
+    free(c->data_log_dir);
+    free(c->client_port_address);
+    free(c->four_letter_whitelist);
+    free(c->super_digest);
+    c->data_dir = c->data_log_dir = c->client_port_address = NULL;
+    c->four_letter_whitelist = c->super_digest = NULL;
+}
+
+/* File.getAbsolutePath() + "/version-2": prefixes the working directory to a
+ * relative path without resolving "." or "..", and drops trailing slashes. */
+static void abs_version_dir(const char *dir, char *out, size_t cap)
+{
+    char cwd[4096] = "";
+    if (dir[0] != '/' && getcwd(cwd, sizeof cwd) == NULL)
+        cwd[0] = '\0';
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    snprintf(out, cap, "%s%s%.*s/version-2", cwd, dir[0] == '/' ? "" : "/", (int)n, dir);
+}
+
+/* ZooKeeperServer.getDirSize: the sum of regular file lengths below dir. */
+static uint64_t dir_size(const char *dir, int depth)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char child[4096];
+        if ((size_t)snprintf(child, sizeof child, "%s/%s", dir, e->d_name) >= sizeof child)
+            continue;
+        struct stat st;
+        if (lstat(child, &st) != 0)
+            continue;
+        if (S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_size;
+        else if (S_ISDIR(st.st_mode) && depth > 0)
+            total += dir_size(child, depth - 1);
+    }
+    closedir(d);
+    return total;
+}
+
+void srv_config_format_conf(const srv_config *c, char *buf, size_t cap)
+{
+    if (cap == 0)
+        return;
+    char data[4200], log[4200];
+    abs_version_dir(c->data_dir, data, sizeof data);
+    abs_version_dir(c->data_log_dir, log, sizeof log);
+    snprintf(buf, cap,
+             "clientPort=%d\n"
+             "secureClientPort=-1\n"
+             "dataDir=%s\n"
+             "dataDirSize=%" PRIu64 "\n"
+             "dataLogDir=%s\n"
+             "dataLogSize=%" PRIu64 "\n"
+             "tickTime=%d\n"
+             "maxClientCnxns=%d\n"
+             "minSessionTimeout=%d\n"
+             "maxSessionTimeout=%d\n"
+             "clientPortListenBacklog=-1\n"
+             "serverId=0\n",
+             c->client_port, data, dir_size(c->data_dir, CFG_DIR_WALK_DEPTH), log,
+             dir_size(c->data_log_dir, CFG_DIR_WALK_DEPTH), c->tick_time_ms,
+             c->max_client_cnxns, c->min_session_timeout_ms, c->max_session_timeout_ms);
+}
+
+bool srv_config_4lw_enabled(const srv_config *c, const char *word)
+{
+    if (strcmp(word, "srvr") == 0)
+        return true;
+    const char *s = c->four_letter_whitelist != NULL ? c->four_letter_whitelist : "";
+    size_t wlen = strlen(word);
+    while (*s != '\0') {
+        const char *comma = strchr(s, ',');
+        const char *end = comma != NULL ? comma : s + strlen(s);
+        const char *a = s, *b = end;
+        while (a < b && (unsigned char)*a <= ' ')
+            a++;
+        while (b > a && (unsigned char)b[-1] <= ' ')
+            b--;
+        if (b - a == 1 && *a == '*')
+            return true;
+        if ((size_t)(b - a) == wlen && strncmp(a, word, wlen) == 0)
+            return true;
+        s = comma != NULL ? comma + 1 : end;
+    }
+    return false;
+}

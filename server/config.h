@@ -1,0 +1,116 @@
+/*
+ * server/config: zoo.cfg, read the way Apache ZooKeeper 3.8 reads it.
+ *
+ * Use:
+ *   srv_config c;
+ *   if (argc > 1) {
+ *       if (srv_config_load(&c, argv[1], warn_cb, NULL, err, sizeof err) != 0)
+ *           die(err);                   // c was not written
+ *   } else {
+ *       srv_config_defaults(&c);
+ *   }
+ *   ...
+ *   srv_config_fini(&c);
+ *
+ * Both srv_config_defaults and srv_config_load treat *c as output only: they
+ * never read or free what it held. Call srv_config_fini before reusing one.
+ *
+ * This header is internal to server/; the struct is a plain value because
+ * every part of the server reads its fields.
+ */
+#ifndef ZABD_SERVER_CONFIG_H
+#define ZABD_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Visible on purpose: a bag of settings that every server file reads.
+ * Strings are heap copies owned by the struct (srv_config_fini frees them). */
+typedef struct srv_config {
+    int32_t tick_time_ms;           /* tickTime, default 2000 */
+    char *data_dir;                 /* dataDir: required in a file; built-in default "./data".
+                                     * A relative path is kept as written and is relative to
+                                     * the current directory, as in ZooKeeper. */
+    char *data_log_dir;             /* dataLogDir, default = data_dir */
+    int32_t client_port;            /* clientPort, default 2181 */
+    char *client_port_address;      /* clientPortAddress. NULL when the file does not set it:
+                                     * the server then binds 0.0.0.0, as ZooKeeper does
+                                     * (QuorumPeerConfig: new InetSocketAddress(port)). The
+                                     * built-in default is "127.0.0.1". */
+    int32_t max_client_cnxns;       /* maxClientCnxns per client IP, default 60, 0 = unlimited */
+    int32_t min_session_timeout_ms; /* minSessionTimeout, default 2 * tickTime */
+    int32_t max_session_timeout_ms; /* maxSessionTimeout, default 20 * tickTime */
+    int32_t snap_count;             /* snapCount, default 100000 */
+    int32_t autopurge_snap_retain_count; /* autopurge.snapRetainCount, default 3, raised to 3 */
+    int32_t autopurge_purge_interval_h;  /* autopurge.purgeInterval, default 0 = off */
+    int32_t jute_maxbuffer;         /* jute.maxbuffer, default 0xfffff */
+    char *four_letter_whitelist;    /* 4lw.commands.whitelist, default "srvr"; "*" = all */
+    char *super_digest;             /* DigestAuthenticationProvider.superDigest, "super:base64"
+                                     * or NULL */
+    bool extended_types_enabled;    /* extendedTypesEnabled, default false */
+    int32_t container_check_interval_ms; /* znode.container.checkIntervalMs, default 60000 */
+    int32_t container_max_per_minute;    /* znode.container.maxPerMinute, default 10000 */
+    bool reconfig_enabled;          /* reconfigEnabled, default false */
+    int32_t global_outstanding_limit; /* globalOutstandingLimit, default 1000 */
+} srv_config;
+
+/* ---- Loading ------------------------------------------------------------- */
+
+/* The built-in configuration, used when zabd starts without a file:
+ * 127.0.0.1:2181, dataDir "./data", and every other field at its default.
+ * Aborts on out-of-memory (there is nothing to run without a config). */
+void srv_config_defaults(srv_config *c);
+
+/* Parses the zoo.cfg at path. Syntax is Java properties: "key=value",
+ * "key: value" or "key value"; lines starting with '#' or '!' are comments;
+ * backslash escapes and a trailing backslash continuing the line are honoured;
+ * keys and values are trimmed. A key given twice keeps its last value.
+ *
+ * Unknown keys, and keys ZooKeeper knows but zabd ignores (initLimit,
+ * syncLimit, server.N, standaloneEnabled, admin.*, metricsProvider.*, ...),
+ * are passed to warn(warn_arg, msg) once per line, as is every value zabd
+ * corrects the way ZooKeeper does (autopurge.snapRetainCount below 3, a
+ * relative dataDir). warn may be NULL.
+ *
+ * Returns 0 and fills *c, or returns -1, leaves *c unwritten and puts a
+ * message naming the file, the line and the key into err (always
+ * NUL-terminated when err_len > 0): a missing file, a non-numeric or
+ * out-of-range number, a non-boolean, no dataDir, minSessionTimeout larger
+ * than maxSessionTimeout, ... Aborts on out-of-memory, like
+ * srv_config_defaults. */
+int srv_config_load(srv_config *c, const char *path,
+                    void (*warn)(void *arg, const char *msg), void *warn_arg,
+                    char *err, size_t err_len);
+
+/* Frees the strings and clears the pointers; safe to call twice. */
+void srv_config_fini(srv_config *c);
+
+/* ---- Reporting ----------------------------------------------------------- */
+
+/* Writes the body of the "conf" four-letter word as ZooKeeper 3.8 prints it
+ * for a standalone server (ZooKeeperServer.dumpConf): one "key=value\n" line
+ * each for clientPort, secureClientPort (-1), dataDir, dataDirSize,
+ * dataLogDir, dataLogSize, tickTime, maxClientCnxns, minSessionTimeout,
+ * maxSessionTimeout, clientPortListenBacklog (-1) and serverId (0).
+ * dataDir and dataLogDir are absolute and end in "/version-2" like
+ * ZooKeeper's snapshot/log directories; the sizes are the bytes of the
+ * regular files under data_dir and data_log_dir (walked a few levels deep,
+ * 0 if absent), so this does directory I/O. Output is truncated to cap - 1
+ * bytes and always NUL-terminated when cap > 0. */
+void srv_config_format_conf(const srv_config *c, char *buf, size_t cap);
+
+/* True when the four-letter word is allowed by 4lw.commands.whitelist:
+ * a comma-separated list (entries trimmed) or "*". "srvr" is always allowed,
+ * as in ZooKeeper 3.8 (FourLetterCommands: zkServer.sh depends on it). */
+bool srv_config_4lw_enabled(const srv_config *c, const char *word);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZABD_SERVER_CONFIG_H */

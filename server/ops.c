@@ -1,0 +1,579 @@
+/*
+ * ops.c: the connect handshake and every client request, dispatched by a
+ * table indexed by opcode. Reads are answered here from the tree (through
+ * the ordered output queue); writes are decoded and handed to commit.c.
+ *
+ * A request that cannot be decoded closes the connection, as ZooKeeper does
+ * when jute deserialisation throws; an opcode zabd does not know answers
+ * UNIMPLEMENTED.
+ */
+#include "server/srv_int.h"
+
+#include <string.h>
+
+typedef struct req {
+    conn *c;
+    int32_t xid;
+    int32_t type;
+    wire_rd r;
+} req;
+
+static void bad_request(req *q, const char *what)
+{
+    srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent a malformed %s request (xid %d): %s",
+            (uint64_t)q->c->session_id, what, q->xid, wire_err_name(wire_rd_err(&q->r)));
+    srv_conn_close(q->c, "malformed request");
+}
+
+/* Replies with a header and the body the caller wrote into s->reply. */
+static void reply(req *q, int32_t err)
+{
+    srv *s = q->c->s;
+    srv_reply_end(&s->reply);
+    srv_send(s, q->c, s->last_zxid, &s->reply, false);
+    (void)err;
+}
+
+static wire_wr *begin(req *q, int32_t err)
+{
+    srv *s = q->c->s;
+    srv_reply_begin(&s->reply, q->xid, s->last_zxid, err);
+    return &s->reply;
+}
+
+static void reply_err(req *q, int32_t err)
+{
+    begin(q, err);
+    reply(q, err);
+}
+
+static zt_auth auth_of(const conn *c)
+{
+    zt_auth a;
+    srv_auth_view(c, &a);
+    return a;
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+static const zt_node *lookup_readable(req *q, wire_str path, int32_t perm, int *err)
+{
+    srv *s = q->c->s;
+    const zt_node *n = zt_lookup(s->tree, path);
+    if (n == NULL) {
+        *err = ZERR_NONODE;
+        return NULL;
+    }
+    zt_auth a = auth_of(q->c);
+    *err = zt_check_acl(s->tree, n, perm, &a);
+    return *err == 0 ? n : NULL;
+}
+
+static void add_watch(req *q, enum watch_table t, wire_str path, enum watch_mode m)
+{
+    if (watch_add(q->c->s->watches, t, path.p, (size_t)path.len, q->c->id, m) != 0)
+        srv_log(SRV_LOG_ERROR, "out of memory adding a watch on %.*s", path.len, path.p);
+}
+
+static void op_exists(req *q)
+{
+    wire_str path = wire_rd_str(&q->r);
+    bool watch = wire_rd_bool(&q->r);
+    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+        return bad_request(q, "exists");
+    if (memchr(path.p, '\0', (size_t)path.len) != NULL)
+        return reply_err(q, ZERR_BADARGUMENTS);
+    const zt_node *n = zt_lookup(q->c->s->tree, path);
+    /* An exists watch is set whether or not the node exists. */
+    if (watch)
+        add_watch(q, WATCH_DATA, path, WATCH_STANDARD);
+    if (n == NULL)
+        return reply_err(q, ZERR_NONODE);
+    wire_stat st;
+    zt_node_stat(n, &st);
+    wire_wr_stat(begin(q, 0), &st);
+    reply(q, 0);
+}
+
+static void op_get_data(req *q)
+{
+    wire_str path = wire_rd_str(&q->r);
+    bool watch = wire_rd_bool(&q->r);
+    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+        return bad_request(q, "getData");
+    int err;
+    const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
+    if (n == NULL)
+        return reply_err(q, err);
+    if (watch)
+        add_watch(q, WATCH_DATA, path, WATCH_STANDARD);
+    wire_stat st;
+    zt_node_stat(n, &st);
+    wire_wr *w = begin(q, 0);
+    wire_wr_buf(w, zt_node_data(n));
+    wire_wr_stat(w, &st);
+    reply(q, 0);
+}
+
+static void write_children(wire_wr *w, const zt_node *n)
+{
+    size_t at = w->len;
+    int32_t count = 0;
+    wire_wr_i32(w, 0);
+    for (const zt_node *c = zt_node_first_child(n); c != NULL; c = zt_node_next_sibling(c)) {
+        wire_wr_str(w, zt_node_name(c));
+        count++;
+    }
+    wire_wr_patch_i32(w, at, count);
+}
+
+static void op_get_children(req *q)
+{
+    wire_str path = wire_rd_str(&q->r);
+    bool watch = wire_rd_bool(&q->r);
+    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+        return bad_request(q, "getChildren");
+    int err;
+    const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
+    if (n == NULL)
+        return reply_err(q, err);
+    if (watch)
+        add_watch(q, WATCH_CHILD, path, WATCH_STANDARD);
+    wire_wr *w = begin(q, 0);
+    write_children(w, n);
+    if (q->type == WIRE_OP_GETCHILDREN2) {
+        wire_stat st;
+        zt_node_stat(n, &st);
+        wire_wr_stat(w, &st);
+    }
+    reply(q, 0);
+}
+
+static void op_get_acl(req *q)
+{
+    srv *s = q->c->s;
+    wire_str path = wire_rd_str(&q->r);
+    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+        return bad_request(q, "getACL");
+    int err;
+    const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ | WIRE_PERM_ADMIN, &err);
+    if (n == NULL)
+        return reply_err(q, err);
+    zt_auth a = auth_of(q->c);
+    /* Without ADMIN, ZooKeeper hides digest hashes: "user:x". */
+    bool redact = zt_check_acl(s->tree, n, WIRE_PERM_ADMIN, &a) != 0;
+    const wire_acl *acl;
+    int32_t n_acl;
+    zt_node_acl(s->tree, n, &acl, &n_acl);
+    wire_wr *w = begin(q, 0);
+    wire_wr_i32(w, n_acl);
+    for (int32_t i = 0; i < n_acl; i++) {
+        wire_wr_i32(w, acl[i].perms);
+        wire_wr_str(w, acl[i].scheme);
+        wire_str id = acl[i].id;
+        if (redact && wire_str_eqc(acl[i].scheme, "digest")) {
+            const char *colon = memchr(id.p, ':', (size_t)(id.len > 0 ? id.len : 0));
+            if (colon != NULL) {
+                wire_wr_i32(w, (int32_t)(colon - id.p) + 2);
+                wire_wr_raw(w, id.p, (size_t)(colon - id.p));
+                wire_wr_raw(w, ":x", 2);
+                continue;
+            }
+        }
+        wire_wr_str(w, id);
+    }
+    wire_stat st;
+    zt_node_stat(n, &st);
+    wire_wr_stat(w, &st);
+    reply(q, 0);
+}
+
+static void op_all_children_number(req *q)
+{
+    wire_str path = wire_rd_str(&q->r);
+    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+        return bad_request(q, "getAllChildrenNumber");
+    int err;
+    const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
+    if (n == NULL)
+        return reply_err(q, err);
+    wire_wr_i32(begin(q, 0), (int32_t)zt_count_descendants(n));
+    reply(q, 0);
+}
+
+typedef struct eph_ctx {
+    wire_wr *w;
+    wire_str prefix;
+    int32_t count;
+} eph_ctx;
+
+static int add_ephemeral(void *arg, int64_t owner, const zt_node *n)
+{
+    eph_ctx *e = arg;
+    wire_str p = zt_node_path(n);
+    if (p.len >= e->prefix.len && memcmp(p.p, e->prefix.p, (size_t)e->prefix.len) == 0) {
+        wire_wr_str(e->w, p);
+        e->count++;
+    }
+    return 0;
+}
+
+static void op_get_ephemerals(req *q)
+{
+    wire_str prefix = wire_rd_str(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_request(q, "getEphemerals");
+    /* null, blank or "/" means every ephemeral of the session */
+    while (prefix.len > 0 && (prefix.p[prefix.len - 1] == ' '))
+        prefix.len--;
+    if (prefix.len < 0 || wire_str_eqc(prefix, "/"))
+        prefix.len = 0;
+    wire_wr *w = begin(q, 0);
+    size_t at = w->len;
+    wire_wr_i32(w, 0);
+    eph_ctx e = {w, prefix, 0};
+    zt_ephemerals(q->c->s->tree, q->c->session_id, add_ephemeral, &e);
+    wire_wr_patch_i32(w, at, e.count);
+    reply(q, 0);
+}
+
+static void op_sync(req *q)
+{
+    wire_str path = wire_rd_str(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_request(q, "sync");
+    wire_wr_str(begin(q, 0), path);
+    reply(q, 0);
+}
+
+static void op_ping(req *q)
+{
+    reply_err(q, 0);
+}
+
+static void op_watches(req *q)
+{
+    srv *s = q->c->s;
+    wire_str path = wire_rd_str(&q->r);
+    int32_t wtype = wire_rd_i32(&q->r);
+    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+        return bad_request(q, "removeWatches");
+    int rc = watch_remove(s->watches, path.p, (size_t)path.len, q->c->id, wtype,
+                          q->type == WIRE_OP_CHECKWATCHES);
+    /* WatcherType.fromInt throws on an unknown type */
+    reply_err(q, rc == ZERR_BADARGUMENTS ? ZERR_MARSHALLINGERROR : rc);
+}
+
+static void op_add_watch(req *q)
+{
+    wire_str path = wire_rd_str(&q->r);
+    int32_t mode = wire_rd_i32(&q->r);
+    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+        return bad_request(q, "addWatch");
+    if (mode != 0 && mode != 1)
+        return reply_err(q, ZERR_BADARGUMENTS);
+    add_watch(q, WATCH_DATA, path, mode == 0 ? WATCH_PERSISTENT : WATCH_RECURSIVE);
+    /* ZooKeeper answers addWatch with an ErrorResponse(0) body. */
+    wire_wr_i32(begin(q, 0), 0);
+    reply(q, 0);
+}
+
+static void op_whoami(req *q)
+{
+    const conn *c = q->c;
+    wire_wr *w = begin(q, 0);
+    wire_wr_i32(w, c->n_auth);
+    for (int32_t i = 0; i < c->n_auth; i++) {
+        wire_wr_str(w, c->auth[i].scheme);
+        wire_wr_str(w, c->auth[i].id);
+    }
+    reply(q, 0);
+}
+
+/* setWatches / setWatches2 after a reconnect: fire what the client missed
+ * since relativeZxid, register the rest (DataTree.setWatches). */
+static void notify(srv *s, conn *c, int32_t type, wire_str path)
+{
+    srv_reply_begin(&s->reply, WIRE_XID_NOTIFICATION, -1, 0);
+    wire_wr_i32(&s->reply, type);
+    wire_wr_i32(&s->reply, WIRE_STATE_SYNC_CONNECTED);
+    wire_wr_str(&s->reply, path);
+    srv_reply_end(&s->reply);
+    srv_send(s, c, s->last_zxid, &s->reply, false);
+}
+
+static void op_set_watches(req *q)
+{
+    srv *s = q->c->s;
+    int64_t rel = wire_rd_i64(&q->r);
+    int n_lists = q->type == WIRE_OP_SETWATCHES2 ? 5 : 3;
+    /* Validate the whole record before acting on any of it. */
+    wire_rd probe = q->r;
+    for (int l = 0; l < n_lists; l++) {
+        int32_t n = wire_rd_count(&probe, 4);
+        for (int32_t i = 0; i < n; i++)
+            (void)wire_rd_str(&probe);
+    }
+    if (wire_rd_err(&probe) != 0)
+        return bad_request(q, "setWatches");
+    for (int l = 0; l < n_lists; l++) {
+        int32_t n = wire_rd_count(&q->r, 4);
+        for (int32_t i = 0; i < n; i++) {
+            wire_str path = wire_rd_str(&q->r);
+            if (path.len < 0)
+                continue;
+            const zt_node *node = zt_lookup(s->tree, path);
+            wire_stat st;
+            if (node != NULL)
+                zt_node_stat(node, &st);
+            switch (l) {
+            case 0: /* data */
+                if (node == NULL)
+                    notify(s, q->c, WIRE_EVENT_DELETED, path);
+                else if (st.mzxid > rel)
+                    notify(s, q->c, WIRE_EVENT_DATA_CHANGED, path);
+                else
+                    add_watch(q, WATCH_DATA, path, WATCH_STANDARD);
+                break;
+            case 1: /* exist */
+                if (node != NULL)
+                    notify(s, q->c, WIRE_EVENT_CREATED, path);
+                else
+                    add_watch(q, WATCH_DATA, path, WATCH_STANDARD);
+                break;
+            case 2: /* child */
+                if (node == NULL)
+                    notify(s, q->c, WIRE_EVENT_DELETED, path);
+                else if (st.pzxid > rel)
+                    notify(s, q->c, WIRE_EVENT_CHILDREN_CHANGED, path);
+                else
+                    add_watch(q, WATCH_CHILD, path, WATCH_STANDARD);
+                break;
+            case 3:
+                add_watch(q, WATCH_DATA, path, WATCH_PERSISTENT);
+                break;
+            default:
+                add_watch(q, WATCH_DATA, path, WATCH_RECURSIVE);
+            }
+        }
+    }
+    reply_err(q, 0);
+}
+
+static void op_auth(req *q)
+{
+    (void)wire_rd_i32(&q->r);
+    wire_str scheme = wire_rd_str(&q->r);
+    wire_buf auth = wire_rd_buf(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_request(q, "auth");
+    int rc = srv_auth_packet(q->c, scheme, auth);
+    srv *s = q->c->s;
+    /* The auth reply carries zxid 0 (ZooKeeperServer.processPacket); a
+     * failure closes the connection after the reply. */
+    srv_reply_begin(&s->reply, q->xid, 0, rc);
+    srv_reply_end(&s->reply);
+    srv_send(s, q->c, s->last_zxid, &s->reply, rc != 0);
+}
+
+/* ---- writes ---------------------------------------------------------------- */
+
+static void op_write(req *q)
+{
+    wire_write_req w;
+    int rc = wire_write_req_decode(&q->r, q->type, &w);
+    if (rc != 0)
+        return bad_request(q, "write");
+    srv_commit_write(q->c, q->xid, q->type, &w);
+    wire_write_req_fini(&w);
+}
+
+static void op_multi(req *q)
+{
+    wire_multi_req m;
+    if (wire_multi_req_decode(&q->r, false, &m) != 0)
+        return bad_request(q, "multi");
+    srv_commit_multi(q->c, q->xid, &m);
+    wire_multi_req_fini(&m);
+}
+
+static void op_multi_read(req *q)
+{
+    srv *s = q->c->s;
+    wire_multi_req m;
+    if (wire_multi_req_decode(&q->r, true, &m) != 0)
+        return bad_request(q, "multiRead");
+    wire_wr *w = begin(q, 0);
+    for (int32_t i = 0; i < m.n_ops; i++) {
+        const wire_write_req *op = &m.ops[i];
+        int err;
+        const zt_node *n = lookup_readable(q, op->path, WIRE_PERM_READ, &err);
+        if (n == NULL) {
+            wire_wr_i32(w, WIRE_OP_ERROR);
+            wire_wr_bool(w, false);
+            wire_wr_i32(w, err);
+            wire_wr_i32(w, err);
+            continue;
+        }
+        wire_wr_i32(w, op->type);
+        wire_wr_bool(w, false);
+        wire_wr_i32(w, 0);
+        if (op->type == WIRE_OP_GETDATA) {
+            wire_stat st;
+            zt_node_stat(n, &st);
+            wire_wr_buf(w, zt_node_data(n));
+            wire_wr_stat(w, &st);
+        } else {
+            write_children(w, n);
+        }
+    }
+    wire_wr_i32(w, -1);
+    wire_wr_bool(w, true);
+    wire_wr_i32(w, -1);
+    wire_multi_req_fini(&m);
+    (void)s;
+    reply(q, 0);
+}
+
+static void op_reconfig(req *q)
+{
+    /* A standalone ZooKeeper preps reconfig into an ErrorTxn: disabled by
+     * default (reconfigEnabled=false), unimplemented when enabled. */
+    srv_commit_error(q->c, q->xid, q->type,
+                     q->c->s->cfg.reconfig_enabled ? ZERR_UNIMPLEMENTED : ZERR_RECONFIGDISABLED);
+}
+
+static void op_close(req *q)
+{
+    srv_commit_close_session(q->c->s, q->c, q->xid, q->c->session_id);
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+typedef struct op_entry {
+    const char *name;
+    void (*fn)(req *q);
+} op_entry;
+
+static const op_entry ops[] = {
+    [WIRE_OP_CREATE] = {"create", op_write},
+    [WIRE_OP_DELETE] = {"delete", op_write},
+    [WIRE_OP_EXISTS] = {"exists", op_exists},
+    [WIRE_OP_GETDATA] = {"getData", op_get_data},
+    [WIRE_OP_SETDATA] = {"setData", op_write},
+    [WIRE_OP_GETACL] = {"getACL", op_get_acl},
+    [WIRE_OP_SETACL] = {"setACL", op_write},
+    [WIRE_OP_GETCHILDREN] = {"getChildren", op_get_children},
+    [WIRE_OP_SYNC] = {"sync", op_sync},
+    [WIRE_OP_PING] = {"ping", op_ping},
+    [WIRE_OP_GETCHILDREN2] = {"getChildren2", op_get_children},
+    [WIRE_OP_CHECK] = {"check", op_write},
+    [WIRE_OP_MULTI] = {"multi", op_multi},
+    [WIRE_OP_CREATE2] = {"create2", op_write},
+    [WIRE_OP_RECONFIG] = {"reconfig", op_reconfig},
+    [WIRE_OP_CHECKWATCHES] = {"checkWatches", op_watches},
+    [WIRE_OP_REMOVEWATCHES] = {"removeWatches", op_watches},
+    [WIRE_OP_CREATECONTAINER] = {"createContainer", op_write},
+    [WIRE_OP_CREATETTL] = {"createTTL", op_write},
+    [WIRE_OP_MULTIREAD] = {"multiRead", op_multi_read},
+    [WIRE_OP_AUTH] = {"auth", op_auth},
+    [WIRE_OP_SETWATCHES] = {"setWatches", op_set_watches},
+    [WIRE_OP_GETEPHEMERALS] = {"getEphemerals", op_get_ephemerals},
+    [WIRE_OP_GETALLCHILDRENNUMBER] = {"getAllChildrenNumber", op_all_children_number},
+    [WIRE_OP_SETWATCHES2] = {"setWatches2", op_set_watches},
+    [WIRE_OP_ADDWATCH] = {"addWatch", op_add_watch},
+    [WIRE_OP_WHOAMI] = {"whoAmI", op_whoami},
+};
+
+void srv_dispatch(conn *c, const uint8_t *p, size_t len)
+{
+    srv *s = c->s;
+    req q = {.c = c};
+    wire_rd_init(&q.r, p, len, s->cfg.jute_maxbuffer);
+    q.xid = wire_rd_i32(&q.r);
+    q.type = wire_rd_i32(&q.r);
+    if (wire_rd_err(&q.r) != 0)
+        return bad_request(&q, "header of a");
+    if (sess_touch(s->sessions, c->session_id, srv_now_ms()) != 0 &&
+        q.type != WIRE_OP_CLOSESESSION) {
+        /* The session expired under this connection. */
+        reply_err(&q, ZERR_SESSIONEXPIRED);
+        srv_conn_close(c, "session expired");
+        return;
+    }
+    if (q.type == WIRE_OP_CLOSESESSION)
+        return op_close(&q);
+    const op_entry *op = q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0]
+                             ? &ops[q.type] : NULL;
+    if (op == NULL || op->fn == NULL) {
+        srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent unknown opcode %d (xid %d)",
+                (uint64_t)c->session_id, q.type, q.xid);
+        return reply_err(&q, ZERR_UNIMPLEMENTED);
+    }
+    op->fn(&q);
+}
+
+/* ---- handshake ---------------------------------------------------------------- */
+
+void srv_send_connect_resp(srv *s, conn *c, int64_t zxid, int32_t timeout_ms,
+                              int64_t session_id, bool valid)
+{
+    uint8_t pw[SESS_PASSWORD_LEN] = {0};
+    if (valid)
+        sess_password(session_id, pw);
+    wire_wr_reset(&s->reply);
+    wire_wr_i32(&s->reply, 0);
+    wire_connect_resp_encode(&s->reply, valid ? timeout_ms : 0, valid ? session_id : 0, pw,
+                             SESS_PASSWORD_LEN, !c->old_client);
+    srv_reply_end(&s->reply);
+    srv_send(s, c, zxid, &s->reply, !valid);
+}
+
+void srv_handshake(conn *c, const uint8_t *p, size_t len)
+{
+    srv *s = c->s;
+    wire_rd r;
+    wire_connect_req q;
+    wire_rd_init(&r, p, len, s->cfg.jute_maxbuffer);
+    if (wire_connect_req_decode(&r, &q) != 0) {
+        srv_log(SRV_LOG_WARN, "client %s:%d sent a malformed connect request", c->addr, c->port);
+        srv_conn_close(c, "malformed connect request");
+        return;
+    }
+    c->old_client = !q.has_read_only;
+    if (q.last_zxid_seen > s->last_zxid) {
+        srv_log(SRV_LOG_WARN,
+                "refusing session request for client %s:%d as it has seen zxid 0x%" PRIx64
+                " our last zxid is 0x%" PRIx64,
+                c->addr, c->port, (uint64_t)q.last_zxid_seen, (uint64_t)s->last_zxid);
+        srv_conn_close(c, "client is ahead of the server");
+        return;
+    }
+    int32_t timeout = sess_negotiate_timeout(q.timeout_ms, s->cfg.min_session_timeout_ms,
+                                             s->cfg.max_session_timeout_ms);
+    if (q.session_id == 0) {
+        if (srv_commit_create_session(s, c, sess_id_next(s->sessions), timeout) != 0)
+            srv_conn_close(c, "cannot create a session");
+        return;
+    }
+    bool ok = sess_exists(s->sessions, q.session_id) &&
+              !sess_is_closing(s->sessions, q.session_id) && q.passwd.len >= 0 &&
+              sess_password_ok(q.session_id, q.passwd.p, (size_t)q.passwd.len);
+    if (!ok) {
+        srv_log(SRV_LOG_INFO, "invalid session 0x%016" PRIx64 " for client %s:%d, probably expired",
+                (uint64_t)q.session_id, c->addr, c->port);
+        srv_send_connect_resp(s, c, s->last_zxid, 0, 0, false);
+        return;
+    }
+    conn *old = srv_conn_by_session(s, q.session_id);
+    if (old != NULL && old != c)
+        srv_conn_close(old, "session moved to a new connection");
+    sess_touch(s->sessions, q.session_id, srv_now_ms());
+    c->session_id = q.session_id;
+    c->timeout_ms = timeout;
+    c->handshaken = true;
+    srv_idmap_put(&s->conn_by_session, (uint64_t)q.session_id, c);
+    srv_log(SRV_LOG_INFO, "reconnected session 0x%016" PRIx64 " from %s:%d",
+            (uint64_t)q.session_id, c->addr, c->port);
+    srv_send_connect_resp(s, c, s->last_zxid, timeout, q.session_id, true);
+}

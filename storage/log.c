@@ -1,0 +1,550 @@
+/*
+ * log: the txn log in RocksDB, the log thread that group-commits it, and a
+ * few named durable values (epochs). Snapshot files live in snapfile.c.
+ *
+ * It does not interpret txns (they are opaque bytes, in practice the jute
+ * TxnHeader + txn that ZooKeeper logs) and it never truncates the log's
+ * tail: only whole prefixes go, through stor_purge.
+ *
+ * On-disk layout. One RocksDB database in log_dir/version-2/txnlog, default
+ * column family, keys compared bytewise:
+ *
+ *   log entry   key   = 'L' (0x4C)                1 byte
+ *                       zxid, big-endian          8 bytes  (so keys sort by zxid)
+ *               value = CRC-32 of the txn, BE     4 bytes  (storage/crc.c: zlib's crc32)
+ *                       the txn                   len - 4 bytes, at most max_txn_len
+ *
+ *   named value key   = 'M' (0x4D)                1 byte
+ *                       name, e.g. "acceptedEpoch" 1..64 bytes, no terminator
+ *               value = the value, big-endian     8 bytes
+ *                       CRC-32 of those 8 bytes   4 bytes
+ *
+ * Anything else under 'L' (a key that is not 9 bytes, a value shorter than 4
+ * bytes or longer than 4 + max_txn_len, a checksum that does not match) is
+ * corruption: replay stops with ZERR_CORRUPT and the server refuses to start,
+ * as ZooKeeper does on a txn log CRC failure.
+ *
+ * Durability: each batch is one WriteBatch written with sync = true (the
+ * WAL is fsynced before on_durable runs; the WAL is never disabled). RocksDB
+ * opens with WAL recovery mode "point in time": after a crash it replays the
+ * WAL up to the first torn or corrupt record and drops the rest. The only
+ * record that a crash can tear is the last, unsynced one, which was never
+ * acknowledged, so dropping it is right; "absolute consistency" would
+ * instead refuse to open after an ordinary power cut.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "storage/stor_int.h"
+#include "wire/wire.h"
+
+enum {
+    KEY_LOG = 'L',
+    KEY_META = 'M',
+    LOG_KEY_LEN = 9,
+    CRC_LEN = 4,
+    META_NAME_MAX = 64,
+};
+
+static void put_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+    if (err == NULL || err_len == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+static void log_key(uint8_t key[LOG_KEY_LEN], uint64_t zxid)
+{
+    key[0] = KEY_LOG;
+    wire_put_be64(key + 1, zxid);
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + 1 + strlen(b) + 1;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/%s", a, b);
+    return p;
+}
+
+/* mkdir -p, then a writability check: RocksDB would fail later with a less
+ * helpful message, and the snapshot child would fail silently. */
+static int dir_make(const char *what, const char *dir, char *err, size_t err_len)
+{
+    int rc = ZERR_NOMEM;
+    char *p = strdup(dir);
+    if (p == NULL)
+        goto out;
+    for (char *s = p + 1;; s++) {
+        bool at_end = (*s == '\0');
+        if (*s != '/' && !at_end)
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            rc = ZERR_IO;
+            put_err(err, err_len, "%s %s is not writable: %s", what, dir, strerror(errno));
+            goto out;
+        }
+        if (at_end)
+            break;
+        *s = '/';
+    }
+    struct stat sb;
+    int e = 0;
+    if (stat(dir, &sb) != 0)
+        e = errno;
+    else if (!S_ISDIR(sb.st_mode))
+        e = ENOTDIR;
+    else if (access(dir, W_OK | X_OK) != 0)
+        e = errno;
+    if (e != 0) {
+        rc = ZERR_IO;
+        put_err(err, err_len, "%s %s is not writable: %s", what, dir, strerror(e));
+        goto out;
+    }
+    rc = 0;
+out:
+    free(p);
+    return rc;
+}
+
+/* Finds the highest logged zxid (0 if the log is empty). */
+static int log_scan_last(stor *st, uint64_t *zxid_out, char *err, size_t err_len)
+{
+    int rc = 0;
+    uint8_t hi[LOG_KEY_LEN];
+    rocksdb_iterator_t *it = rocksdb_create_iterator(st->db, st->ro);
+    char *e = NULL;
+    *zxid_out = 0;
+    log_key(hi, UINT64_MAX);
+    rocksdb_iter_seek_for_prev(it, (const char *)hi, sizeof(hi));
+    if (rocksdb_iter_valid(it)) {
+        size_t klen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        if (klen >= 1 && k[0] == KEY_LOG) {
+            if (klen != LOG_KEY_LEN) {
+                rc = ZERR_CORRUPT;
+                put_err(err, err_len, "txn log: a key of %zu bytes", klen);
+                goto out;
+            }
+            *zxid_out = wire_get_be64(k + 1);
+        }
+    }
+    rocksdb_iter_get_error(it, &e);
+    if (e != NULL) {
+        rc = ZERR_IO;
+        put_err(err, err_len, "txn log: %s", e);
+    }
+out:
+    rocksdb_free(e);
+    rocksdb_iter_destroy(it);
+    return rc;
+}
+
+static rocksdb_options_t *db_options(void)
+{
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(o, 1);
+    /* Txns are read back only at recovery and purged soon after: CPU spent
+     * compressing them is wasted, and a small memtable keeps memory flat. */
+    rocksdb_options_set_compression(o, rocksdb_no_compression);
+    rocksdb_options_set_write_buffer_size(o, 8 << 20);
+    rocksdb_options_set_max_write_buffer_number(o, 2);
+    rocksdb_options_set_max_total_wal_size(o, 64 << 20);
+    rocksdb_options_set_wal_recovery_mode(o, rocksdb_point_in_time_recovery);
+    rocksdb_options_set_paranoid_checks(o, 1);
+    /* RocksDB's own LOG files: warnings only, two small files at most. */
+    rocksdb_options_set_info_log_level(o, 2 /* WARN */);
+    rocksdb_options_set_keep_log_file_num(o, 2);
+    rocksdb_options_set_max_log_file_size(o, 1 << 20);
+    return o;
+}
+
+int stor_open(const stor_config *cfg, stor **out, char *err, size_t err_len)
+{
+    int rc = ZERR_NOMEM;
+    char *e = NULL;
+    char *log_v2 = NULL;
+    stor *st = NULL;
+
+    if (cfg == NULL || cfg->data_dir == NULL || cfg->data_dir[0] == '\0') {
+        put_err(err, err_len, "dataDir is not set");
+        return ZERR_BADARGUMENTS;
+    }
+    const char *log_dir = cfg->log_dir != NULL ? cfg->log_dir : cfg->data_dir;
+    if ((st = calloc(1, sizeof(*st))) == NULL)
+        goto nomem;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    st->max_txn_len = cfg->max_txn_len > 0 ? cfg->max_txn_len : 2 * WIRE_MAXBUFFER_DEFAULT;
+    st->autopurge_retain = cfg->autopurge_retain;
+    st->snap_dir = path_join(cfg->data_dir, "version-2");
+    log_v2 = path_join(log_dir, "version-2");
+    if (st->snap_dir == NULL || log_v2 == NULL || (st->db_dir = path_join(log_v2, "txnlog")) == NULL)
+        goto nomem;
+    if ((rc = dir_make("dataDir", st->snap_dir, err, err_len)) != 0)
+        goto out;
+    if ((rc = dir_make("dataLogDir", st->db_dir, err, err_len)) != 0)
+        goto out;
+
+    st->opts = db_options();
+    st->wo_sync = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(st->wo_sync, 1);
+    st->ro = rocksdb_readoptions_create();
+    st->db = rocksdb_open(st->opts, st->db_dir, &e);
+    if (e != NULL) {
+        rc = ZERR_IO;
+        put_err(err, err_len, "cannot open txn log %s: %s", st->db_dir, e);
+        goto out;
+    }
+    if ((rc = log_scan_last(st, &st->durable_zxid, err, err_len)) != 0)
+        goto out;
+    st->last_queued_zxid = st->durable_zxid;
+    *out = st;
+    st = NULL;
+    rc = 0;
+    goto out;
+nomem:
+    rc = ZERR_NOMEM;
+    put_err(err, err_len, "out of memory opening storage");
+out:
+    rocksdb_free(e);
+    free(log_v2);
+    stor_close(st);
+    return rc;
+}
+
+void stor_close(stor *st)
+{
+    if (st == NULL)
+        return;
+    pthread_mutex_lock(&st->mu);
+    bool was_started = st->is_started;
+    st->is_stopping = true;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    if (was_started)
+        pthread_join(st->thread, NULL);
+    stor_snapshot_wait(st);
+    for (stor_entry *e = st->head, *next; e != NULL; e = next) {
+        next = e->next;
+        free(e);
+    }
+    if (st->db != NULL)
+        rocksdb_close(st->db);
+    if (st->opts != NULL)
+        rocksdb_options_destroy(st->opts);
+    if (st->wo_sync != NULL)
+        rocksdb_writeoptions_destroy(st->wo_sync);
+    if (st->ro != NULL)
+        rocksdb_readoptions_destroy(st->ro);
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->mu);
+    free(st->snap_dir);
+    free(st->db_dir);
+    free(st);
+}
+
+uint64_t stor_last_zxid(stor *st)
+{
+    return __atomic_load_n(&st->durable_zxid, __ATOMIC_ACQUIRE);
+}
+
+/* ---- Replay ------------------------------------------------------------------ */
+
+int stor_replay(stor *st, uint64_t after,
+                int (*fn)(void *arg, uint64_t zxid, const uint8_t *txn, size_t len), void *arg,
+                char *err, size_t err_len)
+{
+    int rc = 0;
+    char *e = NULL;
+    uint8_t lo[LOG_KEY_LEN];
+    const char hi[1] = {KEY_LOG + 1};
+    rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
+    rocksdb_iterator_t *it = NULL;
+
+    if (after == UINT64_MAX)
+        goto out;
+    log_key(lo, after + 1);
+    rocksdb_readoptions_set_iterate_upper_bound(ro, hi, sizeof(hi));
+    rocksdb_readoptions_set_verify_checksums(ro, 1);
+    it = rocksdb_create_iterator(st->db, ro);
+    for (rocksdb_iter_seek(it, (const char *)lo, sizeof(lo)); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
+        if (klen != LOG_KEY_LEN) {
+            rc = ZERR_CORRUPT;
+            put_err(err, err_len, "txn log: a key of %zu bytes after zxid 0x%016" PRIx64,
+                    klen, after);
+            goto out;
+        }
+        uint64_t zxid = wire_get_be64(k + 1);
+        if (vlen < CRC_LEN || vlen - CRC_LEN > (size_t)st->max_txn_len) {
+            rc = ZERR_CORRUPT;
+            put_err(err, err_len, "txn log: entry for zxid 0x%016" PRIx64 " has bad length %zu",
+                    zxid, vlen);
+            goto out;
+        }
+        uint32_t want = wire_get_be32(v);
+        uint32_t got = stor_crc32(0, v + CRC_LEN, vlen - CRC_LEN);
+        if (want != got) {
+            rc = ZERR_CORRUPT;
+            put_err(err, err_len,
+                    "txn log: entry for zxid 0x%016" PRIx64 " fails its checksum "
+                    "(stored 0x%08" PRIx32 ", computed 0x%08" PRIx32 ")",
+                    zxid, want, got);
+            goto out;
+        }
+        if ((rc = fn(arg, zxid, v + CRC_LEN, vlen - CRC_LEN)) != 0)
+            goto out;
+        after = zxid;
+    }
+    rocksdb_iter_get_error(it, &e);
+    if (e != NULL) {
+        rc = ZERR_IO;
+        put_err(err, err_len, "txn log read after zxid 0x%016" PRIx64 ": %s", after, e);
+    }
+out:
+    rocksdb_free(e);
+    if (it != NULL)
+        rocksdb_iter_destroy(it);
+    rocksdb_readoptions_destroy(ro);
+    return rc;
+}
+
+/* ---- Named values ------------------------------------------------------------ */
+
+static int meta_key(const char *name, uint8_t *key, size_t *klen)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > META_NAME_MAX)
+        return ZERR_BADARGUMENTS;
+    key[0] = KEY_META;
+    memcpy(key + 1, name, n);
+    *klen = n + 1;
+    return 0;
+}
+
+int stor_meta_put(stor *st, const char *name, uint64_t val)
+{
+    uint8_t key[1 + META_NAME_MAX], v[8 + CRC_LEN];
+    size_t klen;
+    char *e = NULL;
+    int rc = meta_key(name, key, &klen);
+    if (rc != 0)
+        return rc;
+    wire_put_be64(v, val);
+    stor_put_be32(v + 8, stor_crc32(0, v, 8));
+    rocksdb_put(st->db, st->wo_sync, (const char *)key, klen, (const char *)v, sizeof(v), &e);
+    if (e != NULL) {
+        rc = ZERR_IO;
+        rocksdb_free(e);
+    }
+    return rc;
+}
+
+int stor_meta_get(stor *st, const char *name, uint64_t *val_out)
+{
+    uint8_t key[1 + META_NAME_MAX];
+    size_t klen, vlen = 0;
+    char *e = NULL;
+    int rc = meta_key(name, key, &klen);
+    if (rc != 0)
+        return rc;
+    char *v = rocksdb_get(st->db, st->ro, (const char *)key, klen, &vlen, &e);
+    if (e != NULL)
+        rc = ZERR_IO;
+    else if (v == NULL)
+        rc = ZERR_NONODE;
+    else if (vlen != 8 + CRC_LEN ||
+             wire_get_be32((const uint8_t *)v + 8) != stor_crc32(0, v, 8))
+        rc = ZERR_CORRUPT;
+    else
+        *val_out = wire_get_be64((const uint8_t *)v);
+    rocksdb_free(v);
+    rocksdb_free(e);
+    return rc;
+}
+
+/* ---- The log thread -------------------------------------------------------- */
+
+static void delete_log_upto(rocksdb_writebatch_t *b, uint64_t upto)
+{
+    uint8_t lo[LOG_KEY_LEN], hi[LOG_KEY_LEN + 1];
+    size_t hi_len;
+    log_key(lo, 0);
+    if (upto == UINT64_MAX) {
+        hi[0] = KEY_LOG + 1;
+        hi_len = 1;
+    } else {
+        log_key(hi, upto + 1);
+        hi_len = LOG_KEY_LEN;
+    }
+    rocksdb_writebatch_delete_range(b, (const char *)lo, sizeof(lo), (const char *)hi, hi_len);
+}
+
+/* Writes one batch: every txn taken from the queue plus a pending purge.
+ * Returns the batch's highest zxid (0 if it held no txn), or sets *e. */
+static uint64_t batch_write(stor *st, stor_entry *list, uint64_t purge_upto, char **e)
+{
+    uint64_t top = 0;
+    uint8_t key[LOG_KEY_LEN];
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    for (stor_entry *x = list; x != NULL; x = x->next) {
+        stor_put_be32(x->val, stor_crc32(0, x->val + CRC_LEN, x->len));
+        log_key(key, x->zxid);
+        rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)x->val,
+                               CRC_LEN + x->len);
+        top = x->zxid;
+    }
+    /* After the puts: a batch applies in order, so entries the purge covers
+     * that were still queued when it was asked for go too. */
+    if (purge_upto > 0)
+        delete_log_upto(b, purge_upto);
+    rocksdb_write(st->db, st->wo_sync, b, e);
+    rocksdb_writebatch_destroy(b);
+    return top;
+}
+
+static void *log_thread(void *arg)
+{
+    stor *st = arg;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (st->head == NULL && st->purge_upto == 0 && !st->is_stopping)
+            pthread_cond_wait(&st->cv, &st->mu);
+        if (st->head == NULL && st->purge_upto == 0)
+            break; /* stopping, and everything queued is written */
+        stor_entry *list = st->head;
+        uint64_t purge_upto = st->purge_upto;
+        st->head = st->tail = NULL;
+        st->purge_upto = 0;
+        pthread_mutex_unlock(&st->mu);
+
+        char *e = NULL;
+        uint64_t top = batch_write(st, list, purge_upto, &e);
+        for (stor_entry *x = list, *next; x != NULL; x = next) {
+            next = x->next;
+            free(x);
+        }
+        if (e != NULL) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "txn log write failed: %s", e);
+            rocksdb_free(e);
+            pthread_mutex_lock(&st->mu);
+            st->has_failed = true;
+            pthread_mutex_unlock(&st->mu);
+            if (st->on_error != NULL)
+                st->on_error(st->cb_arg, msg);
+            return NULL;
+        }
+        if (top > 0) {
+            __atomic_store_n(&st->durable_zxid, top, __ATOMIC_RELEASE);
+            if (st->on_durable != NULL)
+                st->on_durable(st->cb_arg, top);
+        }
+        pthread_mutex_lock(&st->mu);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+int stor_start(stor *st, void (*on_durable)(void *arg, uint64_t zxid),
+               void (*on_error)(void *arg, const char *msg), void *arg)
+{
+    int rc = 0;
+    pthread_mutex_lock(&st->mu);
+    if (st->is_started || st->is_stopping) {
+        rc = ZERR_CLOSING;
+        goto out;
+    }
+    st->on_durable = on_durable;
+    st->on_error = on_error;
+    st->cb_arg = arg;
+    if (pthread_create(&st->thread, NULL, log_thread, st) != 0) {
+        rc = ZERR_SYSTEMERROR;
+        goto out;
+    }
+    st->is_started = true;
+out:
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+int stor_append(stor *st, uint64_t zxid, const uint8_t *txn, size_t len)
+{
+    if (len > (size_t)st->max_txn_len)
+        return ZERR_TOOBIG;
+    /* Copy before taking the lock so the log thread never waits on memcpy. */
+    stor_entry *x = malloc(sizeof(*x) + CRC_LEN + len);
+    if (x == NULL)
+        return ZERR_NOMEM;
+    x->next = NULL;
+    x->zxid = zxid;
+    x->len = len;
+    if (len > 0)
+        memcpy(x->val + CRC_LEN, txn, len);
+
+    int rc = 0;
+    pthread_mutex_lock(&st->mu);
+    if (st->has_failed)
+        rc = ZERR_IO;
+    else if (!st->is_started || st->is_stopping)
+        rc = ZERR_CLOSING;
+    else if (zxid <= st->last_queued_zxid)
+        rc = ZERR_BADARGUMENTS;
+    if (rc != 0)
+        goto out;
+    st->last_queued_zxid = zxid;
+    /* The thread sleeps only on an empty queue, so only the first entry of a
+     * batch needs to wake it. */
+    if (st->head == NULL) {
+        st->head = x;
+        pthread_cond_signal(&st->cv);
+    } else {
+        st->tail->next = x;
+    }
+    st->tail = x;
+    x = NULL;
+out:
+    pthread_mutex_unlock(&st->mu);
+    free(x);
+    return rc;
+}
+
+void stor_log_purge(stor *st, uint64_t upto)
+{
+    if (upto == 0)
+        return;
+    pthread_mutex_lock(&st->mu);
+    bool via_thread = st->is_started && !st->has_failed;
+    if (via_thread && upto > st->purge_upto) {
+        st->purge_upto = upto;
+        pthread_cond_signal(&st->cv);
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (via_thread)
+        return;
+    /* No thread (recovery, tests): write it here. Unsynced is fine: if it is
+     * lost, the old entries come back and replay skips them again. */
+    char *e = NULL;
+    rocksdb_writebatch_t *b = rocksdb_writebatch_create();
+    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
+    delete_log_upto(b, upto);
+    rocksdb_write(st->db, wo, b, &e);
+    rocksdb_writeoptions_destroy(wo);
+    rocksdb_writebatch_destroy(b);
+    rocksdb_free(e);
+}

@@ -1,0 +1,160 @@
+/*
+ * storage: the durable txn log (RocksDB) and snapshot files.
+ *
+ * Use:
+ *   1. stor_open() creates data_dir/version-2 and log_dir/version-2/txnlog
+ *      and opens RocksDB.
+ *   2. Recovery, on the loop thread before anything runs:
+ *      stor_snapshot_load() gives the newest valid snapshot body and its
+ *      zxid; stor_replay(after = that zxid) feeds every later txn.
+ *   3. stor_start() launches the log thread. From then on the loop calls
+ *      stor_append() for each txn; the log thread writes everything queued as
+ *      one synced RocksDB write (group commit) and calls on_durable() with the
+ *      highest zxid that is now on disk.
+ *   4. stor_snapshot_begin() fork()s a child that writes a snapshot file while
+ *      the loop goes on; the loop calls stor_snapshot_poll() now and then to
+ *      reap it (and to autopurge old snapshots and log entries).
+ *   5. stor_close() drains the queue, stops the thread, waits for a running
+ *      snapshot child and closes RocksDB.
+ *
+ * Txns and snapshot bodies are opaque bytes here: this module knows nothing
+ * of the tree or sessions, and includes neither libevent nor OpenSSL. The
+ * on-disk formats are written out at the top of storage/log.c (log) and
+ * storage/snapfile.c (snapshot files).
+ *
+ * Threads: every function except the callbacks is called from one thread
+ * (the loop). on_durable and on_error run on the log thread.
+ */
+#ifndef ZABD_STOR_H
+#define ZABD_STOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct stor stor; /* layout in storage/stor_int.h */
+
+typedef struct stor_config {
+    const char *data_dir; /* snapshots go in data_dir/version-2/ */
+    const char *log_dir;  /* RocksDB txn log in log_dir/version-2/txnlog
+                             (log_dir = dataLogDir, or data_dir); NULL means data_dir */
+    int32_t max_txn_len;  /* entries longer than this read back as corrupt and
+                             are refused by stor_append; <= 0 means
+                             2 * WIRE_MAXBUFFER_DEFAULT (jute.maxbuffer plus
+                             the server's extrasize allowance) */
+    int32_t autopurge_retain; /* > 0: stor_snapshot_poll() runs
+                                 stor_purge(st, autopurge_retain) after each
+                                 completed snapshot; 0: it never purges */
+} stor_config;
+
+/* ---- Open and close ---------------------------------------------------------- */
+
+/* Creates the directories if needed and opens RocksDB. On failure returns a
+ * negative zerr (ZERR_IO, ZERR_NOMEM, ZERR_BADARGUMENTS) and writes a
+ * one-line human message into err (e.g. "dataDir /x is not writable:
+ * Permission denied"). */
+int stor_open(const stor_config *cfg, stor **out, char *err, size_t err_len);
+
+/* Drains and stops the log thread (every queued txn is written and
+ * acknowledged through on_durable first), waits for a snapshot child still
+ * running, and closes RocksDB. NULL is a no-op. */
+void stor_close(stor *st);
+
+/* ---- Recovery (call before stor_start) ------------------------------------- */
+
+/* Loads the newest snapshot file that is complete and whose checksum is
+ * right; older ones are tried when the newest is bad (the reason goes to
+ * warn, which may be NULL). `.tmp` files are never considered.
+ * Returns 0 with *bytes_out malloc'd (caller frees), ZERR_NONODE when there
+ * is no snapshot file at all, ZERR_CORRUPT when there are snapshot files but
+ * none is valid (starting empty would silently lose data), ZERR_NOMEM.
+ * Cost: reads and checksums each file tried. */
+int stor_snapshot_load(stor *st, uint64_t *zxid_out, uint8_t **bytes_out, size_t *len_out,
+                       void (*warn)(void *arg, const char *msg), void *warn_arg);
+
+/* Calls fn for every logged txn with zxid > after, in zxid order; txn points
+ * into a buffer valid only during the call. Stops and returns fn's value if
+ * non-zero. A damaged entry (bad checksum, bad length, bad key) returns
+ * ZERR_CORRUPT and writes a message naming the zxid into err; a RocksDB read
+ * error returns ZERR_IO with its message. */
+int stor_replay(stor *st, uint64_t after,
+                int (*fn)(void *arg, uint64_t zxid, const uint8_t *txn, size_t len), void *arg,
+                char *err, size_t err_len);
+
+/* Highest zxid that is durable in the log, 0 if none. A purge can empty
+ * the log (every entry <= the oldest kept snapshot), so recovery takes the
+ * larger of this and the loaded snapshot's zxid. Safe from any thread. */
+uint64_t stor_last_zxid(stor *st);
+
+/* ---- The log thread: group commit ------------------------------------------ */
+
+/* Starts the log thread. on_durable(arg, zxid) is called FROM THE LOG THREAD
+ * after each synced write, with the highest zxid now durable (once per
+ * batch, never for a batch that holds no txn). on_error(arg, msg) is called
+ * from the log thread if a write fails; the thread then stops writing and
+ * every later stor_append returns ZERR_IO (the server is expected to exit).
+ * Returns ZERR_CLOSING if already started, ZERR_SYSTEMERROR if the thread
+ * cannot be created. */
+int stor_start(stor *st, void (*on_durable)(void *arg, uint64_t zxid),
+               void (*on_error)(void *arg, const char *msg), void *arg);
+
+/* Queues one txn (copied). Never blocks on the disk: only on a mutex the log
+ * thread holds for a pointer swap. zxids must increase across calls (and be
+ * above stor_last_zxid() at start): ZERR_BADARGUMENTS otherwise. ZERR_TOOBIG
+ * if len > max_txn_len (nothing unreadable may enter the log), ZERR_CLOSING
+ * if the thread is not running, ZERR_IO after a write failure, ZERR_NOMEM. */
+int stor_append(stor *st, uint64_t zxid, const uint8_t *txn, size_t len);
+
+/* ---- Small durable values (epochs) ----------------------------------------- */
+
+/* A named 64-bit value kept in RocksDB beside the log, e.g. ZAB's
+ * "currentEpoch" and "acceptedEpoch". put is a synced write done on the
+ * calling thread (one fsync: for election-time use, not per request).
+ * get returns ZERR_NONODE if never put, ZERR_CORRUPT if the stored value is
+ * damaged. name: at most 64 bytes. */
+int stor_meta_put(stor *st, const char *name, uint64_t val);
+int stor_meta_get(stor *st, const char *name, uint64_t *val_out);
+
+/* ---- Snapshots --------------------------------------------------------------- */
+
+/* Writes a snapshot of state at `zxid` WITHOUT stalling the caller: fork()s;
+ * the child calls produce(produce_arg, emit, emit_arg), which calls emit()
+ * with successive chunks of the snapshot body (emit returns 0 or a negative
+ * zerr, which produce should pass back). The child writes
+ * data_dir/version-2/snapshot.<zxid hex>.tmp, fsyncs it, renames it to
+ * snapshot.<zxid hex>, fsyncs the directory and _exit()s. The child must not
+ * touch anything the loop's other threads own; produce only reads the
+ * (copy-on-write) memory image.
+ * The parent returns at once: 0, ZERR_CLOSING if a snapshot is already in
+ * progress (one at a time), ZERR_IO if fork fails. */
+int stor_snapshot_begin(stor *st, uint64_t zxid,
+                        int (*produce)(void *arg,
+                                       int (*emit)(void *ea, const void *p, size_t n),
+                                       void *ea),
+                        void *produce_arg);
+
+/* Non-blocking: reaps a finished child. Returns 1 if a snapshot completed
+ * since the last call (and then purges if cfg.autopurge_retain > 0), 0 if
+ * none, ZERR_IO if the child failed (its .tmp is removed). */
+int stor_snapshot_poll(stor *st);
+
+/* autopurge: keeps the newest `retain` snapshot files (ZooKeeper's
+ * autopurge.snapRetainCount; values below 3 count as 3), deletes older
+ * snapshot files, stale .tmp files, and every log entry with zxid <= the
+ * oldest retained snapshot's zxid (a RocksDB DeleteRange, done by the log
+ * thread when it runs so the loop never waits on its write; compaction
+ * reclaims the space later). Returns 0, or ZERR_IO if a directory cannot be
+ * read. Cost: one directory scan. */
+int stor_purge(stor *st, int retain);
+
+/* For the four-letter words: bytes of snapshot files and of the log
+ * directory. Cost: two directory scans. */
+void stor_sizes(stor *st, uint64_t *snap_bytes, uint64_t *log_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

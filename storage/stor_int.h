@@ -1,0 +1,81 @@
+/*
+ * storage internals shared by log.c and snapfile.c. Never included from
+ * outside storage/.
+ */
+#ifndef ZABD_STOR_INT_H
+#define ZABD_STOR_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <rocksdb/c.h>
+
+#include "storage/stor.h"
+
+/* One queued txn. val[0..3] is left free for the checksum, which the log
+ * thread fills in, so the loop thread pays only for the copy. */
+typedef struct stor_entry stor_entry;
+struct stor_entry {
+    stor_entry *next;
+    uint64_t zxid;
+    size_t len;     /* of the txn, not counting the checksum */
+    uint8_t val[];  /* 4-byte checksum then the txn: the RocksDB value */
+};
+
+struct stor {
+    char *snap_dir;  /* data_dir/version-2 */
+    char *db_dir;    /* log_dir/version-2/txnlog */
+    int32_t max_txn_len;
+    int32_t autopurge_retain;
+
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_writeoptions_t *wo_sync;
+    rocksdb_readoptions_t *ro;
+
+    /* Guarded by mu: the queue and the thread's state. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    stor_entry *head, *tail;
+    uint64_t last_queued_zxid;
+    uint64_t purge_upto; /* > 0: delete log entries <= this in the next batch */
+    bool is_started, is_stopping, has_failed;
+    pthread_t thread;
+
+    uint64_t durable_zxid; /* written by the log thread, read with __atomic */
+
+    void (*on_durable)(void *arg, uint64_t zxid);
+    void (*on_error)(void *arg, const char *msg);
+    void *cb_arg;
+
+    /* Snapshot child, owned by the loop thread. */
+    pid_t snap_pid; /* 0 when none runs */
+    uint64_t snap_zxid;
+};
+
+/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32()),
+ * incremental: start with crc = 0 and feed the previous result back. */
+uint32_t stor_crc32(uint32_t crc, const void *p, size_t n);
+
+/* Log-side purge: deletes every log entry with zxid <= upto, through the log
+ * thread when it runs. */
+void stor_log_purge(stor *st, uint64_t upto);
+
+/* Waits for a running snapshot child (stor_close). */
+void stor_snapshot_wait(stor *st);
+
+/* Total size of the regular files directly in dir whose name starts with
+ * prefix ("" for all). */
+uint64_t stor_dir_bytes(const char *dir, const char *prefix);
+
+static inline void stor_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+#endif

@@ -1,0 +1,137 @@
+"""Fixtures for the kazoo integration suite.
+
+One server per test session (kind from SERVER_KIND, default zabd) started by
+tests/integration/server.sh on a free loopback port and stopped by its pid
+file at the end.  Every test gets a connected KazooClient and a unique root
+path of its own, so tests never see each other's znodes.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+from kazoo.client import KazooClient
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER_SH = os.path.join(HERE, '..', 'server.sh')
+SERVER_KIND = os.environ.get('SERVER_KIND', 'zabd')
+
+# Settings every server of this suite gets.  zabd reads all of them from
+# zoo.cfg.  Apache ZooKeeper reads znode.container.checkIntervalMs only as a
+# JVM system property, which server.sh does not pass; start_server hands it
+# over through JAVA_TOOL_OPTIONS (picked up by any JVM) so the container and
+# TTL reaping tests run against the reference too.
+CONTAINER_CHECK_MS = 100
+BASE_CFG = ['extendedTypesEnabled=true',
+            'znode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS]
+
+
+def wait_until(cond, timeout_s=5.0, interval_s=0.02):
+    """Polls cond() until it returns a truthy value or timeout_s passes.
+
+    Returns that value, or the last falsy one, so callers assert on it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = cond()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval_s)
+
+
+class Server(object):
+    def __init__(self, kind, directory, port):
+        self.kind = kind
+        self.dir = directory
+        self.port = port
+        self.hosts = '127.0.0.1:%d' % port
+
+    def client(self, **kwargs):
+        kwargs.setdefault('hosts', self.hosts)
+        kwargs.setdefault('timeout', 10.0)
+        return KazooClient(**kwargs)
+
+
+def _free_port():
+    out = subprocess.run(['bash', SERVER_SH, 'freeport'], check=True,
+                         capture_output=True, text=True, timeout=30)
+    return int(out.stdout.strip())
+
+
+def start_server(extra_cfg=(), kind=SERVER_KIND):
+    """Starts a server; returns a Server.  Retries once on a port race."""
+    last = None
+    for _ in range(2):
+        directory = tempfile.mkdtemp(prefix='kazoo-it-')
+        port = _free_port()
+        args = ['bash', SERVER_SH, 'start', kind, directory, str(port)]
+        args += BASE_CFG + list(extra_cfg)
+        env = dict(os.environ)
+        if kind == 'zookeeper':
+            env['JAVA_TOOL_OPTIONS'] = (
+                env.get('JAVA_TOOL_OPTIONS', '') +
+                ' -Dznode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS
+            ).strip()
+        res = subprocess.run(args, capture_output=True, text=True,
+                             timeout=60, env=env)
+        if res.returncode == 0:
+            return Server(kind, directory, port)
+        last = res.stderr
+        subprocess.run(['bash', SERVER_SH, 'stop', directory], timeout=30)
+        shutil.rmtree(directory, ignore_errors=True)
+    raise RuntimeError('could not start %s server: %s' % (kind, last))
+
+
+def stop_server(server):
+    subprocess.run(['bash', SERVER_SH, 'stop', server.dir], timeout=30)
+    keep = os.environ.get('KEEP_SERVER_DIRS')
+    if not keep:
+        shutil.rmtree(server.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope='session')
+def server():
+    srv = start_server()
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture
+def clients(server):
+    """Factory for extra started clients; all are stopped after the test."""
+    made = []
+
+    def make(**kwargs):
+        c = server.client(**kwargs)
+        c.start(timeout=10)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        try:
+            c.stop()
+        finally:
+            c.close()
+
+
+@pytest.fixture
+def zk(clients):
+    return clients()
+
+
+@pytest.fixture
+def root(zk, request):
+    """A unique, existing, empty path for this test; removed afterwards."""
+    name = request.node.name.replace('[', '_').replace(']', '_')
+    path = '/it-%s-%s' % (name[:40], uuid.uuid4().hex[:8])
+    zk.create(path)
+    yield path
+    if zk.connected:
+        try:
+            zk.delete(path, recursive=True)
+        except Exception:
+            pass

@@ -1,0 +1,130 @@
+"""ACLs: digest and ip schemes, add_auth, aversion, error codes."""
+import pytest
+from kazoo.exceptions import (
+    AuthFailedError, BadVersionError, InvalidACLError, NoAuthError)
+from kazoo.protocol.states import KazooState
+from kazoo.security import (
+    ACL, Id, OPEN_ACL_UNSAFE, Permissions, READ_ACL_UNSAFE, make_acl,
+    make_digest_acl, make_digest_acl_credential)
+
+import zkraw
+from conftest import wait_until
+
+
+def test_digest_acl(zk, clients, root):
+    acl = make_digest_acl('alice', 'secret', all=True)
+    assert acl.id.id == make_digest_acl_credential('alice', 'secret')
+    # Creating with an ACL the creator does not hold is allowed.
+    path = zk.create(root + '/d', b'private', acl=[acl])
+    with pytest.raises(NoAuthError):
+        zk.get(path)
+    with pytest.raises(NoAuthError):
+        zk.set(path, b'x')
+    # getACL needs READ or ADMIN since 3.6.
+    with pytest.raises(NoAuthError):
+        zk.get_acls(path)
+    # exists and delete (a permission of the parent) need nothing.
+    assert zk.exists(path).dataLength == 7
+
+    wrong = clients(auth_data=[('digest', 'alice:wrong')])
+    with pytest.raises(NoAuthError):
+        wrong.get(path)
+
+    alice = clients()
+    alice.add_auth('digest', 'alice:secret')
+    assert alice.get(path)[0] == b'private'
+    acls, st = alice.get_acls(path)
+    assert acls == [acl] and st.aversion == 0
+    alice.set(path, b'changed')
+
+    # Per-permission ACLs: READ only for world, ALL for alice.
+    p2 = alice.create(root + '/r', b'r', acl=[
+        make_acl('world', 'anyone', read=True), acl])
+    assert zk.get(p2)[0] == b'r'
+    with pytest.raises(NoAuthError):
+        zk.set(p2, b'no')
+    with pytest.raises(NoAuthError):
+        zk.create(p2 + '/child')
+    alice.create(p2 + '/child')
+    zk.delete(path)      # DELETE is checked on the parent (open)
+
+
+def test_auth_scheme_acl_uses_session_identity(clients, root):
+    bob = clients(auth_data=[('digest', 'bob:pw')])
+    # "auth" expands to every identity the session has authenticated.
+    path = bob.create(root + '/a', acl=[make_acl('auth', '', all=True)])
+    acls, _ = bob.get_acls(path)
+    assert acls == [make_digest_acl('bob', 'pw', all=True)]
+
+
+def test_set_acls_and_aversion(zk, root):
+    path = zk.create(root + '/v')
+    acls, st = zk.get_acls(path)
+    assert acls == OPEN_ACL_UNSAFE and st.aversion == 0
+    st1 = zk.set_acls(path, READ_ACL_UNSAFE + [
+        make_acl('ip', '127.0.0.1', all=True)], version=0)
+    assert st1.aversion == 1 and st1.version == 0
+    with pytest.raises(BadVersionError):
+        zk.set_acls(path, OPEN_ACL_UNSAFE, version=0)
+    acls, st = zk.get_acls(path)
+    assert st.aversion == 1
+    assert acls == [ACL(Permissions.READ, Id('world', 'anyone')),
+                    ACL(Permissions.ALL, Id('ip', '127.0.0.1'))]
+    zk.set_acls(path, OPEN_ACL_UNSAFE)
+    assert zk.get_acls(path)[1].aversion == 2
+
+
+def test_ip_acl(zk, root):
+    mine = zk.create(root + '/ip', b'ok',
+                     acl=[make_acl('ip', '127.0.0.1', all=True)])
+    assert zk.get(mine)[0] == b'ok'
+    subnet = zk.create(root + '/net', b'ok',
+                       acl=[make_acl('ip', '127.0.0.0/8', all=True)])
+    assert zk.get(subnet)[0] == b'ok'
+    other = zk.create(root + '/other', acl=[make_acl('ip', '10.1.2.3', all=True)])
+    with pytest.raises(NoAuthError):
+        zk.get(other)
+
+
+@pytest.mark.parametrize('scheme,ident', [
+    ('auth', ''),              # no authenticated identity to expand
+    ('bogus', 'x'),            # unknown scheme
+    ('ip', 'not-an-ip'),
+    ('digest', 'no-colon'),
+    ('world', 'nobody'),       # world has only "anyone"
+])
+def test_invalid_acl(zk, root, scheme, ident):
+    with pytest.raises(InvalidACLError):
+        zk.create(root + '/bad', acl=[make_acl(scheme, ident, all=True)])
+    path = zk.create(root + '/good')
+    with pytest.raises(InvalidACLError):
+        zk.set_acls(path, [make_acl(scheme, ident, all=True)])
+    assert zk.get_acls(path)[1].aversion == 0
+
+
+def test_empty_acl_list(zk, root):
+    # kazoo replaces acl=[] by its default, so send the empty list raw.
+    with pytest.raises(InvalidACLError):
+        zkraw.call(zk, zkraw.RawCreate(root + '/empty', b'', [], 0))
+    assert zk.exists(root + '/empty') is None
+
+
+def test_auth_failed_for_unknown_scheme(clients):
+    c = clients()
+    states = []
+    c.add_listener(states.append)
+    with pytest.raises(AuthFailedError):
+        c.add_auth('no-such-scheme', 'x')
+    # The server closes the session; kazoo gives up on it.
+    assert wait_until(lambda: KazooState.LOST in states)
+    with pytest.raises(AuthFailedError):
+        c.get('/')
+
+
+def test_who_am_i(clients):
+    c = clients()
+    assert zkraw.call(c, zkraw.WhoAmI()) == [('ip', '127.0.0.1')]
+    c.add_auth('digest', 'carol:pw')
+    # ZooKeeper keeps a session's identities in a set: order unspecified.
+    assert sorted(zkraw.call(c, zkraw.WhoAmI())) == [
+        ('digest', 'carol'), ('ip', '127.0.0.1')]

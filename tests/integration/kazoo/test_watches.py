@@ -1,0 +1,234 @@
+"""Watches: one-shot data/child/exist watches, kazoo's DataWatch and
+ChildrenWatch, persistent and recursive watches (addWatch), removeWatches."""
+import queue
+import threading
+
+import pytest
+from kazoo.protocol.states import EventType
+
+import zkraw
+from conftest import wait_until
+
+
+class Events(object):
+    """Thread-safe collector of kazoo WatchedEvents."""
+
+    def __init__(self):
+        self.q = queue.Queue()
+
+    def __call__(self, event):
+        self.q.put(event)
+
+    def get(self, timeout_s=5.0):
+        return self.q.get(timeout=timeout_s)
+
+    def none_within(self, timeout_s=0.5):
+        try:
+            ev = self.q.get(timeout=timeout_s)
+        except queue.Empty:
+            return True
+        raise AssertionError('unexpected event %r' % (ev,))
+
+
+def test_get_watch_is_one_shot(zk, root):
+    path = zk.create(root + '/d', b'0')
+    ev = Events()
+    zk.get(path, watch=ev)
+    zk.set(path, b'1')
+    e = ev.get()
+    assert e.type == EventType.CHANGED and e.path == path
+    zk.set(path, b'2')
+    ev.none_within()
+    # Re-registering arms it again; delete fires DELETED.
+    zk.get(path, watch=ev)
+    zk.delete(path)
+    e = ev.get()
+    assert e.type == EventType.DELETED and e.path == path
+    ev.none_within()
+
+
+def test_exists_watch_created_changed_deleted(zk, root):
+    path = root + '/x'
+    ev = Events()
+    assert zk.exists(path, watch=ev) is None
+    zk.create(path, b'a')
+    e = ev.get()
+    assert e.type == EventType.CREATED and e.path == path
+    zk.exists(path, watch=ev)
+    zk.set(path, b'b')
+    assert ev.get().type == EventType.CHANGED
+    zk.exists(path, watch=ev)
+    zk.delete(path)
+    assert ev.get().type == EventType.DELETED
+    ev.none_within()
+
+
+def test_child_watch(zk, root):
+    ev = Events()
+    assert zk.get_children(root, watch=ev) == []
+    # Data changes of the parent do not fire a child watch.
+    zk.set(root, b'data')
+    zk.create(root + '/c1')
+    e = ev.get()
+    assert e.type == EventType.CHILD and e.path == root
+    zk.create(root + '/c2')
+    ev.none_within()
+    zk.get_children(root, watch=ev)
+    zk.delete(root + '/c1')
+    assert ev.get().type == EventType.CHILD
+    # A deleted node fires DELETED on its child watch.
+    zk.get_children(root + '/c2', watch=ev)
+    zk.delete(root + '/c2')
+    e = ev.get()
+    assert e.type == EventType.DELETED and e.path == root + '/c2'
+
+
+def test_watch_fires_for_other_clients_write(zk, clients, root):
+    other = clients()
+    path = zk.create(root + '/w', b'0')
+    ev = Events()
+    zk.get(path, watch=ev)
+    other.set(path, b'1')
+    e = ev.get()
+    assert e.type == EventType.CHANGED and e.path == path
+    # Once the event arrived, a read returns the new value.
+    assert zk.get(path)[0] == b'1'
+
+
+def test_data_watch_recipe(zk, root):
+    path = root + '/dw'
+    seen = []
+    lock = threading.Lock()
+
+    @zk.DataWatch(path)
+    def watcher(data, stat, event):
+        with lock:
+            seen.append((data, stat.version if stat else None,
+                         event.type if event else None))
+
+    assert wait_until(lambda: len(seen) >= 1)
+    assert seen[0] == (None, None, None)
+    zk.create(path, b'v0')
+    assert wait_until(lambda: len(seen) >= 2)
+    zk.set(path, b'v1')
+    assert wait_until(lambda: len(seen) >= 3)
+    zk.delete(path)
+    assert wait_until(lambda: len(seen) >= 4)
+    with lock:
+        assert seen[1] == (b'v0', 0, EventType.CREATED)
+        assert seen[2] == (b'v1', 1, EventType.CHANGED)
+        assert seen[3] == (None, None, EventType.DELETED)
+
+
+def test_children_watch_recipe(zk, root):
+    seen = []
+
+    @zk.ChildrenWatch(root)
+    def watcher(children):
+        seen.append(sorted(children))
+
+    assert wait_until(lambda: seen == [[]])
+    zk.create(root + '/a')
+    assert wait_until(lambda: seen[-1:] == [['a']])
+    zk.create(root + '/b')
+    assert wait_until(lambda: seen[-1:] == [['a', 'b']])
+    zk.delete(root + '/a')
+    assert wait_until(lambda: seen[-1:] == [['b']])
+
+
+def test_persistent_watch(zk, root):
+    rec = zkraw.EventRecorder(zk)
+    path = zk.create(root + '/p', b'0')
+    assert zkraw.call(zk, zkraw.AddWatch(path, zkraw.ADD_WATCH_PERSISTENT))
+    zk.set(path, b'1')
+    zk.set(path, b'2')
+    zk.create(path + '/c')
+    zk.create(path + '/c/gc')      # grandchild: not seen by a plain persistent watch
+    zk.set(path + '/c', b'x')     # child data: not seen either
+    zk.delete(path + '/c/gc')
+    zk.delete(path + '/c')
+    zk.delete(path)
+    zk.create(path)               # still armed after the delete
+    want = [(zkraw.EV_CHANGED, path), (zkraw.EV_CHANGED, path),
+            (zkraw.EV_CHILD, path), (zkraw.EV_CHILD, path),
+            (zkraw.EV_DELETED, path), (zkraw.EV_CREATED, path)]
+    assert rec.wait_for(len(want)) == want
+    zk.sync(root)
+    assert rec.take() == want
+
+
+def test_persistent_recursive_watch(zk, root):
+    rec = zkraw.EventRecorder(zk)
+    base = zk.create(root + '/r')
+    assert zkraw.call(zk, zkraw.AddWatch(
+        base, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+    zk.create(base + '/a', b'0')
+    zk.set(base + '/a', b'1')
+    zk.create(base + '/a/b')
+    zk.delete(base + '/a/b')
+    zk.set(base, b'x')
+    zk.create(root + '/sibling')   # outside the watched subtree
+    # Recursive watches never send NodeChildrenChanged.
+    want = [(zkraw.EV_CREATED, base + '/a'), (zkraw.EV_CHANGED, base + '/a'),
+            (zkraw.EV_CREATED, base + '/a/b'),
+            (zkraw.EV_DELETED, base + '/a/b'), (zkraw.EV_CHANGED, base)]
+    assert rec.wait_for(len(want)) == want
+    zk.sync(root)
+    assert rec.take() == want
+
+
+def test_add_watch_same_path_replaces_mode(zk, root):
+    rec = zkraw.EventRecorder(zk)
+    base = zk.create(root + '/m')
+    zkraw.call(zk, zkraw.AddWatch(base, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+    zkraw.call(zk, zkraw.AddWatch(base, zkraw.ADD_WATCH_PERSISTENT))
+    zk.create(base + '/a')
+    zk.set(base + '/a', b'1')
+    zk.set(base, b'1')
+    want = [(zkraw.EV_CHILD, base), (zkraw.EV_CHANGED, base)]
+    assert rec.wait_for(len(want)) == want
+    zk.sync(root)
+    assert rec.take() == want
+
+
+def test_add_watch_bad_mode_and_missing_path(zk, root):
+    from kazoo.exceptions import MarshallingError
+    with pytest.raises(MarshallingError):
+        zkraw.call(zk, zkraw.AddWatch(root, 7))
+    # A watch on a path that does not exist yet is fine.
+    rec = zkraw.EventRecorder(zk)
+    assert zkraw.call(zk, zkraw.AddWatch(root + '/later', 0))
+    zk.create(root + '/later')
+    assert rec.wait_for(1) == [(zkraw.EV_CREATED, root + '/later')]
+
+
+def test_remove_and_check_watches(zk, root):
+    rec = zkraw.EventRecorder(zk)
+    path = zk.create(root + '/rw')
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_DATA))
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.RemoveWatches(path, zkraw.WATCHER_ANY))
+
+    # One-shot data watch: check finds it, remove drops it, nothing fires.
+    ev = Events()
+    zk.get(path, watch=ev)
+    assert zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_DATA))
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_CHILDREN))
+    assert zkraw.call(zk, zkraw.RemoveWatches(path, zkraw.WATCHER_DATA))
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_DATA))
+    zk.set(path, b'1')
+
+    # Persistent watch: removed by WATCHER_ANY.
+    zkraw.call(zk, zkraw.AddWatch(path, zkraw.ADD_WATCH_PERSISTENT))
+    assert zkraw.call(zk, zkraw.RemoveWatches(path, zkraw.WATCHER_ANY))
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.RemoveWatches(path, zkraw.WATCHER_ANY))
+    zk.set(path, b'2')
+    zk.sync(root)
+    # The server sends no event for a removed watch (the "watch removed"
+    # events of the Java client are made client-side).
+    assert rec.take() == []
+    ev.none_within(0.2)

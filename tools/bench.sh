@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Runs the same workloads against Apache ZooKeeper 3.8 and zabd, one after the
+# other on this machine, and prints them side by side with zabd/zk ratios.
+#
+#   tools/bench.sh [all|throughput|memory]          (default all)
+#
+# throughput: create, set, get (100 B), exists, mix (90 % get / 10 % set) with
+#   BENCH_SESSIONS sessions x BENCH_WINDOW requests in flight for BENCH_SECS
+#   seconds after BENCH_WARMUP seconds, each workload on a fresh server.
+# memory: populate MEM_NODES znodes of 100 B, read VmRSS (and, for ZooKeeper,
+#   the live heap after a full GC through jcmd), stop with SIGTERM, start on
+#   the same data dir and time until a getData of the newest znode succeeds.
+#
+# Environment (defaults in brackets):
+#   BENCH_SERVERS ["zookeeper zabd"]  BENCH_SECS [10]  BENCH_WARMUP [2]
+#   BENCH_SESSIONS [8]  BENCH_WINDOW [32]  BENCH_KEYS [1000]
+#   MEM_NODES [1000000]  MEM_SESSIONS [4]  MEM_WINDOW [128]
+#   ZK_HEAP [4g] (read by server.sh)  ZKBENCH [build/tools/zkbench]
+#   ZABD [build/server/zabd]  BENCH_DIR [/tmp/zabd-bench.PID, removed after]
+#
+# Servers run with the default durability (ZooKeeper forceSync=yes) and are
+# stopped by the pids server.sh recorded, also on error or Ctrl-C.
+# Timings are reported, never asserted; the exit status is non-zero only
+# when a step failed (a server did not start, zkbench saw errors, ...).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+S=$root/tests/integration/server.sh
+ZKBENCH=${ZKBENCH:-$root/build/tools/zkbench}
+export ZABD=${ZABD:-$root/build/server/zabd}
+export ZK_HEAP=${ZK_HEAP:-4g}
+SERVERS=${BENCH_SERVERS:-zookeeper zabd}
+SECS=${BENCH_SECS:-10}
+WARMUP=${BENCH_WARMUP:-2}
+SESSIONS=${BENCH_SESSIONS:-8}
+WINDOW=${BENCH_WINDOW:-32}
+KEYS=${BENCH_KEYS:-1000}
+MEM_NODES=${MEM_NODES:-1000000}
+MEM_SESSIONS=${MEM_SESSIONS:-4}
+MEM_WINDOW=${MEM_WINDOW:-128}
+MODE=${1:-all}
+own_dir=0
+if [ -z "${BENCH_DIR:-}" ]; then BENCH_DIR=${TMPDIR:-/tmp}/zabd-bench.$$; own_dir=1; fi
+mkdir -p "$BENCH_DIR"
+failed=0
+declare -A R   # R[kind.key] = value
+
+started=()
+cleanup() {
+  for d in "${started[@]}"; do "$S" stop "$d" >/dev/null 2>&1 || true; done
+  if [ "$own_dir" = 1 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$BENCH_DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+warn() { echo "bench.sh: $*" >&2; failed=1; }
+fld() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+[ -x "$ZKBENCH" ] || die "no zkbench at $ZKBENCH (cmake --build build --target zkbench, or set ZKBENCH)"
+for k in $SERVERS; do
+  case $k in
+  zookeeper) [ -r /usr/share/java/zookeeper.jar ] || die "Apache ZooKeeper is not installed" ;;
+  zabd) [ -x "$ZABD" ] || die "no zabd at $ZABD (build it, or set ZABD, or BENCH_SERVERS=zookeeper)" ;;
+  *) die "unknown server kind $k" ;;
+  esac
+done
+
+# start_server KIND NAME: a fresh server in $BENCH_DIR/KIND-NAME; sets DIR PORT PID.
+start_server() {
+  DIR=$BENCH_DIR/$1-$2
+  rm -rf "$DIR"
+  PORT=$("$S" freeport)
+  started+=("$DIR")
+  PID=$("$S" start "$1" "$DIR" "$PORT") || { warn "$1 did not start (log: $DIR/server.log)"; return 1; }
+  # ZooKeeper answers ruok before it accepts sessions (it closes them while
+  # the data tree loads), so wait for a real read before measuring.
+  "$ZKBENCH" --hosts "127.0.0.1:$PORT" --wait-get / --timeout 60 >/dev/null ||
+    { warn "$1 on port $PORT answers ruok but serves no reads"; return 1; }
+}
+
+run_throughput() {
+  local kind=$1 w line args
+  for w in create set get exists mix; do
+    case $w in
+    mix) args=(--op mix --read-pct 90) ;;
+    *) args=(--op "$w") ;;
+    esac
+    start_server "$kind" "$w" || continue
+    line=$(timeout $((SECS + WARMUP + 300)) "$ZKBENCH" --hosts "127.0.0.1:$PORT" "${args[@]}" \
+      --size 100 --sessions "$SESSIONS" --window "$WINDOW" --keys "$KEYS" \
+      --duration "$SECS" --warmup "$WARMUP" --timeout 120)
+    [ $? -eq 0 ] || warn "$kind $w: zkbench failed: $line"
+    echo "  $kind: $line"
+    R[$kind.$w.ops]=$(fld "$line" ops_per_sec)
+    R[$kind.$w.p99]=$(fld "$line" p99_us)
+    "$S" stop "$DIR"
+  done
+}
+
+run_memory() {
+  local kind=$1 line last rss0 t0 t1 helper
+  start_server "$kind" mem || return
+  rss0=$(rss_kb "$PID")
+  line=$(timeout $((MEM_NODES / 100 + 600)) "$ZKBENCH" --hosts "127.0.0.1:$PORT" \
+    --populate "$MEM_NODES" --size 100 --sessions "$MEM_SESSIONS" --window "$MEM_WINDOW" \
+    --timeout $((MEM_NODES / 100 + 300)))
+  [ $? -eq 0 ] || { warn "$kind populate failed: $line"; "$S" stop "$DIR"; return; }
+  echo "  $kind: $line"
+  last=$(fld "$line" last)
+  R[$kind.pop_secs]=$(fld "$line" secs)
+  sleep 1   # let a pending snapshot or log roll settle before reading RSS
+  local rss1; rss1=$(rss_kb "$PID")
+  R[$kind.rss_mb]=$(awk -v k="$rss1" 'BEGIN { printf "%.0f", k / 1024 }')
+  R[$kind.per_node]=$(awk -v a="$rss0" -v b="$rss1" -v n="$MEM_NODES" \
+    'BEGIN { printf "%.0f", (b - a) * 1024 / n }')
+  if [ "$kind" = zookeeper ] && command -v jcmd >/dev/null; then
+    # The JVM's RSS includes garbage and heap it has not returned; the live
+    # set after a full GC is the fairer per-znode figure.
+    timeout 60 jcmd "$PID" GC.run >/dev/null 2>&1
+    local used_kb
+    used_kb=$(timeout 60 jcmd "$PID" GC.heap_info 2>/dev/null |
+      sed -n 's/.*heap.*used \([0-9]*\)K.*/\1/p' | head -1)
+    if [ -n "$used_kb" ]; then
+      R[$kind.heap_mb]=$(awk -v k="$used_kb" 'BEGIN { printf "%.0f", k / 1024 }')
+      R[$kind.heap_per_node]=$(awk -v k="$used_kb" -v n="$MEM_NODES" \
+        'BEGIN { printf "%.0f", k * 1024 / n }')
+    fi
+    R[$kind.rss_gc_mb]=$(awk -v k="$(rss_kb "$PID")" 'BEGIN { printf "%.0f", k / 1024 }')
+  fi
+  R[$kind.disk_mb]=$(du -sm "$DIR/data" | awk '{print $1}')
+  t0=$(now_ms)
+  "$S" stop "$DIR"
+  R[$kind.stop_ms]=$(( $(now_ms) - t0 ))
+
+  # Restart on the same data dir; the clock runs from the launch until a
+  # read of the newest znode succeeds (JVM start-up included for ZooKeeper).
+  t0=$(now_ms)
+  "$S" start "$kind" "$DIR" "$PORT" >"$DIR/restart.out" 2>&1 &
+  helper=$!
+  line=$("$ZKBENCH" --hosts "127.0.0.1:$PORT" --wait-get "$last" --timeout 300)
+  local rc=$?
+  t1=$(now_ms)
+  wait "$helper" || warn "$kind: server.sh start after restart failed: $(cat "$DIR/restart.out")"
+  if [ $rc -ne 0 ]; then
+    warn "$kind: no successful read of $last after restart: $line"
+  else
+    R[$kind.recover_ms]=$(( t1 - t0 ))
+    local first=/bench/pop/n00000000
+    "$ZKBENCH" --hosts "127.0.0.1:$PORT" --wait-get "$first" --timeout 5 >/dev/null ||
+      warn "$kind: $first missing after restart"
+    echo "  $kind: restart: $line (total $((t1 - t0)) ms)"
+  fi
+  PID=$(cat "$DIR/pid" 2>/dev/null || echo 0)
+  R[$kind.rss_rec_mb]=$(awk -v k="$(rss_kb "$PID")" 'BEGIN { printf "%.0f", k / 1024 }')
+  "$S" stop "$DIR"
+}
+
+v() { echo "${R[$1]:--}"; }
+ratio() {   # ratio A B: A / B with two decimals, "-" if either is missing
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-";
+                                   else printf "%.2f", a / b }'
+}
+
+echo "zabd benchmark: servers [$SERVERS], data in $BENCH_DIR" \
+  "($(df --output=source "$BENCH_DIR" | tail -1)), $(nproc) cpus, ZK_HEAP=$ZK_HEAP"
+
+if [ "$MODE" = all ] || [ "$MODE" = throughput ]; then
+  echo "throughput: sessions=$SESSIONS window=$WINDOW secs=$SECS warmup=$WARMUP size=100"
+  for k in $SERVERS; do run_throughput "$k"; done
+  echo
+  printf '%-10s %12s %12s %8s %12s %12s\n' workload zk_ops/s zabd_ops/s zabd/zk zk_p99_us zabd_p99_us
+  for w in create set get exists mix; do
+    printf '%-10s %12s %12s %8s %12s %12s\n' "$w" "$(v zookeeper.$w.ops)" "$(v zabd.$w.ops)" \
+      "$(ratio "$(v zabd.$w.ops)" "$(v zookeeper.$w.ops)")" \
+      "$(v zookeeper.$w.p99)" "$(v zabd.$w.p99)"
+  done
+  echo
+fi
+
+if [ "$MODE" = all ] || [ "$MODE" = memory ]; then
+  echo "memory/recovery: $MEM_NODES znodes of 100 B"
+  for k in $SERVERS; do run_memory "$k"; done
+  echo
+  printf '%-32s %12s %12s %8s\n' metric zookeeper zabd zabd/zk
+  for m in pop_secs:"populate time (s)" rss_mb:"RSS after populate (MB)" \
+    per_node:"RSS growth per znode (B)" heap_mb:"zk live heap after full GC (MB)" \
+    heap_per_node:"zk live heap per znode (B)" rss_gc_mb:"zk RSS after full GC (MB)" \
+    disk_mb:"data dir on disk (MB)" stop_ms:"stop on SIGTERM (ms)" \
+    recover_ms:"restart until read (ms)" rss_rec_mb:"RSS after restart (MB)"; do
+    key=${m%%:*} label=${m#*:}
+    printf '%-32s %12s %12s %8s\n' "$label" "$(v zookeeper.$key)" "$(v zabd.$key)" \
+      "$(ratio "$(v zabd.$key)" "$(v zookeeper.$key)")"
+  done
+  echo "(zabd/zk below 1 means zabd is smaller/faster for the memory and time rows)"
+fi
+exit $failed

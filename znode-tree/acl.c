@@ -1,0 +1,203 @@
+/*
+ * acl.c: the interned ACL table and permission checks.
+ *
+ * Each distinct ACL list is stored once with a reference count, as
+ * ZooKeeper's ReferenceCountedACLCache does; nodes hold a table index. Lookup
+ * is a scan of the (few) distinct lists by hash: deployments use a handful of
+ * ACLs for millions of nodes.
+ */
+#include "znode-tree/zt_int.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+static uint32_t acl_hash(const wire_acl *acl, int32_t n)
+{
+    uint32_t h = (uint32_t)n;
+    for (int32_t i = 0; i < n; i++) {
+        h = h * 31u + (uint32_t)acl[i].perms;
+        h = h * 31u + zt_hash(acl[i].scheme.p, (size_t)(acl[i].scheme.len > 0 ? acl[i].scheme.len : 0));
+        h = h * 31u + zt_hash(acl[i].id.p, (size_t)(acl[i].id.len > 0 ? acl[i].id.len : 0));
+    }
+    return h;
+}
+
+static bool acl_equal(const zt_acl_entry *e, const wire_acl *acl, int32_t n)
+{
+    if (e->n != n)
+        return false;
+    for (int32_t i = 0; i < n; i++)
+        if (e->acl[i].perms != acl[i].perms ||
+            !wire_str_eq(e->acl[i].scheme, acl[i].scheme) ||
+            !wire_str_eq(e->acl[i].id, acl[i].id))
+            return false;
+    return true;
+}
+
+static int entry_fill(zt_acl_entry *e, const wire_acl *acl, int32_t n, uint32_t h)
+{
+    size_t bytes = 0;
+    for (int32_t i = 0; i < n; i++)
+        bytes += (size_t)(acl[i].scheme.len > 0 ? acl[i].scheme.len : 0) +
+                 (size_t)(acl[i].id.len > 0 ? acl[i].id.len : 0);
+    e->acl = calloc((size_t)(n > 0 ? n : 1), sizeof *e->acl);
+    e->blob = malloc(bytes + 1);
+    if (e->acl == NULL || e->blob == NULL) {
+        free(e->acl);
+        free(e->blob);
+        e->acl = NULL;
+        e->blob = NULL;
+        return ZERR_NOMEM;
+    }
+    char *p = e->blob;
+    for (int32_t i = 0; i < n; i++) {
+        e->acl[i].perms = acl[i].perms;
+        wire_str parts[2] = {acl[i].scheme, acl[i].id};
+        wire_str *dst[2] = {&e->acl[i].scheme, &e->acl[i].id};
+        for (int k = 0; k < 2; k++) {
+            int32_t len = parts[k].len > 0 ? parts[k].len : 0;
+            if (len > 0)
+                memcpy(p, parts[k].p, (size_t)len);
+            dst[k]->p = p;
+            dst[k]->len = len;
+            p += len;
+        }
+    }
+    e->n = n;
+    e->hash = h;
+    e->refs = 1;
+    return 0;
+}
+
+int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out)
+{
+    uint32_t h = acl_hash(acl, n);
+    size_t free_slot = t->n_acls;
+    for (size_t i = 0; i < t->n_acls; i++) {
+        zt_acl_entry *e = &t->acls[i];
+        if (e->refs == 0) {
+            if (free_slot == t->n_acls)
+                free_slot = i;
+            continue;
+        }
+        if (e->hash == h && acl_equal(e, acl, n)) {
+            e->refs++;
+            *idx_out = (uint32_t)i;
+            return 0;
+        }
+    }
+    if (free_slot == t->n_acls) {
+        if (t->n_acls == t->cap_acls) {
+            size_t cap = t->cap_acls ? t->cap_acls * 2 : 8;
+            zt_acl_entry *a = realloc(t->acls, cap * sizeof *a);
+            if (a == NULL)
+                return ZERR_NOMEM;
+            t->acls = a;
+            t->cap_acls = cap;
+        }
+        memset(&t->acls[t->n_acls], 0, sizeof t->acls[0]);
+        t->n_acls++;
+    }
+    int rc = entry_fill(&t->acls[free_slot], acl, n, h);
+    if (rc != 0)
+        return rc;
+    *idx_out = (uint32_t)free_slot;
+    return 0;
+}
+
+void zt_acl_retain(zt_tree *t, uint32_t idx) { t->acls[idx].refs++; }
+
+void zt_acl_release(zt_tree *t, uint32_t idx)
+{
+    zt_acl_entry *e = &t->acls[idx];
+    ZK_ASSERT(e->refs > 0, "ACL %u released too often", idx);
+    if (--e->refs == 0) {
+        free(e->acl);
+        free(e->blob);
+        e->acl = NULL;
+        e->blob = NULL;
+        e->n = 0;
+    }
+}
+
+/* ---- matching ------------------------------------------------------------------ */
+
+static int parse_ip(const char *s, uint8_t out[16])
+{
+    if (inet_pton(AF_INET, s, out) == 1)
+        return 4;
+    if (inet_pton(AF_INET6, s, out) == 1)
+        return 16;
+    return 0;
+}
+
+/* Splits "addr[/bits]" into its parts; 0 if malformed. */
+static int parse_ip_expr(wire_str expr, uint8_t addr[16], int *bits)
+{
+    char buf[64];
+    if (expr.len <= 0 || (size_t)expr.len >= sizeof buf)
+        return 0;
+    memcpy(buf, expr.p, (size_t)expr.len);
+    buf[expr.len] = '\0';
+    char *slash = strchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    int alen = parse_ip(buf, addr);
+    if (alen == 0)
+        return 0;
+    *bits = alen * 8;
+    if (slash != NULL) {
+        char *end;
+        long b = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || end == slash + 1 || b < 0 || b > alen * 8)
+            return 0;
+        *bits = (int)b;
+    }
+    return alen;
+}
+
+bool zt_ip_matches(wire_str acl_id, wire_str addr)
+{
+    uint8_t want[16], have[16];
+    int bits, hb;
+    int alen = parse_ip_expr(acl_id, want, &bits);
+    if (alen == 0 || parse_ip_expr(addr, have, &hb) != alen)
+        return false;
+    for (int i = 0; i < bits; i++) {
+        uint8_t m = (uint8_t)(0x80 >> (i % 8));
+        if ((want[i / 8] & m) != (have[i / 8] & m))
+            return false;
+    }
+    return true;
+}
+
+static bool id_matches(wire_str scheme, wire_str auth_id, wire_str acl_id)
+{
+    if (wire_str_eqc(scheme, "ip"))
+        return zt_ip_matches(acl_id, auth_id);
+    /* digest (and any other exact-match scheme) */
+    return wire_str_eq(auth_id, acl_id);
+}
+
+bool zt_acl_check(const wire_acl *acl, int32_t n, int32_t perm, const zt_auth *a)
+{
+    if (n == 0 || a->is_super)
+        return true;
+    for (int32_t i = 0; i < n; i++) {
+        if ((acl[i].perms & perm) == 0)
+            continue;
+        if (wire_str_eqc(acl[i].scheme, "world") && wire_str_eqc(acl[i].id, "anyone"))
+            return true;
+        for (int32_t j = 0; j < a->n_ids; j++)
+            if (wire_str_eq(a->ids[j].scheme, acl[i].scheme) &&
+                id_matches(acl[i].scheme, a->ids[j].id, acl[i].id))
+                return true;
+    }
+    return false;
+}
+
+int zt_check_acl(const zt_tree *t, const zt_node *n, int32_t perm, const zt_auth *a)
+{
+    const zt_acl_entry *e = &t->acls[n->acl];
+    return zt_acl_check(e->acl, e->n, perm, a) ? 0 : ZERR_NOAUTH;
+}

@@ -1,0 +1,516 @@
+/*
+ * prep.c: write request -> txn, ZooKeeper's PrepRequestProcessor rules.
+ *
+ * The checks run in ZooKeeper's order, because the order decides which error
+ * a client sees when several apply (a delete of a missing child under a node
+ * the caller may not delete from is NOAUTH, not NONODE).
+ *
+ * Inside a multi each op must see the tree as changed by the ops before it;
+ * the view below layers those changes ("change records", as ZooKeeper calls
+ * them) over the tree without touching it.
+ */
+#include "znode-tree/zt_int.h"
+
+#include <string.h>
+
+/* A node as prep sees it. */
+typedef struct prec {
+    bool exists;
+    int32_t version, cversion, aversion, num_children;
+    int64_t owner;
+    const wire_acl *acl;
+    int32_t n_acl;
+} prec;
+
+typedef struct pchange {
+    const char *path;
+    size_t len;
+    prec r;
+} pchange;
+
+typedef struct pview {
+    const zt_tree *t;
+    const zt_prep_ctx *c;
+    pchange *ch;
+    size_t n_ch, cap_ch;
+    void **scratch; /* allocations freed when the view ends */
+    size_t n_scratch, cap_scratch;
+} pview;
+
+static void view_fini(pview *v)
+{
+    for (size_t i = 0; i < v->n_scratch; i++)
+        free(v->scratch[i]);
+    free(v->scratch);
+    free(v->ch);
+}
+
+static void *view_alloc(pview *v, size_t n)
+{
+    if (v->n_scratch == v->cap_scratch) {
+        size_t cap = v->cap_scratch ? v->cap_scratch * 2 : 8;
+        void **s = realloc(v->scratch, cap * sizeof *s);
+        if (s == NULL)
+            return NULL;
+        v->scratch = s;
+        v->cap_scratch = cap;
+    }
+    void *p = calloc(1, n ? n : 1);
+    if (p != NULL)
+        v->scratch[v->n_scratch++] = p;
+    return p;
+}
+
+static int view_get(const pview *v, const char *path, size_t len, prec *out)
+{
+    for (size_t i = v->n_ch; i-- > 0;)
+        if (v->ch[i].len == len && memcmp(v->ch[i].path, path, len) == 0) {
+            *out = v->ch[i].r;
+            return out->exists ? 0 : ZERR_NONODE;
+        }
+    const zt_node *n = zt_find(v->t, path, len);
+    if (n == NULL)
+        return ZERR_NONODE;
+    out->exists = true;
+    out->version = n->version;
+    out->cversion = n->cversion;
+    out->aversion = n->aversion;
+    out->num_children = n->num_children;
+    out->owner = n->owner;
+    zt_node_acl(v->t, n, &out->acl, &out->n_acl);
+    return 0;
+}
+
+static int view_put(pview *v, const char *path, size_t len, const prec *r)
+{
+    if (v->n_ch == v->cap_ch) {
+        size_t cap = v->cap_ch ? v->cap_ch * 2 : 8;
+        pchange *c = realloc(v->ch, cap * sizeof *c);
+        if (c == NULL)
+            return ZERR_NOMEM;
+        v->ch = c;
+        v->cap_ch = cap;
+    }
+    v->ch[v->n_ch++] = (pchange){path, len, *r};
+    return 0;
+}
+
+static bool has_nul(wire_str s)
+{
+    return s.len > 0 && memchr(s.p, '\0', (size_t)s.len) != NULL;
+}
+
+static bool last_slash(wire_str s, size_t *at)
+{
+    for (int32_t i = s.len; i-- > 0;)
+        if (s.p[i] == '/') {
+            *at = (size_t)i;
+            return true;
+        }
+    return false;
+}
+
+static bool is_special(wire_str p)
+{
+    return wire_str_eqc(p, "/") || wire_str_eqc(p, "/zookeeper") ||
+           wire_str_eqc(p, "/zookeeper/quota") || wire_str_eqc(p, "/zookeeper/config");
+}
+
+/* "digest" ids are user:hash; "ip" ids are an address with an optional
+ * prefix length (the providers' isValid). */
+static bool acl_id_valid(const wire_acl *a)
+{
+    if (wire_str_eqc(a->scheme, "digest")) {
+        int colons = 0;
+        for (int32_t i = 0; i < a->id.len; i++)
+            colons += a->id.p[i] == ':';
+        return colons == 1 && a->id.len > 0 && a->id.p[a->id.len - 1] != ':';
+    }
+    if (wire_str_eqc(a->scheme, "ip"))
+        return zt_ip_matches(a->id, a->id);
+    return false;
+}
+
+/* PrepRequestProcessor.fixupACL: drops duplicates, expands "auth" into the
+ * caller's authenticated ids, rejects unknown schemes and malformed ids. */
+static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out,
+                     int32_t *n_out)
+{
+    const zt_auth *a = v->c->auth;
+    if (n <= 0)
+        return ZERR_INVALIDACL;
+    size_t cap = (size_t)n * (size_t)(a->n_ids + 1);
+    wire_acl *res = view_alloc(v, cap * sizeof *res);
+    if (res == NULL)
+        return ZERR_NOMEM;
+    int32_t k = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const wire_acl *x = &in[i];
+        if (wire_str_eqc(x->scheme, "world") && wire_str_eqc(x->id, "anyone")) {
+            res[k++] = *x;
+        } else if (wire_str_eqc(x->scheme, "auth")) {
+            bool added = false;
+            for (int32_t j = 0; j < a->n_ids; j++) {
+                /* only providers that authenticate (not ip) count */
+                if (wire_str_eqc(a->ids[j].scheme, "ip"))
+                    continue;
+                res[k].perms = x->perms;
+                res[k].scheme = a->ids[j].scheme;
+                res[k].id = a->ids[j].id;
+                k++;
+                added = true;
+            }
+            if (!added)
+                return ZERR_INVALIDACL;
+        } else if (acl_id_valid(x)) {
+            res[k++] = *x;
+        } else {
+            return ZERR_INVALIDACL;
+        }
+    }
+    /* ZooKeeper removes duplicates keeping first occurrences. */
+    int32_t m = 0;
+    for (int32_t i = 0; i < k; i++) {
+        bool dup = false;
+        for (int32_t j = 0; j < m && !dup; j++)
+            dup = res[j].perms == res[i].perms && wire_str_eq(res[j].scheme, res[i].scheme) &&
+                  wire_str_eq(res[j].id, res[i].id);
+        if (!dup)
+            res[m++] = res[i];
+    }
+    *out = res;
+    *n_out = m;
+    return 0;
+}
+
+static int check_acl(const pview *v, const prec *r, int32_t perm)
+{
+    return zt_acl_check(r->acl, r->n_acl, perm, v->c->auth) ? 0 : ZERR_NOAUTH;
+}
+
+static int check_version(int32_t current, int32_t expected)
+{
+    return expected != -1 && expected != current ? ZERR_BADVERSION : 0;
+}
+
+static int parent_of(const pview *v, wire_str path, size_t slash, prec *parent,
+                     size_t *plen)
+{
+    *plen = slash == 0 ? 1 : slash;
+    return view_get(v, path.p, *plen, parent);
+}
+
+static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
+{
+    int rc;
+    int32_t mode = q->flags;
+    if (mode < WIRE_MODE_PERSISTENT || mode > WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL)
+        return ZERR_BADARGUMENTS;
+    bool is_ttl = mode == WIRE_MODE_PERSISTENT_WITH_TTL ||
+                  mode == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+    bool is_container = mode == WIRE_MODE_CONTAINER;
+    bool ephemeral = mode == WIRE_MODE_EPHEMERAL || mode == WIRE_MODE_EPHEMERAL_SEQUENTIAL;
+    bool sequential = mode == WIRE_MODE_PERSISTENT_SEQUENTIAL ||
+                      mode == WIRE_MODE_EPHEMERAL_SEQUENTIAL ||
+                      mode == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+    int64_t ttl = q->type == WIRE_OP_CREATETTL ? q->ttl : -1;
+    /* validateCreateRequest */
+    if (is_ttl && !v->c->extended_types)
+        return ZERR_UNIMPLEMENTED;
+    if (is_ttl ? (ttl <= 0 || ttl > ZT_TTL_MAX) : ttl >= 0)
+        return ZERR_BADARGUMENTS;
+    if (is_container != (q->type == WIRE_OP_CREATECONTAINER))
+        return ZERR_BADARGUMENTS;
+    size_t slash;
+    if (!last_slash(q->path, &slash) || has_nul(q->path))
+        return ZERR_BADARGUMENTS;
+    wire_acl *acl;
+    int32_t n_acl;
+    if ((rc = fixup_acl(v, q->acl, q->n_acl, &acl, &n_acl)) != 0)
+        return rc;
+    prec parent;
+    size_t plen;
+    if ((rc = parent_of(v, q->path, slash, &parent, &plen)) != 0)
+        return rc;
+    if ((rc = check_acl(v, &parent, WIRE_PERM_CREATE)) != 0)
+        return rc;
+    wire_str path = q->path;
+    if (sequential) {
+        /* The suffix is the parent's cversion, "%010d" as Java formats it. */
+        char *p = view_alloc(v, (size_t)path.len + 12);
+        if (p == NULL)
+            return ZERR_NOMEM;
+        memcpy(p, path.p, (size_t)path.len);
+        int n = snprintf(p + path.len, 12, "%010d", parent.cversion);
+        path.p = p;
+        path.len += n;
+    }
+    if ((rc = zt_path_validate(path)) != 0)
+        return rc;
+    prec existing;
+    if (view_get(v, path.p, (size_t)path.len, &existing) == 0)
+        return ZERR_NODEEXISTS;
+    if (zt_owner_is_session(parent.owner))
+        return ZERR_NOCHILDRENFOREPHEMERALS;
+
+    txn->type = is_container ? WIRE_OP_CREATECONTAINER : is_ttl ? WIRE_OP_CREATETTL
+                : q->type == WIRE_OP_CREATE2 ? WIRE_OP_CREATE2 : WIRE_OP_CREATE;
+    txn->path = path;
+    txn->data = q->data;
+    txn->acl = acl;
+    txn->n_acl = n_acl;
+    txn->ephemeral = ephemeral;
+    txn->parent_cversion = parent.cversion + 1;
+    txn->ttl = ttl;
+
+    parent.cversion++;
+    parent.num_children++;
+    prec node = {true, 0, 0, 0, 0, 0, acl, n_acl};
+    node.owner = ephemeral ? v->c->session_id : is_container ? ZT_OWNER_CONTAINER
+                 : is_ttl ? (ZT_OWNER_EXTENDED_MASK | ttl) : 0;
+    if ((rc = view_put(v, q->path.p, plen, &parent)) != 0)
+        return rc;
+    return view_put(v, path.p, (size_t)path.len, &node);
+}
+
+static int prep_delete(pview *v, const wire_write_req *q, wire_txn *txn, bool container)
+{
+    int rc;
+    size_t slash, plen;
+    if (!last_slash(q->path, &slash) || has_nul(q->path) || is_special(q->path))
+        return ZERR_BADARGUMENTS;
+    prec parent, node;
+    if ((rc = parent_of(v, q->path, slash, &parent, &plen)) != 0)
+        return rc;
+    if (!container && (rc = check_acl(v, &parent, WIRE_PERM_DELETE)) != 0)
+        return rc;
+    if ((rc = view_get(v, q->path.p, (size_t)q->path.len, &node)) != 0)
+        return rc;
+    if (!container && (rc = check_version(node.version, q->version)) != 0)
+        return rc;
+    if (node.num_children > 0)
+        return ZERR_NOTEMPTY;
+    if (container && node.owner != ZT_OWNER_CONTAINER && !zt_owner_is_ttl(node.owner))
+        return ZERR_BADARGUMENTS;
+    txn->type = container ? WIRE_OP_DELETECONTAINER : WIRE_OP_DELETE;
+    txn->path = q->path;
+    parent.num_children--;
+    node.exists = false;
+    if ((rc = view_put(v, q->path.p, plen, &parent)) != 0)
+        return rc;
+    return view_put(v, q->path.p, (size_t)q->path.len, &node);
+}
+
+static int prep_set_data(pview *v, const wire_write_req *q, wire_txn *txn)
+{
+    int rc;
+    prec node;
+    if ((rc = zt_path_validate(q->path)) != 0)
+        return rc;
+    if ((rc = view_get(v, q->path.p, (size_t)q->path.len, &node)) != 0)
+        return rc;
+    if ((rc = check_acl(v, &node, WIRE_PERM_WRITE)) != 0)
+        return rc;
+    if ((rc = check_version(node.version, q->version)) != 0)
+        return rc;
+    txn->type = WIRE_OP_SETDATA;
+    txn->path = q->path;
+    txn->data = q->data;
+    txn->version = ++node.version;
+    return view_put(v, q->path.p, (size_t)q->path.len, &node);
+}
+
+static int prep_set_acl(pview *v, const wire_write_req *q, wire_txn *txn)
+{
+    int rc;
+    prec node;
+    wire_acl *acl;
+    int32_t n_acl;
+    if ((rc = zt_path_validate(q->path)) != 0)
+        return rc;
+    if ((rc = fixup_acl(v, q->acl, q->n_acl, &acl, &n_acl)) != 0)
+        return rc;
+    if ((rc = view_get(v, q->path.p, (size_t)q->path.len, &node)) != 0)
+        return rc;
+    if ((rc = check_acl(v, &node, WIRE_PERM_ADMIN)) != 0)
+        return rc;
+    if ((rc = check_version(node.aversion, q->version)) != 0)
+        return rc;
+    txn->type = WIRE_OP_SETACL;
+    txn->path = q->path;
+    txn->acl = acl;
+    txn->n_acl = n_acl;
+    txn->version = ++node.aversion;
+    node.acl = acl;
+    node.n_acl = n_acl;
+    return view_put(v, q->path.p, (size_t)q->path.len, &node);
+}
+
+static int prep_check(pview *v, const wire_write_req *q, wire_txn *txn)
+{
+    int rc;
+    prec node;
+    if ((rc = zt_path_validate(q->path)) != 0)
+        return rc;
+    if ((rc = view_get(v, q->path.p, (size_t)q->path.len, &node)) != 0)
+        return rc;
+    if ((rc = check_acl(v, &node, WIRE_PERM_READ)) != 0)
+        return rc;
+    if ((rc = check_version(node.version, q->version)) != 0)
+        return rc;
+    txn->type = WIRE_OP_CHECK;
+    txn->path = q->path;
+    txn->version = node.version + 1;
+    return 0;
+}
+
+static int prep_op(pview *v, const wire_write_req *q, wire_txn *txn)
+{
+    memset(txn, 0, sizeof *txn);
+    switch (q->type) {
+    case WIRE_OP_CREATE:
+    case WIRE_OP_CREATE2:
+    case WIRE_OP_CREATECONTAINER:
+    case WIRE_OP_CREATETTL:
+        return prep_create(v, q, txn);
+    case WIRE_OP_DELETE:
+        return prep_delete(v, q, txn, false);
+    case WIRE_OP_SETDATA:
+        return prep_set_data(v, q, txn);
+    case WIRE_OP_SETACL:
+        return prep_set_acl(v, q, txn);
+    case WIRE_OP_CHECK:
+        return prep_check(v, q, txn);
+    default:
+        return ZERR_UNIMPLEMENTED;
+    }
+}
+
+static void encode(const zt_prep_ctx *c, int32_t type, const wire_txn *body, wire_wr *out)
+{
+    wire_txn_hdr h = {c->session_id, c->cxid, c->zxid, c->time_ms, type};
+    wire_txn_hdr_encode(out, &h);
+    wire_txn_body_encode(out, body);
+}
+
+/* Turns a failed prep into ZooKeeper's ErrorTxn. ZERR_NOMEM is not a client
+ * answer; the caller sees it as is. */
+static int finish(const zt_prep_ctx *c, int rc, int32_t type, const wire_txn *txn,
+                  wire_wr *out)
+{
+    if (rc == ZERR_NOMEM)
+        return rc;
+    if (rc != 0) {
+        wire_txn err = {.type = WIRE_OP_ERROR, .err = rc};
+        encode(c, WIRE_OP_ERROR, &err, out);
+    } else {
+        encode(c, type, txn, out);
+    }
+    return wire_wr_err(out) != 0 ? ZERR_NOMEM : rc;
+}
+
+int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req,
+            wire_wr *out)
+{
+    pview v = {.t = t, .c = c};
+    wire_txn txn;
+    int rc = prep_op(&v, req, &txn);
+    /* The header carries the request's opcode (create2 stays create2 in
+     * ZooKeeper's log); the body is the txn prep chose. */
+    int32_t type = txn.type == WIRE_OP_CREATE2 ? WIRE_OP_CREATE2 : txn.type;
+    rc = finish(c, rc, type, &txn, out);
+    view_fini(&v);
+    return rc;
+}
+
+int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m,
+                  wire_wr *out)
+{
+    pview v = {.t = t, .c = c};
+    int first_err = 0;
+    wire_txn multi = {.type = WIRE_OP_MULTI, .n_sub = m->n_ops};
+    multi.sub = calloc((size_t)(m->n_ops > 0 ? m->n_ops : 1), sizeof *multi.sub);
+    if (multi.sub == NULL)
+        return ZERR_NOMEM;
+    /* After the first failure ZooKeeper stops prepping: that op carries its
+     * error, later ones RUNTIMEINCONSISTENCY, earlier ones keep their txns
+     * (apply turns them into OK results without applying them). */
+    for (int32_t i = 0; i < m->n_ops; i++) {
+        wire_txn *sub = &multi.sub[i];
+        if (first_err != 0) {
+            *sub = (wire_txn){.type = WIRE_OP_ERROR, .err = ZERR_RUNTIMEINCONSISTENCY};
+            continue;
+        }
+        int rc = prep_op(&v, &m->ops[i], sub);
+        if (rc == ZERR_NOMEM) {
+            first_err = rc;
+            break;
+        }
+        if (rc != 0) {
+            first_err = rc;
+            *sub = (wire_txn){.type = WIRE_OP_ERROR, .err = rc};
+        }
+    }
+    int rc = first_err;
+    if (rc != ZERR_NOMEM) {
+        encode(c, WIRE_OP_MULTI, &multi, out);
+        if (wire_wr_err(out) != 0)
+            rc = ZERR_NOMEM;
+    }
+    free(multi.sub);
+    view_fini(&v);
+    return rc;
+}
+
+int zt_prep_create_session(const zt_prep_ctx *c, int32_t timeout_ms, wire_wr *out)
+{
+    wire_txn txn = {.type = WIRE_OP_CREATESESSION, .timeout_ms = timeout_ms};
+    encode(c, WIRE_OP_CREATESESSION, &txn, out);
+    return wire_wr_err(out) != 0 ? ZERR_NOMEM : 0;
+}
+
+typedef struct eph_list {
+    wire_str *paths;
+    int32_t n, cap;
+} eph_list;
+
+static int collect_eph(void *arg, int64_t owner, const zt_node *n)
+{
+    eph_list *l = arg;
+    if (l->n == l->cap) {
+        int32_t cap = l->cap ? l->cap * 2 : 8;
+        wire_str *p = realloc(l->paths, (size_t)cap * sizeof *p);
+        if (p == NULL)
+            return ZERR_NOMEM;
+        l->paths = p;
+        l->cap = cap;
+    }
+    l->paths[l->n++] = zt_node_path(n);
+    return 0;
+}
+
+int zt_prep_close_session(const zt_tree *t, const zt_prep_ctx *c, wire_wr *out)
+{
+    eph_list l = {0};
+    int rc = zt_ephemerals(t, c->session_id, collect_eph, &l);
+    if (rc == 0) {
+        wire_txn txn = {.type = WIRE_OP_CLOSESESSION, .paths = l.paths, .n_paths = l.n};
+        encode(c, WIRE_OP_CLOSESESSION, &txn, out);
+        rc = wire_wr_err(out) != 0 ? ZERR_NOMEM : 0;
+    }
+    free(l.paths);
+    return rc;
+}
+
+int zt_prep_delete_container(const zt_tree *t, const zt_prep_ctx *c, wire_str path,
+                             wire_wr *out)
+{
+    pview v = {.t = t, .c = c};
+    wire_write_req q = {.type = WIRE_OP_DELETECONTAINER, .path = path, .version = -1};
+    wire_txn txn;
+    memset(&txn, 0, sizeof txn);
+    int rc = prep_delete(&v, &q, &txn, true);
+    rc = finish(c, rc, WIRE_OP_DELETECONTAINER, &txn, out);
+    view_fini(&v);
+    return rc;
+}

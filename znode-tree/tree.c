@@ -1,0 +1,440 @@
+/*
+ * tree.c: node storage (hash table by path, parent/sibling links), the
+ * ephemeral / container / TTL indexes, and the read API.
+ *
+ * It does not validate anything: prep.c decides what may happen and apply.c
+ * makes it happen through the helpers here.
+ */
+#include "znode-tree/zt_int.h"
+
+#include <string.h>
+
+uint32_t zt_hash(const char *p, size_t n)
+{
+    /* FNV-1a, then a final avalanche so power-of-two masks see every bit. */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)p[i];
+        h *= 16777619u;
+    }
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    return h;
+}
+
+zt_node *zt_find(const zt_tree *t, const char *path, size_t len)
+{
+    uint32_t h = zt_hash(path, len);
+    for (zt_node *n = t->buckets[h & (t->n_buckets - 1)]; n != NULL; n = n->hnext)
+        if (n->hash == h && n->path_len == len && memcmp(n->path, path, len) == 0)
+            return n;
+    return NULL;
+}
+
+static int grow_buckets(zt_tree *t)
+{
+    size_t nb = t->n_buckets * 2;
+    zt_node **b = calloc(nb, sizeof *b);
+    if (b == NULL)
+        return ZERR_NOMEM;
+    for (size_t i = 0; i < t->n_buckets; i++) {
+        zt_node *n = t->buckets[i];
+        while (n != NULL) {
+            zt_node *next = n->hnext;
+            n->hnext = b[n->hash & (nb - 1)];
+            b[n->hash & (nb - 1)] = n;
+            n = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->n_buckets = nb;
+    return 0;
+}
+
+size_t zt_parent_len(const char *path, size_t len)
+{
+    size_t i = len;
+    while (i > 0 && path[i - 1] != '/')
+        i--;
+    /* i is one past the last slash; the parent of "/a" is "/". */
+    return i <= 1 ? 1 : i - 1;
+}
+
+zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path,
+                        size_t len, const uint8_t *data, int32_t data_len)
+{
+    if (t->n_nodes >= t->n_buckets && grow_buckets(t) != 0)
+        return NULL;
+    zt_node *n = calloc(1, sizeof *n + len + 1);
+    if (n == NULL)
+        return NULL;
+    if (data_len > 0) {
+        n->data = malloc((size_t)data_len);
+        if (n->data == NULL) {
+            free(n);
+            return NULL;
+        }
+        memcpy(n->data, data, (size_t)data_len);
+    }
+    /* -1 keeps a null buffer null: ZooKeeper hands it back as length -1. */
+    n->data_len = data_len < 0 ? -1 : data_len;
+    memcpy(n->path, path, len);
+    n->path[len] = '\0';
+    n->path_len = (uint32_t)len;
+    size_t name = len;
+    while (name > 0 && path[name - 1] != '/')
+        name--;
+    n->name_off = (uint32_t)name;
+    n->hash = zt_hash(path, len);
+    size_t b = n->hash & (t->n_buckets - 1);
+    n->hnext = t->buckets[b];
+    t->buckets[b] = n;
+    t->n_nodes++;
+    t->data_size += (int64_t)len + (data_len > 0 ? data_len : 0);
+    if (parent != NULL) {
+        n->parent = parent;
+        n->next = parent->child;
+        if (parent->child != NULL)
+            parent->child->prev = n;
+        parent->child = n;
+        parent->num_children++;
+    }
+    return n;
+}
+
+void zt_node_unlink(zt_tree *t, zt_node *n)
+{
+    ZK_ASSERT(n->child == NULL, "unlinking %s with children", n->path);
+    zt_node **pp = &t->buckets[n->hash & (t->n_buckets - 1)];
+    while (*pp != n)
+        pp = &(*pp)->hnext;
+    *pp = n->hnext;
+    if (n->parent != NULL) {
+        if (n->prev != NULL)
+            n->prev->next = n->next;
+        else
+            n->parent->child = n->next;
+        if (n->next != NULL)
+            n->next->prev = n->prev;
+        n->parent->num_children--;
+    }
+    t->n_nodes--;
+    t->data_size -= (int64_t)n->path_len + (n->data_len > 0 ? n->data_len : 0);
+    free(n->data);
+    free(n);
+}
+
+int zt_node_set_data(zt_tree *t, zt_node *n, const uint8_t *data, int32_t len)
+{
+    uint8_t *p = NULL;
+    if (len > 0) {
+        p = malloc((size_t)len);
+        if (p == NULL)
+            return ZERR_NOMEM;
+        memcpy(p, data, (size_t)len);
+    }
+    t->data_size += (int64_t)(len > 0 ? len : 0) - (n->data_len > 0 ? n->data_len : 0);
+    free(n->data);
+    n->data = p;
+    n->data_len = len < 0 ? -1 : len;
+    return 0;
+}
+
+/* ---- ownership indexes ------------------------------------------------------- */
+
+bool zt_owner_is_ttl(int64_t owner)
+{
+    return owner != ZT_OWNER_CONTAINER &&
+           (owner & ZT_OWNER_EXTENDED_MASK) == ZT_OWNER_EXTENDED_MASK;
+}
+
+bool zt_owner_is_session(int64_t owner)
+{
+    return owner != 0 && owner != ZT_OWNER_CONTAINER && !zt_owner_is_ttl(owner);
+}
+
+static int vec_push(zt_nodevec *v, zt_node *n)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 4;
+        zt_node **p = realloc(v->v, cap * sizeof *p);
+        if (p == NULL)
+            return ZERR_NOMEM;
+        v->v = p;
+        v->cap = cap;
+    }
+    v->v[v->n++] = n;
+    return 0;
+}
+
+static void vec_remove(zt_nodevec *v, zt_node *n)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->v[i] == n) {
+            v->v[i] = v->v[--v->n];
+            return;
+        }
+}
+
+static size_t eph_slot(const zt_tree *t, int64_t owner)
+{
+    uint64_t h = (uint64_t)owner * 0x9e3779b97f4a7c15ull;
+    size_t i = (size_t)(h >> 32) & (t->eph_cap - 1);
+    while (t->eph[i].owner != 0 && t->eph[i].owner != owner)
+        i = (i + 1) & (t->eph_cap - 1);
+    return i;
+}
+
+static int eph_grow(zt_tree *t)
+{
+    zt_eph *old = t->eph;
+    size_t old_cap = t->eph_cap;
+    size_t cap = old_cap ? old_cap * 2 : 64;
+    zt_eph *e = calloc(cap, sizeof *e);
+    if (e == NULL)
+        return ZERR_NOMEM;
+    t->eph = e;
+    t->eph_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].owner != 0)
+            t->eph[eph_slot(t, old[i].owner)] = old[i];
+    free(old);
+    return 0;
+}
+
+static zt_eph *eph_get(const zt_tree *t, int64_t owner)
+{
+    if (t->eph_cap == 0)
+        return NULL;
+    zt_eph *e = &t->eph[eph_slot(t, owner)];
+    return e->owner == owner ? e : NULL;
+}
+
+int zt_index_add(zt_tree *t, zt_node *n)
+{
+    if (n->owner == ZT_OWNER_CONTAINER)
+        return vec_push(&t->containers, n);
+    if (zt_owner_is_ttl(n->owner))
+        return vec_push(&t->ttls, n);
+    if (n->owner == 0)
+        return 0;
+    if ((t->eph_used + 1) * 2 > t->eph_cap && eph_grow(t) != 0)
+        return ZERR_NOMEM;
+    zt_eph *e = &t->eph[eph_slot(t, n->owner)];
+    if (e->owner == 0) {
+        e->owner = n->owner;
+        t->eph_used++;
+    }
+    if (vec_push(&e->nodes, n) != 0)
+        return ZERR_NOMEM;
+    t->n_ephemeral++;
+    return 0;
+}
+
+void zt_index_remove(zt_tree *t, zt_node *n)
+{
+    if (n->owner == ZT_OWNER_CONTAINER) {
+        vec_remove(&t->containers, n);
+    } else if (zt_owner_is_ttl(n->owner)) {
+        vec_remove(&t->ttls, n);
+    } else if (n->owner != 0) {
+        zt_eph *e = eph_get(t, n->owner);
+        if (e == NULL)
+            return;
+        vec_remove(&e->nodes, n);
+        t->n_ephemeral--;
+        /* Empty lists stay until the table is rebuilt: removing from linear
+         * probing needs tombstones, and sessions are few next to nodes. */
+    }
+}
+
+/* ---- lifetime ------------------------------------------------------------------ */
+
+static zt_node *add_special(zt_tree *t, zt_node *parent, const char *path,
+                            const wire_acl *acl, int32_t n_acl)
+{
+    zt_node *n = zt_node_insert(t, parent, path, strlen(path), NULL, 0);
+    if (n == NULL || zt_acl_intern(t, acl, n_acl, &n->acl) != 0)
+        return NULL;
+    return n;
+}
+
+zt_tree *zt_new(void)
+{
+    static const wire_acl all[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}}};
+    static const wire_acl read[] = {{WIRE_PERM_READ, {"world", 5}, {"anyone", 6}}};
+    zt_tree *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->n_buckets = 1024;
+    t->buckets = calloc(t->n_buckets, sizeof *t->buckets);
+    if (t->buckets == NULL)
+        goto fail;
+    zt_node *root = add_special(t, NULL, "/", all, 1);
+    zt_node *zk = root ? add_special(t, root, "/zookeeper", all, 1) : NULL;
+    zt_node *quota = zk ? add_special(t, zk, "/zookeeper/quota", all, 1) : NULL;
+    zt_node *config = quota ? add_special(t, zk, "/zookeeper/config", read, 1) : NULL;
+    if (config == NULL)
+        goto fail;
+    root->name_off = 1;
+    /* ZooKeeper's DataTree.addConfigNode leaves the config node at aversion -1. */
+    config->aversion = -1;
+    t->root = root;
+    return t;
+fail:
+    zt_free(t);
+    return NULL;
+}
+
+void zt_free(zt_tree *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; t->buckets != NULL && i < t->n_buckets; i++) {
+        zt_node *n = t->buckets[i];
+        while (n != NULL) {
+            zt_node *next = n->hnext;
+            free(n->data);
+            free(n);
+            n = next;
+        }
+    }
+    free(t->buckets);
+    for (size_t i = 0; i < t->n_acls; i++) {
+        free(t->acls[i].acl);
+        free(t->acls[i].blob);
+    }
+    free(t->acls);
+    for (size_t i = 0; i < t->eph_cap; i++)
+        free(t->eph[i].nodes.v);
+    free(t->eph);
+    free(t->containers.v);
+    free(t->ttls.v);
+    free(t);
+}
+
+/* ---- reads --------------------------------------------------------------------- */
+
+const zt_node *zt_lookup(const zt_tree *t, wire_str path)
+{
+    if (path.len <= 0)
+        return NULL;
+    return zt_find(t, path.p, (size_t)path.len);
+}
+
+void zt_node_stat(const zt_node *n, wire_stat *st)
+{
+    st->czxid = n->czxid;
+    st->mzxid = n->mzxid;
+    st->ctime = n->ctime;
+    st->mtime = n->mtime;
+    st->version = n->version;
+    /* The stored cversion counts child creations, which is what sequential
+     * suffixes use; clients see the number of child changes, ZooKeeper's
+     * "v3 semantics" (DataNode.copyStat): every create but those still
+     * present was followed by a delete. */
+    st->cversion = n->cversion * 2 - n->num_children;
+    st->aversion = n->aversion;
+    /* Container and TTL markers stay inside the server (getClientEphemeralOwner). */
+    st->ephemeral_owner = zt_owner_is_session(n->owner) ? n->owner : 0;
+    st->data_length = n->data_len > 0 ? n->data_len : 0;
+    st->num_children = n->num_children;
+    st->pzxid = n->pzxid;
+}
+
+wire_buf zt_node_data(const zt_node *n)
+{
+    wire_buf b = {n->data, n->data_len};
+    return b;
+}
+
+wire_str zt_node_path(const zt_node *n)
+{
+    wire_str s = {n->path, (int32_t)n->path_len};
+    return s;
+}
+
+wire_str zt_node_name(const zt_node *n)
+{
+    wire_str s = {n->path + n->name_off, (int32_t)(n->path_len - n->name_off)};
+    return s;
+}
+
+int64_t zt_node_owner(const zt_node *n) { return n->owner; }
+const zt_node *zt_node_first_child(const zt_node *n) { return n->child; }
+const zt_node *zt_node_next_sibling(const zt_node *n) { return n->next; }
+
+void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl,
+                 int32_t *n_acl)
+{
+    *acl = t->acls[n->acl].acl;
+    *n_acl = t->acls[n->acl].n;
+}
+
+int64_t zt_count_descendants(const zt_node *n)
+{
+    /* Iterative pre-order walk over the sibling links: no recursion depth
+     * limit, no allocation. */
+    int64_t count = 0;
+    const zt_node *c = n->child;
+    while (c != NULL) {
+        count++;
+        if (c->child != NULL) {
+            c = c->child;
+            continue;
+        }
+        while (c != n && c->next == NULL)
+            c = c->parent;
+        if (c == n)
+            break;
+        c = c->next;
+    }
+    return count;
+}
+
+size_t zt_node_count(const zt_tree *t) { return t->n_nodes; }
+int64_t zt_last_zxid(const zt_tree *t) { return t->last_zxid; }
+int64_t zt_data_size(const zt_tree *t) { return t->data_size; }
+size_t zt_ephemeral_count(const zt_tree *t) { return t->n_ephemeral; }
+
+int zt_ephemerals(const zt_tree *t, int64_t session,
+                  int (*fn)(void *arg, int64_t owner, const zt_node *n), void *arg)
+{
+    for (size_t i = 0; i < t->eph_cap; i++) {
+        const zt_eph *e = &t->eph[i];
+        if (e->owner == 0 || (session != 0 && e->owner != session))
+            continue;
+        for (size_t j = 0; j < e->nodes.n; j++) {
+            int rc = fn(arg, e->owner, e->nodes.v[j]);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+size_t zt_containers_due(const zt_tree *t, int64_t now_ms, size_t max, wire_wr *out)
+{
+    size_t n = 0;
+    /* ContainerManager.getCandidates: a container that has had a child
+     * (cversion > 0) and has none now; a childless TTL node untouched for
+     * longer than its TTL. */
+    for (size_t i = 0; i < t->containers.n && n < max; i++) {
+        const zt_node *c = t->containers.v[i];
+        if (c->cversion > 0 && c->num_children == 0) {
+            wire_wr_raw(out, c->path, c->path_len + 1);
+            n++;
+        }
+    }
+    for (size_t i = 0; i < t->ttls.n && n < max; i++) {
+        const zt_node *c = t->ttls.v[i];
+        int64_t ttl = c->owner & ZT_TTL_MAX;
+        if (c->num_children == 0 && ttl != 0 && now_ms - c->mtime > ttl) {
+            wire_wr_raw(out, c->path, c->path_len + 1);
+            n++;
+        }
+    }
+    return n;
+}

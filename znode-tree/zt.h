@@ -1,0 +1,194 @@
+/*
+ * znode-tree: ZooKeeper's data tree, its ACLs, and the two steps every write
+ * goes through.
+ *
+ *   prep  (request -> txn): validates a write request against the tree (path,
+ *         ACL, version, existence, sequential naming) and encodes the txn
+ *         ZooKeeper would log (TxnHeader + body). A request that fails still
+ *         yields a txn: an ErrorTxn that spends the zxid, as ZooKeeper's
+ *         PrepRequestProcessor does. prep never changes the tree.
+ *   apply (txn -> tree): mutates the tree deterministically and reports per
+ *         op results and the watch events (type, path) the change triggers.
+ *         Replaying a log is nothing but apply.
+ *
+ * The server preps and applies each write at once, in order, so the tree is
+ * always "committed + pending" and prep needs no overlay of its own except
+ * inside a multi, where later ops must see earlier ones (prep.c keeps that
+ * overlay). What a client may observe is gated by the server, which sends no
+ * reply or event before the txn behind it is durable.
+ *
+ * Pure: no I/O, no clock (times come in the txn header), no globals.
+ */
+#ifndef ZABD_ZT_H
+#define ZABD_ZT_H
+
+#include "wire/wire.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zt_tree zt_tree; /* layout in znode-tree/zt_int.h */
+typedef struct zt_node zt_node; /* read-only handle, valid until the next apply */
+
+/* ephemeralOwner markers (ZooKeeper's EphemeralType). */
+#define ZT_OWNER_CONTAINER ((int64_t)INT64_MIN)
+#define ZT_OWNER_EXTENDED_MASK ((int64_t)0xff00000000000000LL)
+#define ZT_TTL_MAX ((int64_t)0x000000ffffffffffLL)
+
+/* ---- Lifetime ------------------------------------------------------------- */
+
+/* A tree holding "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config"
+ * with the stats and ACLs Apache ZooKeeper 3.8 shows for them. NULL on ENOMEM. */
+zt_tree *zt_new(void);
+void zt_free(zt_tree *t);
+
+/* ---- Reads ---------------------------------------------------------------- */
+
+const zt_node *zt_lookup(const zt_tree *t, wire_str path);
+void zt_node_stat(const zt_node *n, wire_stat *st);
+wire_buf zt_node_data(const zt_node *n);
+wire_str zt_node_path(const zt_node *n);
+wire_str zt_node_name(const zt_node *n); /* last component */
+int64_t zt_node_owner(const zt_node *n);
+/* Children in no particular order (ZooKeeper returns a hash set's order). */
+const zt_node *zt_node_first_child(const zt_node *n);
+const zt_node *zt_node_next_sibling(const zt_node *n);
+void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl,
+                 int32_t *n_acl);
+/* Every node below n, not counting n. O(subtree). */
+int64_t zt_count_descendants(const zt_node *n);
+size_t zt_node_count(const zt_tree *t);
+int64_t zt_last_zxid(const zt_tree *t); /* highest zxid applied */
+/* Bytes of paths and data, as ZooKeeper's "approximate data size". */
+int64_t zt_data_size(const zt_tree *t);
+
+/* Ephemerals of one session (session == 0: every session's). Calls fn for
+ * each; stops when fn returns non-zero. */
+int zt_ephemerals(const zt_tree *t, int64_t session,
+                  int (*fn)(void *arg, int64_t owner, const zt_node *n),
+                  void *arg);
+size_t zt_ephemeral_count(const zt_tree *t);
+
+/* ---- Paths and ACLs ------------------------------------------------------- */
+
+/* ZooKeeper's PathUtils.validatePath: 0 or ZERR_BADARGUMENTS. */
+int zt_path_validate(wire_str path);
+
+/* What a connection is authenticated as: its (scheme, id) pairs, including
+ * ("ip", address) which every connection has, and whether it is the super
+ * user. perms of the ids are ignored. */
+typedef struct zt_auth {
+    const wire_acl *ids;
+    int32_t n_ids;
+    bool is_super;
+} zt_auth;
+
+/* 0 if auth may do `perm` on n, else ZERR_NOAUTH (ZooKeeperServer.checkACL). */
+int zt_check_acl(const zt_tree *t, const zt_node *n, int32_t perm,
+                 const zt_auth *auth);
+/* Whether an "ip" ACL id ("10.0.0.0/8" or "127.0.0.1") matches an address. */
+bool zt_ip_matches(wire_str acl_id, wire_str addr);
+
+/* ---- prep: request -> txn --------------------------------------------------- */
+
+typedef struct zt_prep_ctx {
+    int64_t session_id;
+    int32_t cxid;
+    int64_t zxid;
+    int64_t time_ms;
+    const zt_auth *auth;
+    bool extended_types; /* extendedTypesEnabled: TTL nodes allowed */
+} zt_prep_ctx;
+
+/* Appends TxnHeader + body for req to out. Returns 0 when the txn carries the
+ * requested op, or the (negative) error that turned it into an ErrorTxn: that
+ * txn is written too and must be logged and applied like any other.
+ * ZERR_NOMEM is the only code after which out holds nothing usable. */
+int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req,
+            wire_wr *out);
+/* multi: all ops are prepped against the tree as changed by the earlier ones.
+ * Returns 0, or the error of the first op that failed. */
+int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c,
+                  const wire_multi_req *m, wire_wr *out);
+/* createSession / closeSession (the latter lists the session's ephemerals). */
+int zt_prep_create_session(const zt_prep_ctx *c, int32_t timeout_ms, wire_wr *out);
+int zt_prep_close_session(const zt_tree *t, const zt_prep_ctx *c, wire_wr *out);
+/* deleteContainer for a container or TTL node (ContainerManager's request). */
+int zt_prep_delete_container(const zt_tree *t, const zt_prep_ctx *c,
+                             wire_str path, wire_wr *out);
+
+/* Containers that are empty after having had children, and TTL nodes without
+ * children not modified for their TTL, as of now_ms: paths are appended to
+ * out, each NUL-terminated; returns how many (at most max). O(containers +
+ * TTL nodes). */
+size_t zt_containers_due(const zt_tree *t, int64_t now_ms, size_t max,
+                         wire_wr *out);
+
+/* ---- apply: txn -> tree ----------------------------------------------------- */
+
+typedef struct zt_result {
+    int32_t type;   /* the op (WIRE_OP_*), WIRE_OP_ERROR for a failed one */
+    int32_t err;    /* 0 or the error */
+    uint32_t path_off, path_len; /* created path, in zt_out.strs */
+    wire_stat stat; /* the node's stat after the op (create, setData, setACL) */
+} zt_result;
+
+typedef struct zt_event {
+    int32_t type; /* WIRE_EVENT_* */
+    uint32_t path_off, path_len;
+} zt_event;
+
+/* Per-apply output; reuse one across applies (zt_out_reset). results[0] is
+ * the txn's own result; for a multi, results[1..] are its ops. */
+typedef struct zt_out {
+    zt_result *res;
+    size_t n_res, cap_res;
+    zt_event *ev;
+    size_t n_ev, cap_ev;
+    wire_wr strs;
+} zt_out;
+
+void zt_out_init(zt_out *o);
+void zt_out_reset(zt_out *o);
+void zt_out_fini(zt_out *o);
+static inline wire_str zt_out_str(const zt_out *o, uint32_t off, uint32_t len)
+{
+    wire_str s = {(const char *)o->strs.p + off, (int32_t)len};
+    return s;
+}
+
+/* Applies one txn (header + decoded body). Op failures land in the results
+ * (a replayed create of an existing node, for instance); the return value is
+ * 0, or ZERR_NOMEM / ZERR_CORRUPT for a txn that cannot be applied at all. */
+int zt_apply(zt_tree *t, const wire_txn_hdr *h, const wire_txn *txn, zt_out *out);
+
+/* ---- snapshots ---------------------------------------------------------------- */
+
+/* Body layout (all jute):
+ *   int n_sessions; { long id; int timeout_ms; } * n_sessions
+ *   int n_acl_lists; { long index; vector<ACL> acl; } * n_acl_lists
+ *   { ustring path; buffer data; long acl_index; StatPersisted {long czxid,
+ *     mzxid, ctime, mtime; int version, cversion, aversion; long
+ *     ephemeralOwner, pzxid} } * nodes, parents before children, "/" first
+ *   ustring "/" ends the list (ZooKeeper's end marker)
+ *   long last_zxid
+ * emit() is called with successive chunks; a non-zero return aborts. */
+typedef struct zt_session_rec {
+    int64_t id;
+    int32_t timeout_ms;
+} zt_session_rec;
+
+int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions,
+                       size_t n_sessions,
+                       int (*emit)(void *arg, const void *p, size_t n), void *arg);
+/* Builds a tree from a snapshot body. Sessions are handed to fn. Malformed
+ * input yields ZERR_CORRUPT and no tree. */
+int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len,
+                       int (*fn)(void *arg, int64_t id, int32_t timeout_ms),
+                       void *arg, zt_tree **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

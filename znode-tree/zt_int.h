@@ -1,0 +1,87 @@
+/*
+ * zt_int.h: the tree's layout, shared by the files of znode-tree only.
+ *
+ * Nodes live in one chained hash table keyed by full path. Each node links to
+ * its parent and its siblings (an intrusive doubly linked list), so adding and
+ * removing a child is O(1) however many children there are. ACL lists are
+ * interned in a reference-counted table (ZooKeeper's ReferenceCountedACLCache)
+ * so a million nodes sharing one ACL store it once.
+ */
+#ifndef ZABD_ZT_INT_H
+#define ZABD_ZT_INT_H
+
+#include "znode-tree/zt.h"
+
+struct zt_node {
+    zt_node *hnext; /* hash chain */
+    zt_node *parent;
+    zt_node *child; /* first child */
+    zt_node *next, *prev;
+    uint8_t *data;
+    int32_t data_len; /* -1: null */
+    uint32_t acl; /* index into zt_tree.acls */
+    int64_t czxid, mzxid, pzxid, ctime, mtime, owner;
+    int32_t version, cversion, aversion, num_children;
+    uint32_t hash;
+    uint32_t path_len;
+    uint32_t name_off;
+    char path[]; /* NUL-terminated */
+};
+
+typedef struct zt_acl_entry {
+    wire_acl *acl; /* owned, strings in blob */
+    int32_t n;
+    char *blob;
+    int64_t refs; /* 0: free slot */
+    uint32_t hash;
+} zt_acl_entry;
+
+/* A growable array of node pointers (ephemerals of one session, containers, TTL nodes). */
+typedef struct zt_nodevec {
+    zt_node **v;
+    size_t n, cap;
+} zt_nodevec;
+
+typedef struct zt_eph {
+    int64_t owner;
+    zt_nodevec nodes;
+} zt_eph;
+
+struct zt_tree {
+    zt_node **buckets;
+    size_t n_buckets; /* power of two */
+    size_t n_nodes;
+    zt_node *root;
+    zt_acl_entry *acls;
+    size_t n_acls, cap_acls;
+    zt_eph *eph; /* open addressing by owner, owner 0 = empty */
+    size_t eph_cap, eph_used, n_ephemeral;
+    zt_nodevec containers, ttls;
+    int64_t last_zxid;
+    int64_t data_size;
+};
+
+/* tree.c */
+uint32_t zt_hash(const char *p, size_t n);
+zt_node *zt_find(const zt_tree *t, const char *path, size_t len);
+/* Creates a node under parent (which must exist), owning a copy of path and data. */
+zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path,
+                        size_t len, const uint8_t *data, int32_t data_len);
+void zt_node_unlink(zt_tree *t, zt_node *n); /* removes and frees a leaf */
+int zt_node_set_data(zt_tree *t, zt_node *n, const uint8_t *data, int32_t len);
+/* Parent path of an absolute path: "/a/b" -> "/a", "/a" -> "/". */
+size_t zt_parent_len(const char *path, size_t len);
+
+/* Ownership indexes. */
+int zt_index_add(zt_tree *t, zt_node *n);
+void zt_index_remove(zt_tree *t, zt_node *n);
+bool zt_owner_is_session(int64_t owner); /* EphemeralType.NORMAL */
+bool zt_owner_is_ttl(int64_t owner);
+
+/* acl.c */
+int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out);
+void zt_acl_release(zt_tree *t, uint32_t idx);
+void zt_acl_retain(zt_tree *t, uint32_t idx);
+bool zt_acl_check(const wire_acl *acl, int32_t n, int32_t perm, const zt_auth *a);
+
+#endif
