@@ -187,40 +187,81 @@ static void cmd_wchs(srv *s, wire_wr *w)
     out(w, "Total watches:%zu\n", watch_table_count(s->watches, WATCH_DATA));
 }
 
+/* wchc / wchp: the DATA table grouped by session or by path, as
+ * ZooKeeper prints it (its listings leave child watches out). */
+typedef struct watch_pair {
+    uint64_t sid;
+    char *path;
+} watch_pair;
+
 typedef struct dump_ctx {
     srv *s;
-    wire_wr *w;
-    bool by_path;
+    watch_pair *v;
+    size_t n, cap;
 } dump_ctx;
 
-static int dump_watch(void *arg, const char *path, size_t len, uint64_t watcher,
-                      enum watch_table t, enum watch_mode m)
+static int collect_watch(void *arg, const char *path, size_t len, uint64_t watcher,
+                         enum watch_table t, enum watch_mode m)
 {
     dump_ctx *d = arg;
     if (t != WATCH_DATA)
         return 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        watch_pair *v = realloc(d->v, cap * sizeof *v);
+        if (v == NULL)
+            return ZERR_NOMEM;
+        d->v = v;
+        d->cap = cap;
+    }
     const conn *c = srv_conn_by_id(d->s, watcher);
-    uint64_t sid = c != NULL ? (uint64_t)c->session_id : 0;
-    /* One line pair per registration; ZooKeeper groups them, which readers
-     * of this output do not depend on. */
-    if (d->by_path)
-        out(d->w, "%.*s\n\t0x%" PRIx64 "\n", (int)len, path, sid);
-    else
-        out(d->w, "0x%" PRIx64 "\n\t%.*s\n", sid, (int)len, path);
+    char *p = strndup(path, len);
+    if (p == NULL)
+        return ZERR_NOMEM;
+    d->v[d->n++] = (watch_pair){c != NULL ? (uint64_t)c->session_id : 0, p};
     return 0;
 }
 
-static void cmd_wchc(srv *s, wire_wr *w)
+static int by_sid(const void *a, const void *b)
 {
-    dump_ctx d = {s, w, false};
-    watch_foreach(s->watches, dump_watch, &d);
+    const watch_pair *x = a, *y = b;
+    if (x->sid != y->sid)
+        return x->sid < y->sid ? -1 : 1;
+    return strcmp(x->path, y->path);
 }
 
-static void cmd_wchp(srv *s, wire_wr *w)
+static int by_path(const void *a, const void *b)
 {
-    dump_ctx d = {s, w, true};
-    watch_foreach(s->watches, dump_watch, &d);
+    const watch_pair *x = a, *y = b;
+    int c = strcmp(x->path, y->path);
+    return c != 0 ? c : (x->sid < y->sid ? -1 : x->sid > y->sid);
 }
+
+static void dump_grouped(srv *s, wire_wr *w, bool group_by_path)
+{
+    dump_ctx d = {s, NULL, 0, 0};
+    watch_foreach(s->watches, collect_watch, &d);
+    qsort(d.v, d.n, sizeof *d.v, group_by_path ? by_path : by_sid);
+    for (size_t i = 0; i < d.n; i++) {
+        bool same = i > 0 && (group_by_path ? strcmp(d.v[i].path, d.v[i - 1].path) == 0
+                                            : d.v[i].sid == d.v[i - 1].sid);
+        if (group_by_path) {
+            if (!same)
+                out(w, "%s\n", d.v[i].path);
+            out(w, "\t0x%" PRIx64 "\n", d.v[i].sid);
+        } else {
+            if (!same)
+                out(w, "0x%" PRIx64 "\n", d.v[i].sid);
+            out(w, "\t%s\n", d.v[i].path);
+        }
+    }
+    for (size_t i = 0; i < d.n; i++)
+        free(d.v[i].path);
+    free(d.v);
+}
+
+static void cmd_wchc(srv *s, wire_wr *w) { dump_grouped(s, w, false); }
+static void cmd_wchp(srv *s, wire_wr *w) { dump_grouped(s, w, true); }
 
 static int dump_session(void *arg, int64_t id, int32_t timeout_ms)
 {

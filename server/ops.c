@@ -270,8 +270,9 @@ static void op_add_watch(req *q)
     int32_t mode = wire_rd_i32(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
         return bad_request(q, "addWatch");
+    /* AddWatchMode.fromZooKeeperMode throws on anything else. */
     if (mode != 0 && mode != 1)
-        return reply_err(q, ZERR_BADARGUMENTS);
+        return reply_err(q, ZERR_MARSHALLINGERROR);
     add_watch(q, WATCH_DATA, path, mode == 0 ? WATCH_PERSISTENT : WATCH_RECURSIVE);
     /* ZooKeeper answers addWatch with an ErrorResponse(0) body. */
     wire_wr_i32(begin(q, 0), 0);
@@ -284,8 +285,16 @@ static void op_whoami(req *q)
     wire_wr *w = begin(q, 0);
     wire_wr_i32(w, c->n_auth);
     for (int32_t i = 0; i < c->n_auth; i++) {
+        wire_str user = c->auth[i].id;
+        /* ClientInfo carries the provider's user name: for digest, the part
+         * before the colon (DigestAuthenticationProvider.getUserName). */
+        if (wire_str_eqc(c->auth[i].scheme, "digest")) {
+            const char *colon = memchr(user.p, ':', (size_t)user.len);
+            if (colon != NULL)
+                user.len = (int32_t)(colon - user.p);
+        }
         wire_wr_str(w, c->auth[i].scheme);
-        wire_wr_str(w, c->auth[i].id);
+        wire_wr_str(w, user);
     }
     reply(q, 0);
 }
@@ -384,6 +393,12 @@ static void op_write(req *q)
     int rc = wire_write_req_decode(&q->r, q->type, &w);
     if (rc != 0)
         return bad_request(q, "write");
+    if (w.path.len < 0) {
+        /* A null path decodes but cannot be used: ZooKeeper answers
+         * MARSHALLINGERROR and keeps the connection. */
+        wire_write_req_fini(&w);
+        return reply_err(q, ZERR_MARSHALLINGERROR);
+    }
     srv_commit_write(q->c, q->xid, q->type, &w);
     wire_write_req_fini(&w);
 }

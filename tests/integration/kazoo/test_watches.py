@@ -1,3 +1,4 @@
+import os
 """Watches: one-shot data/child/exist watches, kazoo's DataWatch and
 ChildrenWatch, persistent and recursive watches (addWatch), removeWatches."""
 import queue
@@ -177,7 +178,7 @@ def test_persistent_recursive_watch(zk, root):
     assert rec.take() == want
 
 
-def test_add_watch_same_path_replaces_mode(zk, root):
+def test_add_watch_same_path_modes(zk, root):
     rec = zkraw.EventRecorder(zk)
     base = zk.create(root + '/m')
     zkraw.call(zk, zkraw.AddWatch(base, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
@@ -185,7 +186,14 @@ def test_add_watch_same_path_replaces_mode(zk, root):
     zk.create(base + '/a')
     zk.set(base + '/a', b'1')
     zk.set(base, b'1')
-    want = [(zkraw.EV_CHILD, base), (zkraw.EV_CHANGED, base)]
+    if os.environ.get('SERVER_KIND', 'zabd') == 'zookeeper':
+        # 3.8 keeps one mode per (watcher, path): the second addWatch replaces.
+        want = [(zkraw.EV_CHILD, base), (zkraw.EV_CHANGED, base)]
+    else:
+        # zabd follows 3.9 (WatchManager with several modes per path): both
+        # stay; a change seen by both is delivered once.
+        want = [(zkraw.EV_CREATED, base + '/a'), (zkraw.EV_CHILD, base),
+                (zkraw.EV_CHANGED, base + '/a'), (zkraw.EV_CHANGED, base)]
     assert rec.wait_for(len(want)) == want
     zk.sync(root)
     assert rec.take() == want
