@@ -7,6 +7,7 @@ path of its own, so tests never see each other's znodes.
 """
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,27 @@ SERVER_KIND = os.environ.get('SERVER_KIND', 'zabd')
 CONTAINER_CHECK_MS = 100
 BASE_CFG = ['extendedTypesEnabled=true',
             'znode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS]
+
+
+# Hard bound per test: kazoo's blocking calls wait forever for a reply that
+# never comes, so a server that swallows a request would hang the suite.
+TEST_TIMEOUT_S = int(os.environ.get('KAZOO_TEST_TIMEOUT_S', '60'))
+
+
+class HardTimeout(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _bounded_test():
+    def expired(signum, frame):
+        raise HardTimeout('test exceeded %d s' % TEST_TIMEOUT_S)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_TIMEOUT_S)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 def wait_until(cond, timeout_s=5.0, interval_s=0.02):
