@@ -46,7 +46,10 @@ failed=0
 declare -A R   # R[kind.key] = value
 
 started=()
+ZB=0 HELPER=0
 cleanup() {
+  [ "$ZB" = 0 ] || kill "$ZB" 2>/dev/null
+  [ "$HELPER" = 0 ] || kill "$HELPER" 2>/dev/null
   for d in "${started[@]}"; do "$S" stop "$d" >/dev/null 2>&1 || true; done
   if [ "$own_dir" = 1 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then rm -rf "$BENCH_DIR"; fi
 }
@@ -58,6 +61,19 @@ warn() { echo "bench.sh: $*" >&2; failed=1; }
 fld() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# zb TIMEOUT_S ARGS...: runs zkbench with its output line in $OUT. In the
+# background plus wait, so that Ctrl-C or kill reaches the trap at once
+# instead of after a long run (bash defers traps during a foreground child).
+zb() {
+  local t=$1 rc; shift
+  timeout "$t" "$ZKBENCH" "$@" >"$BENCH_DIR/zkbench.out" &
+  ZB=$!
+  wait "$ZB"; rc=$?
+  ZB=0
+  OUT=$(cat "$BENCH_DIR/zkbench.out")
+  return $rc
+}
 
 [ -x "$ZKBENCH" ] || die "no zkbench at $ZKBENCH (cmake --build build --target zkbench, or set ZKBENCH)"
 for k in $SERVERS; do
@@ -77,7 +93,7 @@ start_server() {
   PID=$("$S" start "$1" "$DIR" "$PORT") || { warn "$1 did not start (log: $DIR/server.log)"; return 1; }
   # ZooKeeper answers ruok before it accepts sessions (it closes them while
   # the data tree loads), so wait for a real read before measuring.
-  "$ZKBENCH" --hosts "127.0.0.1:$PORT" --wait-get / --timeout 60 >/dev/null ||
+  zb 90 --hosts "127.0.0.1:$PORT" --wait-get / --timeout 60 ||
     { warn "$1 on port $PORT answers ruok but serves no reads"; return 1; }
 }
 
@@ -89,10 +105,11 @@ run_throughput() {
     *) args=(--op "$w") ;;
     esac
     start_server "$kind" "$w" || continue
-    line=$(timeout $((SECS + WARMUP + 300)) "$ZKBENCH" --hosts "127.0.0.1:$PORT" "${args[@]}" \
+    zb $((SECS + WARMUP + 300)) --hosts "127.0.0.1:$PORT" "${args[@]}" \
       --size 100 --sessions "$SESSIONS" --window "$WINDOW" --keys "$KEYS" \
-      --duration "$SECS" --warmup "$WARMUP" --timeout 120)
-    [ $? -eq 0 ] || warn "$kind $w: zkbench failed: $line"
+      --duration "$SECS" --warmup "$WARMUP" --timeout 120 ||
+      warn "$kind $w: zkbench failed: $OUT"
+    line=$OUT
     echo "  $kind: $line"
     R[$kind.$w.ops]=$(fld "$line" ops_per_sec)
     R[$kind.$w.p99]=$(fld "$line" p99_us)
@@ -101,13 +118,14 @@ run_throughput() {
 }
 
 run_memory() {
-  local kind=$1 line last rss0 t0 t1 helper
+  local kind=$1 line last rss0 t0 t1
   start_server "$kind" mem || return
   rss0=$(rss_kb "$PID")
-  line=$(timeout $((MEM_NODES / 100 + 600)) "$ZKBENCH" --hosts "127.0.0.1:$PORT" \
+  zb $((MEM_NODES / 100 + 600)) --hosts "127.0.0.1:$PORT" \
     --populate "$MEM_NODES" --size 100 --sessions "$MEM_SESSIONS" --window "$MEM_WINDOW" \
-    --timeout $((MEM_NODES / 100 + 300)))
-  [ $? -eq 0 ] || { warn "$kind populate failed: $line"; "$S" stop "$DIR"; return; }
+    --timeout $((MEM_NODES / 100 + 300)) ||
+    { warn "$kind populate failed: $OUT"; "$S" stop "$DIR"; return; }
+  line=$OUT
   echo "  $kind: $line"
   last=$(fld "$line" last)
   R[$kind.pop_secs]=$(fld "$line" secs)
@@ -139,20 +157,22 @@ run_memory() {
   # read of the newest znode succeeds (JVM start-up included for ZooKeeper).
   t0=$(now_ms)
   "$S" start "$kind" "$DIR" "$PORT" >"$DIR/restart.out" 2>&1 &
-  helper=$!
-  line=$("$ZKBENCH" --hosts "127.0.0.1:$PORT" --wait-get "$last" --timeout 300)
+  HELPER=$!
+  zb 330 --hosts "127.0.0.1:$PORT" --wait-get "$last" --timeout 300
   local rc=$?
   t1=$(now_ms)
-  wait "$helper" || warn "$kind: server.sh start after restart failed: $(cat "$DIR/restart.out")"
+  line=$OUT
+  wait "$HELPER" || warn "$kind: server.sh start after restart failed: $(cat "$DIR/restart.out")"
   if [ $rc -ne 0 ]; then
     warn "$kind: no successful read of $last after restart: $line"
   else
     R[$kind.recover_ms]=$(( t1 - t0 ))
     local first=/bench/pop/n00000000
-    "$ZKBENCH" --hosts "127.0.0.1:$PORT" --wait-get "$first" --timeout 5 >/dev/null ||
+    zb 30 --hosts "127.0.0.1:$PORT" --wait-get "$first" --timeout 5 ||
       warn "$kind: $first missing after restart"
     echo "  $kind: restart: $line (total $((t1 - t0)) ms)"
   fi
+  HELPER=0
   PID=$(cat "$DIR/pid" 2>/dev/null || echo 0)
   R[$kind.rss_rec_mb]=$(awk -v k="$(rss_kb "$PID")" 'BEGIN { printf "%.0f", k / 1024 }')
   "$S" stop "$DIR"
