@@ -301,15 +301,22 @@ static int prep_delete(pview *v, const wire_write_req *q, wire_txn *txn, bool co
     return view_put(v, q->path.p, (size_t)q->path.len, &node);
 }
 
+/* validatePath, the node, then its ACL: setData and check share this order. */
+static int prep_existing(pview *v, wire_str path, int32_t perm, prec *node)
+{
+    int rc;
+    if ((rc = zt_path_validate(path)) != 0)
+        return rc;
+    if ((rc = view_get(v, path.p, (size_t)path.len, node)) != 0)
+        return rc;
+    return check_acl(v, node, perm);
+}
+
 static int prep_set_data(pview *v, const wire_write_req *q, wire_txn *txn)
 {
     int rc;
     prec node;
-    if ((rc = zt_path_validate(q->path)) != 0)
-        return rc;
-    if ((rc = view_get(v, q->path.p, (size_t)q->path.len, &node)) != 0)
-        return rc;
-    if ((rc = check_acl(v, &node, WIRE_PERM_WRITE)) != 0)
+    if ((rc = prep_existing(v, q->path, WIRE_PERM_WRITE, &node)) != 0)
         return rc;
     if ((rc = check_version(node.version, q->version)) != 0)
         return rc;
@@ -350,11 +357,7 @@ static int prep_check(pview *v, const wire_write_req *q, wire_txn *txn)
 {
     int rc;
     prec node;
-    if ((rc = zt_path_validate(q->path)) != 0)
-        return rc;
-    if ((rc = view_get(v, q->path.p, (size_t)q->path.len, &node)) != 0)
-        return rc;
-    if ((rc = check_acl(v, &node, WIRE_PERM_READ)) != 0)
+    if ((rc = prep_existing(v, q->path, WIRE_PERM_READ, &node)) != 0)
         return rc;
     if ((rc = check_version(node.version, q->version)) != 0)
         return rc;
