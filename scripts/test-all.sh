@@ -28,6 +28,7 @@ build() { # dir extra-cmake-args...
     cmake --build "$dir" -j"$jobs" >/dev/null
 }
 
+suite "pure modules stay pure" "$root/scripts/check-purity.sh"
 suite "build" build "$root/build"
 suite "ctest (unit + C client)" bash -c "cd '$root/build' && ctest --output-on-failure --timeout 600"
 suite "build (asan+ubsan)" build "$root/build-asan" -DZABD_SANITIZE=ON \
