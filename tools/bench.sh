@@ -61,6 +61,8 @@ warn() { echo "bench.sh: $*" >&2; failed=1; }
 fld() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK)
 
 # zb TIMEOUT_S ARGS...: runs zkbench with its output line in $OUT. In the
 # background plus wait, so that Ctrl-C or kill reaches the trap at once
@@ -105,6 +107,7 @@ run_throughput() {
     *) args=(--op "$w") ;;
     esac
     start_server "$kind" "$w" || continue
+    local cpu0; cpu0=$(cpu_ticks "$PID")
     zb $((SECS + WARMUP + 300)) --hosts "127.0.0.1:$PORT" "${args[@]}" \
       --size 100 --sessions "$SESSIONS" --window "$WINDOW" --keys "$KEYS" \
       --duration "$SECS" --warmup "$WARMUP" --timeout 120 ||
@@ -113,6 +116,12 @@ run_throughput() {
     echo "  $kind: $line"
     R[$kind.$w.ops]=$(fld "$line" ops_per_sec)
     R[$kind.$w.p99]=$(fld "$line" p99_us)
+    # Server CPU per request: the load generator (the official C client)
+    # shares the two cores, so throughput alone hides how much each server
+    # spends. Warm-up requests are counted at the measured rate.
+    R[$kind.$w.cpu]=$(awk -v c="$(( $(cpu_ticks "$PID") - cpu0 ))" -v hz="$HZ" \
+      -v ops="${R[$kind.$w.ops]:-0}" -v t="$((SECS + WARMUP))" \
+      'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
     "$S" stop "$DIR"
   done
 }
@@ -191,12 +200,15 @@ if [ "$MODE" = all ] || [ "$MODE" = throughput ]; then
   echo "throughput: sessions=$SESSIONS window=$WINDOW secs=$SECS warmup=$WARMUP size=100"
   for k in $SERVERS; do run_throughput "$k"; done
   echo
-  printf '%-10s %12s %12s %8s %12s %12s\n' workload zk_ops/s zabd_ops/s zabd/zk zk_p99_us zabd_p99_us
+  printf '%-10s %12s %12s %8s %12s %12s %11s %11s %8s\n' workload zk_ops/s zabd_ops/s zabd/zk \
+    zk_p99_us zabd_p99_us zk_cpu_us zabd_cpu_us zabd/zk
   for w in create set get exists mix; do
-    printf '%-10s %12s %12s %8s %12s %12s\n' "$w" "$(v zookeeper.$w.ops)" "$(v zabd.$w.ops)" \
-      "$(ratio "$(v zabd.$w.ops)" "$(v zookeeper.$w.ops)")" \
-      "$(v zookeeper.$w.p99)" "$(v zabd.$w.p99)"
+    printf '%-10s %12s %12s %8s %12s %12s %11s %11s %8s\n' "$w" "$(v zookeeper.$w.ops)" \
+      "$(v zabd.$w.ops)" "$(ratio "$(v zabd.$w.ops)" "$(v zookeeper.$w.ops)")" \
+      "$(v zookeeper.$w.p99)" "$(v zabd.$w.p99)" "$(v zookeeper.$w.cpu)" "$(v zabd.$w.cpu)" \
+      "$(ratio "$(v zabd.$w.cpu)" "$(v zookeeper.$w.cpu)")"
   done
+  echo "(cpu_us: server CPU time per request; zabd/zk above 1 is faster for ops/s, below 1 is cheaper for cpu)"
   echo
 fi
 
