@@ -14,8 +14,8 @@ static void fatal_log(srv *s, int rc, int64_t zxid)
 {
     /* Losing the log means losing acknowledged writes: stop serving, as
      * ZooKeeper does when its txn log cannot be written. */
-    srv_log(SRV_LOG_ERROR, "cannot log txn 0x%" PRIx64 ": %s; shutting down",
-            (uint64_t)zxid, wire_err_name(rc));
+    srv_log(SRV_LOG_ERROR, "cannot log txn 0x%" PRIx64 ": %s; shutting down", (uint64_t)zxid,
+            wire_err_name(rc));
     s->log_failed = true;
     srv_stop(s);
 }
@@ -100,8 +100,8 @@ static int log_and_apply(srv *s, int64_t zxid)
 
 static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_auth *a)
 {
-    zt_prep_ctx ctx = {session, xid, s->last_zxid + 1, srv_wall_ms(), a,
-                       s->cfg.extended_types_enabled};
+    zt_prep_ctx ctx = {session,       xid, s->last_zxid + 1,
+                       srv_wall_ms(), a,   s->cfg.extended_types_enabled};
     if (c != NULL)
         srv_auth_view(c, a);
     else
@@ -213,8 +213,8 @@ void srv_commit_error(conn *c, int32_t xid, int32_t type, int err)
     s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
-    srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " opcode %d answered %s",
-            (uint64_t)c->session_id, type, wire_err_name(err));
+    srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " opcode %d answered %s", (uint64_t)c->session_id,
+            type, wire_err_name(err));
     srv_reply_begin(&s->reply, xid, ctx.zxid, err);
     srv_reply_end(&s->reply);
     srv_send(s, c, ctx.zxid, &s->reply, false);
@@ -249,8 +249,7 @@ void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id)
     zt_prep_ctx ctx = ctx_for(s, c, session_id, xid, &a);
     wire_wr_reset(&s->txn);
     if (zt_prep_close_session(s->tree, &ctx, &s->txn) != 0) {
-        srv_log(SRV_LOG_ERROR, "out of memory closing session 0x%016" PRIx64,
-                (uint64_t)session_id);
+        srv_log(SRV_LOG_ERROR, "out of memory closing session 0x%016" PRIx64, (uint64_t)session_id);
         return;
     }
     sess_set_closing(s->sessions, session_id);

@@ -38,13 +38,13 @@
 #define CFG_DIR_WALK_DEPTH 6
 
 enum cfg_kind {
-    CFG_INT,       /* decimal int32, Integer.parseInt */
-    CFG_INT_DEC,   /* decimal or 0x hex, Integer.decode (system properties) */
-    CFG_BOOL,      /* true/false, any case */
-    CFG_STR,       /* non-empty string */
-    CFG_STR_ANY,   /* string, may be empty */
-    CFG_DIR,       /* non-empty path; relative ones get a warning */
-    CFG_DIGEST,    /* "user:digest" */
+    CFG_INT,     /* decimal int32, Integer.parseInt */
+    CFG_INT_DEC, /* decimal or 0x hex, Integer.decode (system properties) */
+    CFG_BOOL,    /* true/false, any case */
+    CFG_STR,     /* non-empty string */
+    CFG_STR_ANY, /* string, may be empty */
+    CFG_DIR,     /* non-empty path; relative ones get a warning */
+    CFG_DIGEST,  /* "user:digest" */
 };
 
 typedef struct cfg_key {
@@ -55,7 +55,7 @@ typedef struct cfg_key {
 } cfg_key;
 
 #define F(field) offsetof(srv_config, field)
-#define IMAX INT32_MAX
+#define IMAX     INT32_MAX
 
 /* Session timeouts accept -1: ZooKeeper's own "unset" marker. */
 static const cfg_key keys[] = {
@@ -83,19 +83,53 @@ static const cfg_key keys[] = {
 /* Keys ZooKeeper 3.8 understands that a standalone zabd ignores. Entries
  * ending in '.' match as prefixes. */
 static const char *const unused_keys[] = {
-    "initLimit", "syncLimit", "standaloneEnabled", "clientPortListenBacklog",
-    "secureClientPort", "secureClientPortAddress", "localSessionsEnabled",
-    "localSessionsUpgradingEnabled", "observerMasterPort",
-    "connectToLearnerMasterLimit", "electionAlg", "electionPortBindRetry",
-    "quorumListenOnAllIPs", "peerType", "syncEnabled", "dynamicConfigFile",
-    "sslQuorum", "portUnification", "sslQuorumReloadCertFiles", "oraclePath",
-    "preAllocSize", "forceSync", "maxCnxns", "serverCnxnFactory",
-    "leaderServes", "cnxTimeout", "skipACL", "fsync.warningthresholdms",
-    "tcpKeepAlive", "clientTcpKeepAlive", "maxResponseCacheSize",
-    "maxGetChildrenResponseCacheSize", "snapSizeLimitInKb",
-    "txnLogSizeLimitInKb", "digest.enabled", "audit.enable",
-    "server.", "group.", "weight.", "admin.", "metricsProvider.", "quorum.",
-    "jvm.pause.", "multiAddress.", "ssl.", "authProvider.", "zookeeper.",
+    "initLimit",
+    "syncLimit",
+    "standaloneEnabled",
+    "clientPortListenBacklog",
+    "secureClientPort",
+    "secureClientPortAddress",
+    "localSessionsEnabled",
+    "localSessionsUpgradingEnabled",
+    "observerMasterPort",
+    "connectToLearnerMasterLimit",
+    "electionAlg",
+    "electionPortBindRetry",
+    "quorumListenOnAllIPs",
+    "peerType",
+    "syncEnabled",
+    "dynamicConfigFile",
+    "sslQuorum",
+    "portUnification",
+    "sslQuorumReloadCertFiles",
+    "oraclePath",
+    "preAllocSize",
+    "forceSync",
+    "maxCnxns",
+    "serverCnxnFactory",
+    "leaderServes",
+    "cnxTimeout",
+    "skipACL",
+    "fsync.warningthresholdms",
+    "tcpKeepAlive",
+    "clientTcpKeepAlive",
+    "maxResponseCacheSize",
+    "maxGetChildrenResponseCacheSize",
+    "snapSizeLimitInKb",
+    "txnLogSizeLimitInKb",
+    "digest.enabled",
+    "audit.enable",
+    "server.",
+    "group.",
+    "weight.",
+    "admin.",
+    "metricsProvider.",
+    "quorum.",
+    "jvm.pause.",
+    "multiAddress.",
+    "ssl.",
+    "authProvider.",
+    "zookeeper.",
 };
 
 typedef struct parse_ctx {
@@ -145,7 +179,10 @@ static void warnf(parse_ctx *p, int line, const char *fmt, ...)
     p->warn(p->warn_arg, msg);
 }
 
-static bool is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\f'; }
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\f';
+}
 
 /* Java's String.trim: drops every char <= ' ' at both ends, in place. */
 static char *trim(char *s)
@@ -181,10 +218,18 @@ static int unescape(const char *s, size_t len, char *out)
         }
         char e = s[++i];
         switch (e) {
-        case 't': out[o++] = '\t'; break;
-        case 'n': out[o++] = '\n'; break;
-        case 'r': out[o++] = '\r'; break;
-        case 'f': out[o++] = '\f'; break;
+        case 't':
+            out[o++] = '\t';
+            break;
+        case 'n':
+            out[o++] = '\n';
+            break;
+        case 'r':
+            out[o++] = '\r';
+            break;
+        case 'f':
+            out[o++] = '\f';
+            break;
         case 'u': {
             unsigned cp = 0;
             for (int k = 0; k < 4; k++) {
@@ -205,7 +250,9 @@ static int unescape(const char *s, size_t len, char *out)
             }
             break;
         }
-        default: out[o++] = e; break;
+        default:
+            out[o++] = e;
+            break;
         }
     }
     out[o] = '\0';
@@ -293,8 +340,8 @@ static int apply_key(parse_ctx *p, srv_config *c, int line, const char *k, const
             return -1;
         }
         if (n < ck->min || n > ck->max) {
-            fail(p, line, "%s: %" PRId64 " is out of range [%" PRId64 ", %" PRId64 "]", k,
-                 n, ck->min, ck->max);
+            fail(p, line, "%s: %" PRId64 " is out of range [%" PRId64 ", %" PRId64 "]", k, n,
+                 ck->min, ck->max);
             return -1;
         }
         *(int32_t *)((char *)c + ck->off) = (int32_t)n;
@@ -537,12 +584,11 @@ void srv_config_defaults(srv_config *c)
     c->max_session_timeout_ms = 20 * c->tick_time_ms;
 }
 
-int srv_config_load(srv_config *c, const char *path,
-                    void (*warn)(void *arg, const char *msg), void *warn_arg,
-                    char *err, size_t err_len)
+int srv_config_load(srv_config *c, const char *path, void (*warn)(void *arg, const char *msg),
+                    void *warn_arg, char *err, size_t err_len)
 {
-    parse_ctx p = {.path = path, .warn = warn, .warn_arg = warn_arg,
-                   .err = err, .err_len = err_len};
+    parse_ctx p = {
+        .path = path, .warn = warn, .warn_arg = warn_arg, .err = err, .err_len = err_len};
     srv_config tmp;
     char *text = NULL;
     size_t len = 0;
@@ -637,8 +683,8 @@ void srv_config_format_conf(const srv_config *c, char *buf, size_t cap)
              "clientPortListenBacklog=-1\n"
              "serverId=0\n",
              c->client_port, data, dir_size(c->data_dir, CFG_DIR_WALK_DEPTH), log,
-             dir_size(c->data_log_dir, CFG_DIR_WALK_DEPTH), c->tick_time_ms,
-             c->max_client_cnxns, c->min_session_timeout_ms, c->max_session_timeout_ms);
+             dir_size(c->data_log_dir, CFG_DIR_WALK_DEPTH), c->tick_time_ms, c->max_client_cnxns,
+             c->min_session_timeout_ms, c->max_session_timeout_ms);
 }
 
 bool srv_config_4lw_enabled(const srv_config *c, const char *word)

@@ -48,15 +48,15 @@ typedef struct srv_config {
     int32_t snap_count;             /* snapCount, default 100000 */
     int32_t autopurge_snap_retain_count; /* autopurge.snapRetainCount, default 3, raised to 3 */
     int32_t autopurge_purge_interval_h;  /* autopurge.purgeInterval, default 0 = off */
-    int32_t jute_maxbuffer;         /* jute.maxbuffer, default 0xfffff */
-    char *four_letter_whitelist;    /* 4lw.commands.whitelist, default "srvr"; "*" = all */
-    char *super_digest;             /* DigestAuthenticationProvider.superDigest, "super:base64"
-                                     * or NULL */
-    bool extended_types_enabled;    /* extendedTypesEnabled, default false */
+    int32_t jute_maxbuffer;              /* jute.maxbuffer, default 0xfffff */
+    char *four_letter_whitelist;         /* 4lw.commands.whitelist, default "srvr"; "*" = all */
+    char *super_digest;                  /* DigestAuthenticationProvider.superDigest, "super:base64"
+                                          * or NULL */
+    bool extended_types_enabled;         /* extendedTypesEnabled, default false */
     int32_t container_check_interval_ms; /* znode.container.checkIntervalMs, default 60000 */
     int32_t container_max_per_minute;    /* znode.container.maxPerMinute, default 10000 */
-    bool reconfig_enabled;          /* reconfigEnabled, default false */
-    int32_t global_outstanding_limit; /* globalOutstandingLimit, default 1000 */
+    bool reconfig_enabled;               /* reconfigEnabled, default false */
+    int32_t global_outstanding_limit;    /* globalOutstandingLimit, default 1000 */
 } srv_config;
 
 /* ---- Loading ------------------------------------------------------------- */
@@ -83,9 +83,8 @@ void srv_config_defaults(srv_config *c);
  * out-of-range number, a non-boolean, no dataDir, minSessionTimeout larger
  * than maxSessionTimeout, ... Aborts on out-of-memory, like
  * srv_config_defaults. */
-int srv_config_load(srv_config *c, const char *path,
-                    void (*warn)(void *arg, const char *msg), void *warn_arg,
-                    char *err, size_t err_len);
+int srv_config_load(srv_config *c, const char *path, void (*warn)(void *arg, const char *msg),
+                    void *warn_arg, char *err, size_t err_len);
 
 /* Frees the strings and clears the pointers; safe to call twice. */
 void srv_config_fini(srv_config *c);

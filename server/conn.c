@@ -42,8 +42,8 @@ void srv_conn_close(conn *c, const char *why)
     srv *s = c->s;
     if (c->dead)
         return;
-    srv_log(SRV_LOG_INFO, "closed connection %s:%d session 0x%016" PRIx64 ": %s",
-            c->addr, c->port, (uint64_t)c->session_id, why);
+    srv_log(SRV_LOG_INFO, "closed connection %s:%d session 0x%016" PRIx64 ": %s", c->addr, c->port,
+            (uint64_t)c->session_id, why);
     c->dead = true;
     watch_remove_watcher(s->watches, c->id);
     srv_idmap_del(&s->conn_by_id, c->id);
@@ -221,8 +221,7 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     c->port = port;
     c->established_ms = srv_wall_ms();
-    if (srv_auth_add(c, "ip", addr) != 0 ||
-        srv_idmap_put(&s->conn_by_id, c->id, c) != 0) {
+    if (srv_auth_add(c, "ip", addr) != 0 || srv_idmap_put(&s->conn_by_id, c->id, c) != 0) {
         srv_log(SRV_LOG_ERROR, "out of memory accepting %s:%d", addr, port);
         bufferevent_free(bev);
         conn_free(c);

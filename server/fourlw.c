@@ -9,9 +9,9 @@
  */
 #include "server/srv_int.h"
 
+#include <dirent.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -64,14 +64,17 @@ static void conn_line(const conn *c, wire_wr *w, bool full)
     out(w, " /%s:%d[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64, c->addr, c->port,
         c->handshaken ? 1 : 0, c->refs, c->packets_recv, c->packets_sent);
     if (full && c->session_id != 0)
-        out(w, ",sid=0x%" PRIx64 ",lop=NA,est=%" PRId64 ",to=%d,lzxid=0x%" PRIx64
-               ",lresp=0,llat=0,minlat=0,avglat=0,maxlat=0",
-            (uint64_t)c->session_id, c->established_ms, c->timeout_ms,
-            (uint64_t)c->last_zxid_sent);
+        out(w,
+            ",sid=0x%" PRIx64 ",lop=NA,est=%" PRId64 ",to=%d,lzxid=0x%" PRIx64
+            ",lresp=0,llat=0,minlat=0,avglat=0,maxlat=0",
+            (uint64_t)c->session_id, c->established_ms, c->timeout_ms, (uint64_t)c->last_zxid_sent);
     out(w, ")\n");
 }
 
-static void cmd_ruok(srv *s, wire_wr *w) { out(w, "imok"); }
+static void cmd_ruok(srv *s, wire_wr *w)
+{
+    out(w, "imok");
+}
 
 static void cmd_srvr(srv *s, wire_wr *w)
 {
@@ -131,7 +134,10 @@ static void cmd_envi(srv *s, wire_wr *w)
     out(w, "process.id=%d\n", (int)getpid());
 }
 
-static void cmd_isro(srv *s, wire_wr *w) { out(w, "rw"); }
+static void cmd_isro(srv *s, wire_wr *w)
+{
+    out(w, "rw");
+}
 
 static void cmd_dirs(srv *s, wire_wr *w)
 {
@@ -169,8 +175,8 @@ static void cmd_mntr(srv *s, wire_wr *w)
     out(w, "zk_num_alive_connections\t%zu\n", s->n_conns);
     out(w, "zk_outstanding_requests\t%" PRId64 "\n", outstanding(s));
     out(w, "zk_znode_count\t%zu\n", zt_node_count(s->tree));
-    out(w, "zk_watch_count\t%zu\n", watch_table_count(s->watches, WATCH_DATA) +
-                                        watch_table_count(s->watches, WATCH_CHILD));
+    out(w, "zk_watch_count\t%zu\n",
+        watch_table_count(s->watches, WATCH_DATA) + watch_table_count(s->watches, WATCH_CHILD));
     out(w, "zk_ephemerals_count\t%zu\n", zt_ephemeral_count(s->tree));
     out(w, "zk_approximate_data_size\t%" PRId64 "\n", zt_data_size(s->tree));
     out(w, "zk_open_file_descriptor_count\t%d\n", count_fds());
@@ -260,8 +266,14 @@ static void dump_grouped(srv *s, wire_wr *w, bool group_by_path)
     free(d.v);
 }
 
-static void cmd_wchc(srv *s, wire_wr *w) { dump_grouped(s, w, false); }
-static void cmd_wchp(srv *s, wire_wr *w) { dump_grouped(s, w, true); }
+static void cmd_wchc(srv *s, wire_wr *w)
+{
+    dump_grouped(s, w, false);
+}
+static void cmd_wchp(srv *s, wire_wr *w)
+{
+    dump_grouped(s, w, true);
+}
 
 static int dump_session(void *arg, int64_t id, int32_t timeout_ms)
 {

@@ -10,7 +10,10 @@
 
 static int min_level = SRV_LOG_INFO;
 
-void srv_log_set_level(int level) { min_level = level; }
+void srv_log_set_level(int level)
+{
+    min_level = level;
+}
 
 void srv_log(int level, const char *fmt, ...)
 {

@@ -62,8 +62,8 @@ static void on_container_check(evutil_socket_t fd, short what, void *arg)
     wire_wr paths;
     wire_wr_init(&paths);
     /* znode.container.maxPerMinute bounds how many go per check. */
-    int64_t per_check = (int64_t)s->cfg.container_max_per_minute *
-                        s->cfg.container_check_interval_ms / 60000;
+    int64_t per_check =
+        (int64_t)s->cfg.container_max_per_minute * s->cfg.container_check_interval_ms / 60000;
     if (per_check < 1)
         per_check = 1;
     size_t n = zt_containers_due(s->tree, srv_wall_ms(), (size_t)per_check, &paths);
@@ -136,15 +136,14 @@ int srv_listen(srv *s, char *err, size_t err_len)
     struct sockaddr_storage ss;
     int sslen = sizeof ss;
     char spec[300];
-    snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
-             s->cfg.client_port);
+    snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, s->cfg.client_port);
     if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) != 0) {
         snprintf(err, err_len, "clientPortAddress %s is not an IP address", host);
         return ZERR_BADARGUMENTS;
     }
-    s->listener = evconnlistener_new_bind(s->base, on_accept, s,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1,
-                                          (struct sockaddr *)&ss, sslen);
+    s->listener =
+        evconnlistener_new_bind(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                -1, (struct sockaddr *)&ss, sslen);
     if (s->listener == NULL) {
         snprintf(err, err_len, "cannot listen on %s: %s", spec, strerror(errno));
         return ZERR_IO;

@@ -65,8 +65,7 @@ static void shutdown_all(srv *s)
     stor_close(s->st);
     if (s->listener != NULL)
         evconnlistener_free(s->listener);
-    struct event *evs[] = {s->tick_ev, s->container_ev, s->durable_ev, s->sigterm_ev,
-                           s->sigint_ev};
+    struct event *evs[] = {s->tick_ev, s->container_ev, s->durable_ev, s->sigterm_ev, s->sigint_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i] != NULL)
             event_free(evs[i]);
@@ -106,8 +105,8 @@ int main(int argc, char **argv)
         }
     } else {
         srv_config_defaults(&s.cfg);
-        srv_log(SRV_LOG_INFO, "no zoo.cfg given: using 127.0.0.1:%d, dataDir %s",
-                s.cfg.client_port, s.cfg.data_dir);
+        srv_log(SRV_LOG_INFO, "no zoo.cfg given: using 127.0.0.1:%d, dataDir %s", s.cfg.client_port,
+                s.cfg.data_dir);
     }
     s.rng = (uint32_t)srv_wall_ms() ^ (uint32_t)getpid();
     s.started_ms = srv_now_ms();

@@ -518,8 +518,8 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     }
     if (q.type == WIRE_OP_CLOSESESSION)
         return op_close(&q);
-    const op_entry *op = q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0]
-                             ? &ops[q.type] : NULL;
+    const op_entry *op =
+        q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0] ? &ops[q.type] : NULL;
     if (op == NULL || op->fn == NULL) {
         srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent unknown opcode %d (xid %d)",
                 (uint64_t)c->session_id, q.type, q.xid);
@@ -530,8 +530,8 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
 
 /* ---- handshake ---------------------------------------------------------------- */
 
-void srv_send_connect_resp(srv *s, conn *c, int64_t zxid, int32_t timeout_ms,
-                              int64_t session_id, bool valid)
+void srv_send_connect_resp(srv *s, conn *c, int64_t zxid, int32_t timeout_ms, int64_t session_id,
+                           bool valid)
 {
     uint8_t pw[SESS_PASSWORD_LEN] = {0};
     if (valid)
@@ -588,7 +588,7 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
     c->timeout_ms = timeout;
     c->handshaken = true;
     srv_idmap_put(&s->conn_by_session, (uint64_t)q.session_id, c);
-    srv_log(SRV_LOG_INFO, "reconnected session 0x%016" PRIx64 " from %s:%d",
-            (uint64_t)q.session_id, c->addr, c->port);
+    srv_log(SRV_LOG_INFO, "reconnected session 0x%016" PRIx64 " from %s:%d", (uint64_t)q.session_id,
+            c->addr, c->port);
     srv_send_connect_resp(s, c, s->last_zxid, timeout, q.session_id, true);
 }

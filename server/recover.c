@@ -42,11 +42,10 @@ int srv_recover(srv *s, char *err, size_t err_len)
         zt_free(s->tree);
         s->tree = t;
         s->last_zxid = (int64_t)snap_zxid;
-        srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions",
-                snap_zxid, zt_node_count(t), sess_count(s->sessions));
+        srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions", snap_zxid,
+                zt_node_count(t), sess_count(s->sessions));
     } else if (rc != ZERR_NONODE) {
-        snprintf(err, err_len, "no usable snapshot in %s: %s", s->cfg.data_dir,
-                 wire_err_name(rc));
+        snprintf(err, err_len, "no usable snapshot in %s: %s", s->cfg.data_dir, wire_err_name(rc));
         return rc;
     }
     rc = stor_replay(s->st, snap_zxid, replay_one, s, err, err_len);
@@ -55,9 +54,9 @@ int srv_recover(srv *s, char *err, size_t err_len)
     if ((int64_t)stor_last_zxid(s->st) > s->last_zxid)
         s->last_zxid = (int64_t)stor_last_zxid(s->st);
     s->durable_zxid = s->last_zxid;
-    srv_log(SRV_LOG_INFO, "recovered to zxid 0x%" PRIx64 " in %" PRId64 " ms: %zu znodes, %zu sessions",
-            (uint64_t)s->last_zxid, srv_now_ms() - t0, zt_node_count(s->tree),
-            sess_count(s->sessions));
+    srv_log(
+        SRV_LOG_INFO, "recovered to zxid 0x%" PRIx64 " in %" PRId64 " ms: %zu znodes, %zu sessions",
+        (uint64_t)s->last_zxid, srv_now_ms() - t0, zt_node_count(s->tree), sess_count(s->sessions));
     return 0;
 }
 

@@ -45,13 +45,13 @@ struct conn {
     int64_t session_id;
     int32_t timeout_ms;
     bool handshaken;
-    bool old_client;   /* connect request without the readOnly byte */
-    bool closing;      /* no more input is read; closes once output drains */
-    bool dead;         /* bufferevent freed; kept while outq refers to it */
-    int refs;          /* outq entries pointing here */
+    bool old_client; /* connect request without the readOnly byte */
+    bool closing;    /* no more input is read; closes once output drains */
+    bool dead;       /* bufferevent freed; kept while outq refers to it */
+    int refs;        /* outq entries pointing here */
     char addr[64];
     int port;
-    wire_acl *auth;    /* (scheme, id) pairs; strings owned in auth_blob */
+    wire_acl *auth; /* (scheme, id) pairs; strings owned in auth_blob */
     char **auth_blob;
     int32_t n_auth;
     bool is_super;
@@ -64,9 +64,9 @@ struct conn {
 
 /* ---- the process ---- */
 typedef struct outq_item {
-    int64_t zxid;    /* must be durable before this leaves */
+    int64_t zxid; /* must be durable before this leaves */
     conn *c;
-    uint8_t *bytes;  /* a whole frame, owned */
+    uint8_t *bytes; /* a whole frame, owned */
     size_t len;
     bool close_after;
     struct outq_item *next;
@@ -137,8 +137,8 @@ void srv_reply_end(wire_wr *w);
 void srv_dispatch(conn *c, const uint8_t *p, size_t len);
 void srv_handshake(conn *c, const uint8_t *p, size_t len);
 /* ConnectResponse; an invalid one (expired or wrong password) closes c after. */
-void srv_send_connect_resp(srv *s, conn *c, int64_t zxid, int32_t timeout_ms,
-                           int64_t session_id, bool valid);
+void srv_send_connect_resp(srv *s, conn *c, int64_t zxid, int32_t timeout_ms, int64_t session_id,
+                           bool valid);
 
 /* commit.c: writes */
 /* Preps, logs and applies a write; queues events and the reply. */

@@ -51,8 +51,8 @@ static int32_t java_next_int(uint64_t *seed)
 
 void sess_password(int64_t session_id, uint8_t out[SESS_PASSWORD_LEN])
 {
-    uint64_t seed = (((uint64_t)session_id ^ SESS_SUPER_SECRET) ^ JAVA_RANDOM_MULT) &
-                    JAVA_RANDOM_MASK;
+    uint64_t seed =
+        (((uint64_t)session_id ^ SESS_SUPER_SECRET) ^ JAVA_RANDOM_MULT) & JAVA_RANDOM_MASK;
     for (int i = 0; i < SESS_PASSWORD_LEN;) {
         uint32_t rnd = (uint32_t)java_next_int(&seed);
         for (int k = 0; k < 4 && i < SESS_PASSWORD_LEN; k++, rnd >>= 8)

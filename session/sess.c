@@ -328,8 +328,8 @@ size_t sess_count(const sess_table *s)
     return s->n_live;
 }
 
-int sess_foreach(const sess_table *s,
-                 int (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg)
+int sess_foreach(const sess_table *s, int (*fn)(void *arg, int64_t id, int32_t timeout_ms),
+                 void *arg)
 {
     for (uint32_t i = 0; i < s->n_ents; i++) {
         if (!s->ents[i].is_used)

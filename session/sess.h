@@ -101,8 +101,8 @@ int64_t sess_next_expiry(const sess_table *s);
 size_t sess_count(const sess_table *s); /* live and closing */
 /* Visits every session (id, timeout_ms) in no particular order; stops and
  * returns fn's value if it is non-zero. fn must not modify the table. */
-int sess_foreach(const sess_table *s,
-                 int (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg);
+int sess_foreach(const sess_table *s, int (*fn)(void *arg, int64_t id, int32_t timeout_ms),
+                 void *arg);
 
 #ifdef __cplusplus
 }

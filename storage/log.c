@@ -190,7 +190,8 @@ int stor_open(const stor_config *cfg, stor **out, char *err, size_t err_len)
     st->autopurge_retain = cfg->autopurge_retain;
     st->snap_dir = path_join(cfg->data_dir, "version-2");
     log_v2 = path_join(log_dir, "version-2");
-    if (st->snap_dir == NULL || log_v2 == NULL || (st->db_dir = path_join(log_v2, "txnlog")) == NULL)
+    if (st->snap_dir == NULL || log_v2 == NULL ||
+        (st->db_dir = path_join(log_v2, "txnlog")) == NULL)
         goto nomem;
     if ((rc = dir_make("dataDir", st->snap_dir, err, err_len)) != 0)
         goto out;
@@ -286,8 +287,8 @@ int stor_replay(stor *st, uint64_t after,
         const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
         if (klen != LOG_KEY_LEN) {
             rc = ZERR_CORRUPT;
-            put_err(err, err_len, "txn log: a key of %zu bytes after zxid 0x%016" PRIx64,
-                    klen, after);
+            put_err(err, err_len, "txn log: a key of %zu bytes after zxid 0x%016" PRIx64, klen,
+                    after);
             goto out;
         }
         uint64_t zxid = wire_get_be64(k + 1);
@@ -368,8 +369,7 @@ int stor_meta_get(stor *st, const char *name, uint64_t *val_out)
         rc = ZERR_IO;
     else if (v == NULL)
         rc = ZERR_NONODE;
-    else if (vlen != 8 + CRC_LEN ||
-             wire_get_be32((const uint8_t *)v + 8) != stor_crc32(0, v, 8))
+    else if (vlen != 8 + CRC_LEN || wire_get_be32((const uint8_t *)v + 8) != stor_crc32(0, v, 8))
         rc = ZERR_CORRUPT;
     else
         *val_out = wire_get_be64((const uint8_t *)v);

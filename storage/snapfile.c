@@ -355,8 +355,7 @@ out:
 }
 
 int stor_snapshot_begin(stor *st, uint64_t zxid,
-                        int (*produce)(void *arg,
-                                       int (*emit)(void *ea, const void *p, size_t n),
+                        int (*produce)(void *arg, int (*emit)(void *ea, const void *p, size_t n),
                                        void *ea),
                         void *produce_arg)
 {

@@ -38,13 +38,13 @@ extern "C" {
 typedef struct stor stor; /* layout in storage/stor_int.h */
 
 typedef struct stor_config {
-    const char *data_dir; /* snapshots go in data_dir/version-2/ */
-    const char *log_dir;  /* RocksDB txn log in log_dir/version-2/txnlog
-                             (log_dir = dataLogDir, or data_dir); NULL means data_dir */
-    int32_t max_txn_len;  /* entries longer than this read back as corrupt and
-                             are refused by stor_append; <= 0 means
-                             2 * WIRE_MAXBUFFER_DEFAULT (jute.maxbuffer plus
-                             the server's extrasize allowance) */
+    const char *data_dir;     /* snapshots go in data_dir/version-2/ */
+    const char *log_dir;      /* RocksDB txn log in log_dir/version-2/txnlog
+                                 (log_dir = dataLogDir, or data_dir); NULL means data_dir */
+    int32_t max_txn_len;      /* entries longer than this read back as corrupt and
+                                 are refused by stor_append; <= 0 means
+                                 2 * WIRE_MAXBUFFER_DEFAULT (jute.maxbuffer plus
+                                 the server's extrasize allowance) */
     int32_t autopurge_retain; /* > 0: stor_snapshot_poll() runs
                                  stor_purge(st, autopurge_retain) after each
                                  completed snapshot; 0: it never purges */
@@ -131,8 +131,7 @@ int stor_meta_get(stor *st, const char *name, uint64_t *val_out);
  * The parent returns at once: 0, ZERR_CLOSING if a snapshot is already in
  * progress (one at a time), ZERR_IO if fork fails. */
 int stor_snapshot_begin(stor *st, uint64_t zxid,
-                        int (*produce)(void *arg,
-                                       int (*emit)(void *ea, const void *p, size_t n),
+                        int (*produce)(void *arg, int (*emit)(void *ea, const void *p, size_t n),
                                        void *ea),
                         void *produce_arg);
 

@@ -20,13 +20,13 @@ typedef struct stor_entry stor_entry;
 struct stor_entry {
     stor_entry *next;
     uint64_t zxid;
-    size_t len;     /* of the txn, not counting the checksum */
-    uint8_t val[];  /* 4-byte checksum then the txn: the RocksDB value */
+    size_t len;    /* of the txn, not counting the checksum */
+    uint8_t val[]; /* 4-byte checksum then the txn: the RocksDB value */
 };
 
 struct stor {
-    char *snap_dir;  /* data_dir/version-2 */
-    char *db_dir;    /* log_dir/version-2/txnlog */
+    char *snap_dir; /* data_dir/version-2 */
+    char *db_dir;   /* log_dir/version-2/txnlog */
     int32_t max_txn_len;
     int32_t autopurge_retain;
 

@@ -48,9 +48,8 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
         struct pollfd p = {.fd = fd, .events = events};
         int n = poll(&p, 1, (int)left);
         if (n > 0)
-            return (p.revents & (POLLERR | POLLNVAL)) && !(p.revents & POLLIN)
-                       ? ZERR_CONNECTIONLOSS
-                       : 0;
+            return (p.revents & (POLLERR | POLLNVAL)) && !(p.revents & POLLIN) ? ZERR_CONNECTIONLOSS
+                                                                               : 0;
         if (n < 0 && errno != EINTR)
             return ZERR_CONNECTIONLOSS;
     }
@@ -96,8 +95,7 @@ static int recv_all(int fd, uint8_t *p, size_t len, int64_t deadline_ms)
 }
 
 /* Reads one frame into a malloc'd buffer the caller frees. */
-static int recv_frame(int fd, uint8_t **body, int32_t *body_len,
-                      int64_t deadline_ms)
+static int recv_frame(int fd, uint8_t **body, int32_t *body_len, int64_t deadline_ms)
 {
     uint8_t hdr[4];
     int rc = recv_all(fd, hdr, 4, deadline_ms);
@@ -142,7 +140,10 @@ static int connect_to(const char *host, int port, int64_t deadline_ms)
 }
 
 /* Starts a frame: a length placeholder the caller patches with end_frame. */
-static void begin_frame(wire_wr *w) { wire_wr_i32(w, 0); }
+static void begin_frame(wire_wr *w)
+{
+    wire_wr_i32(w, 0);
+}
 static void end_frame(wire_wr *w, size_t start)
 {
     wire_wr_patch_i32(w, start, (int32_t)(w->len - start - 4));

@@ -64,7 +64,7 @@ typedef struct sess {
     zhandle_t *zh;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int state; /* last session state seen by the watcher */
+    int state;        /* last session state seen by the watcher */
     uint64_t *lat_ns; /* written only by this session's completion thread */
     size_t n_lat, cap_lat;
     bool lat_oom;
@@ -79,7 +79,7 @@ typedef struct slot {
 
 struct bench {
     opts o;
-    enum op op;      /* the op being run now (fill during preparation) */
+    enum op op;       /* the op being run now (fill during preparation) */
     const char *dir;  /* parent of fill's nodes */
     const char *stem; /* fill's node names: DIR/STEM00000000.. */
     long fill_n;
@@ -88,8 +88,8 @@ struct bench {
     atomic_bool stop;
     atomic_bool closing;
     atomic_long outstanding;
-    atomic_long next_id;   /* create/fill: the next node number */
-    atomic_long n_done;    /* fill: completed requests */
+    atomic_long next_id; /* create/fill: the next node number */
+    atomic_long n_done;  /* fill: completed requests */
     atomic_long n_err;
     atomic_bool recording; /* timed: past the warmup, before stop */
     char run_tag[32];      /* create: keeps names unique across runs */
@@ -165,8 +165,7 @@ static void stat_cb(int rc, const struct Stat *st, const void *data)
 {
     complete((slot *)data, rc);
 }
-static void data_cb(int rc, const char *v, int vlen, const struct Stat *st,
-                    const void *data)
+static void data_cb(int rc, const char *v, int vlen, const struct Stat *st, const void *data)
 {
     slot *sl = (slot *)data;
     /* A read that returns the wrong bytes is an error too. */
@@ -204,8 +203,7 @@ static void issue(slot *sl)
     switch (op) {
     case OP_CREATE:
     case OP_FILL:
-        rc = zoo_acreate(zh, path, b->value, b->o.size, &ZOO_OPEN_ACL_UNSAFE, 0,
-                         string_cb, sl);
+        rc = zoo_acreate(zh, path, b->value, b->o.size, &ZOO_OPEN_ACL_UNSAFE, 0, string_cb, sl);
         break;
     case OP_SET:
         rc = zoo_aset(zh, path, b->value, b->o.size, -1, stat_cb, sl);
@@ -275,8 +273,7 @@ static int connect_all(bench *b)
         int st = s->state;
         pthread_mutex_unlock(&s->mu);
         if (st != ZOO_CONNECTED_STATE) {
-            fprintf(stderr, "zkbench: session %d could not connect to %s\n", i,
-                    b->o.hosts);
+            fprintf(stderr, "zkbench: session %d could not connect to %s\n", i, b->o.hosts);
             return -1;
         }
     }
@@ -395,8 +392,7 @@ static int run_timed(bench *b)
             return -1;
     } else {
         snprintf(dir, sizeof dir, "%s/k", b->o.prefix);
-        if (ensure(b, dir) != 0 || fill(b, dir, "k", b->o.keys) < 0 ||
-            atomic_load(&b->n_err) > 0)
+        if (ensure(b, dir) != 0 || fill(b, dir, "k", b->o.keys) < 0 || atomic_load(&b->n_err) > 0)
             return -1;
     }
     b->op = b->o.op;
@@ -440,9 +436,9 @@ static int run_timed(bench *b)
     qsort(all, n, sizeof *all, cmp_u64);
     printf("op=%s sessions=%d window=%d size=%d ops=%zu secs=%.2f ops_per_sec=%.1f "
            "p50_us=%.0f p99_us=%.0f p999_us=%.0f errors=%ld\n",
-           op_names[b->o.op], b->o.sessions, b->o.window, b->o.size, n, secs,
-           (double)n / secs, pct_us(all, n, 0.50), pct_us(all, n, 0.99),
-           pct_us(all, n, 0.999), atomic_load(&b->n_err));
+           op_names[b->o.op], b->o.sessions, b->o.window, b->o.size, n, secs, (double)n / secs,
+           pct_us(all, n, 0.50), pct_us(all, n, 0.99), pct_us(all, n, 0.999),
+           atomic_load(&b->n_err));
     fflush(stdout);
     free(all);
     return 0;
@@ -458,14 +454,13 @@ static int run_populate(bench *b)
     double secs = fill(b, dir, "n", b->o.populate);
     if (secs < 0)
         return -1;
-    int rc = zoo_create(b->ss[0].zh, last, b->value, b->o.size,
-                        &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
+    int rc = zoo_create(b->ss[0].zh, last, b->value, b->o.size, &ZOO_OPEN_ACL_UNSAFE, 0, NULL, 0);
     if (rc != ZOK && rc != ZNODEEXISTS)
         note_err(b, rc, "create last");
     printf("populate nodes=%ld size=%d sessions=%d window=%d secs=%.2f "
            "ops_per_sec=%.1f last=%s errors=%ld\n",
-           b->o.populate, b->o.size, b->o.sessions, b->o.window, secs,
-           (double)b->o.populate / secs, last, atomic_load(&b->n_err));
+           b->o.populate, b->o.size, b->o.sessions, b->o.window, secs, (double)b->o.populate / secs,
+           last, atomic_load(&b->n_err));
     fflush(stdout);
     return 0;
 }
@@ -495,8 +490,7 @@ static int run_wait_get(const opts *o)
         usleep(5000);
     }
     double ms = (double)(mono_ns() - t0) / 1e6;
-    printf("wait_get path=%s ms=%.1f attempts=%ld last_rc=%d\n", o->wait_get, ms,
-           attempts, rc);
+    printf("wait_get path=%s ms=%.1f attempts=%ld last_rc=%d\n", o->wait_get, ms, attempts, rc);
     fflush(stdout);
     return rc == 0 ? 0 : 1;
 }
@@ -513,19 +507,29 @@ static void usage(void)
 
 static int parse(int argc, char **argv, opts *o)
 {
-    static const struct option lo[] = {
-        {"hosts", 1, 0, 'h'},    {"op", 1, 0, 'o'},       {"sessions", 1, 0, 's'},
-        {"window", 1, 0, 'w'},   {"size", 1, 0, 'z'},     {"duration", 1, 0, 'd'},
-        {"keys", 1, 0, 'k'},     {"read-pct", 1, 0, 'r'}, {"prefix", 1, 0, 'p'},
-        {"populate", 1, 0, 'P'}, {"wait-get", 1, 0, 'W'}, {"timeout", 1, 0, 't'},
-        {"warmup", 1, 0, 'u'},   {0, 0, 0, 0}};
-    *o = (opts){.hosts = NULL, .op = OP_GET, .sessions = 8, .window = 32,
-                .size = 100, .keys = 1000, .read_pct = 90, .duration_s = 10,
-                .timeout_s = 600, .prefix = "/bench"};
+    static const struct option lo[] = {{"hosts", 1, 0, 'h'},    {"op", 1, 0, 'o'},
+                                       {"sessions", 1, 0, 's'}, {"window", 1, 0, 'w'},
+                                       {"size", 1, 0, 'z'},     {"duration", 1, 0, 'd'},
+                                       {"keys", 1, 0, 'k'},     {"read-pct", 1, 0, 'r'},
+                                       {"prefix", 1, 0, 'p'},   {"populate", 1, 0, 'P'},
+                                       {"wait-get", 1, 0, 'W'}, {"timeout", 1, 0, 't'},
+                                       {"warmup", 1, 0, 'u'},   {0, 0, 0, 0}};
+    *o = (opts){.hosts = NULL,
+                .op = OP_GET,
+                .sessions = 8,
+                .window = 32,
+                .size = 100,
+                .keys = 1000,
+                .read_pct = 90,
+                .duration_s = 10,
+                .timeout_s = 600,
+                .prefix = "/bench"};
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
-        case 'h': o->hosts = optarg; break;
+        case 'h':
+            o->hosts = optarg;
+            break;
         case 'o': {
             int i;
             for (i = 0; i < OP_FILL && strcmp(optarg, op_names[i]) != 0; i++)
@@ -535,24 +539,47 @@ static int parse(int argc, char **argv, opts *o)
             o->op = (enum op)i;
             break;
         }
-        case 's': o->sessions = atoi(optarg); break;
-        case 'w': o->window = atoi(optarg); break;
-        case 'z': o->size = atoi(optarg); break;
-        case 'd': o->duration_s = atof(optarg); break;
-        case 'k': o->keys = atoi(optarg); break;
-        case 'r': o->read_pct = atoi(optarg); break;
-        case 'p': o->prefix = optarg; break;
-        case 'P': o->populate = atol(optarg); break;
-        case 'W': o->wait_get = optarg; break;
-        case 't': o->timeout_s = atof(optarg); break;
-        case 'u': o->warmup_s = atof(optarg); break;
-        default: return -1;
+        case 's':
+            o->sessions = atoi(optarg);
+            break;
+        case 'w':
+            o->window = atoi(optarg);
+            break;
+        case 'z':
+            o->size = atoi(optarg);
+            break;
+        case 'd':
+            o->duration_s = atof(optarg);
+            break;
+        case 'k':
+            o->keys = atoi(optarg);
+            break;
+        case 'r':
+            o->read_pct = atoi(optarg);
+            break;
+        case 'p':
+            o->prefix = optarg;
+            break;
+        case 'P':
+            o->populate = atol(optarg);
+            break;
+        case 'W':
+            o->wait_get = optarg;
+            break;
+        case 't':
+            o->timeout_s = atof(optarg);
+            break;
+        case 'u':
+            o->warmup_s = atof(optarg);
+            break;
+        default:
+            return -1;
         }
     }
-    if (o->hosts == NULL || o->sessions < 1 || o->sessions > 1000 || o->window < 1 ||
-        o->size < 0 || o->size > 1000000 || o->keys < 1 || o->read_pct < 0 ||
-        o->read_pct > 100 || o->duration_s <= 0 || o->warmup_s < 0 || o->timeout_s <= 0 ||
-        o->prefix[0] != '/' || strlen(o->prefix) > 200 || o->populate < 0)
+    if (o->hosts == NULL || o->sessions < 1 || o->sessions > 1000 || o->window < 1 || o->size < 0 ||
+        o->size > 1000000 || o->keys < 1 || o->read_pct < 0 || o->read_pct > 100 ||
+        o->duration_s <= 0 || o->warmup_s < 0 || o->timeout_s <= 0 || o->prefix[0] != '/' ||
+        strlen(o->prefix) > 200 || o->populate < 0)
         return -1;
     return 0;
 }

@@ -70,7 +70,8 @@ static int grow_array(void **arr, uint32_t *cap, size_t elem)
 static void paths_rehash(watch_reg *w)
 {
     watch_hash nh;
-    if (w->live_paths <= (size_t)w->path_h.mask + 1 || hash_init(&nh, (w->path_h.mask + 1) * 2) != 0)
+    if (w->live_paths <= (size_t)w->path_h.mask + 1 ||
+        hash_init(&nh, (w->path_h.mask + 1) * 2) != 0)
         return;
     for (uint32_t i = 0; i < w->n_paths; i++) {
         watch_path *p = &w->paths[i];

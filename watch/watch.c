@@ -38,8 +38,7 @@ void watch_free(watch_reg *w)
 
 /* Adds one mode bit to (table, p, wi). *added tells whether it was new, so
  * a failed second half of a PERSISTENT add can be undone. */
-static int add_mode(watch_reg *w, uint32_t p, uint32_t wi, int table, unsigned bit,
-                    bool *added)
+static int add_mode(watch_reg *w, uint32_t p, uint32_t wi, int table, unsigned bit, bool *added)
 {
     *added = false;
     uint32_t e = wt_ent_find(w, p, wi, table);
@@ -61,8 +60,8 @@ static void clear_mode(watch_reg *w, uint32_t p, uint32_t wi, int table, unsigne
         wt_ent_set_modes(w, e, w->ents[e].modes & ~bit);
 }
 
-int watch_add(watch_reg *w, enum watch_table t, const char *path, size_t path_len,
-              uint64_t watcher, enum watch_mode m)
+int watch_add(watch_reg *w, enum watch_table t, const char *path, size_t path_len, uint64_t watcher,
+              enum watch_mode m)
 {
     if ((t != WATCH_DATA && t != WATCH_CHILD) ||
         (m != WATCH_STANDARD && m != WATCH_PERSISTENT && m != WATCH_RECURSIVE))
@@ -161,8 +160,8 @@ static void fire_recursive(fire_ctx *c, uint32_t p)
 }
 
 /* Upper bound of the deliveries an event can make, from list sizes only. */
-static size_t fire_bound(const watch_reg *w, uint32_t p, bool data, bool child,
-                         const char *path, size_t path_len)
+static size_t fire_bound(const watch_reg *w, uint32_t p, bool data, bool child, const char *path,
+                         size_t path_len)
 {
     size_t bound = 0;
     if (p != WATCH_NIL) {
@@ -241,8 +240,8 @@ static unsigned ent_modes(const watch_reg *w, uint32_t p, uint32_t wi, int table
     return e == WATCH_NIL ? 0 : w->ents[e].modes;
 }
 
-int watch_remove(watch_reg *w, const char *path, size_t path_len, uint64_t watcher,
-                 int32_t wtype, bool dry_run)
+int watch_remove(watch_reg *w, const char *path, size_t path_len, uint64_t watcher, int32_t wtype,
+                 bool dry_run)
 {
     /* The mode bits wtype names in each table (DataTree.removeWatch). */
     unsigned data_mask, child_mask;
@@ -303,8 +302,8 @@ void watch_remove_watcher(watch_reg *w, uint64_t watcher)
 
 /* ---- Queries ----------------------------------------------------------------------------- */
 
-unsigned watch_modes(const watch_reg *w, enum watch_table t, const char *path,
-                     size_t path_len, uint64_t watcher)
+unsigned watch_modes(const watch_reg *w, enum watch_table t, const char *path, size_t path_len,
+                     uint64_t watcher)
 {
     if (t != WATCH_DATA && t != WATCH_CHILD)
         return 0;

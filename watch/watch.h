@@ -58,7 +58,7 @@ typedef struct watch_delivery {
 
 /* ---- Lifetime ------------------------------------------------------------------ */
 
-watch_reg *watch_new(void); /* NULL when out of memory */
+watch_reg *watch_new(void);    /* NULL when out of memory */
 void watch_free(watch_reg *w); /* NULL is a no-op */
 
 /* ---- Registering -------------------------------------------------------------- */
@@ -69,8 +69,8 @@ void watch_free(watch_reg *w); /* NULL is a no-op */
  * m == WATCH_RECURSIVE: DATA only, whatever t says.
  * Adding a mode the watcher already has on that path is a no-op.
  * Returns 0, ZERR_BADARGUMENTS (bad t or m), ZERR_NOMEM (nothing added). */
-int watch_add(watch_reg *w, enum watch_table t, const char *path, size_t path_len,
-              uint64_t watcher, enum watch_mode m);
+int watch_add(watch_reg *w, enum watch_table t, const char *path, size_t path_len, uint64_t watcher,
+              enum watch_mode m);
 
 /* ---- Firing --------------------------------------------------------------------- */
 
@@ -106,8 +106,8 @@ int watch_fire(watch_reg *w, int32_t event_type, const char *path, size_t path_l
  * matched (removed unless dry_run), ZERR_NOWATCHER if nothing did,
  * ZERR_BADARGUMENTS for another wtype (ZooKeeper answers MARSHALLINGERROR:
  * WatcherType.fromInt throws). */
-int watch_remove(watch_reg *w, const char *path, size_t path_len, uint64_t watcher,
-                 int32_t wtype, bool dry_run);
+int watch_remove(watch_reg *w, const char *path, size_t path_len, uint64_t watcher, int32_t wtype,
+                 bool dry_run);
 
 /* Connection closed: drops all its watches. Cost: O(its registrations). */
 void watch_remove_watcher(watch_reg *w, uint64_t watcher);
@@ -118,8 +118,8 @@ void watch_remove_watcher(watch_reg *w, uint64_t watcher);
 bool watch_has(const watch_reg *w, enum watch_table t, const char *path, size_t path_len,
                uint64_t watcher);
 /* The modes watcher holds in table t at path: a bitmask of 1u << watch_mode. */
-unsigned watch_modes(const watch_reg *w, enum watch_table t, const char *path,
-                     size_t path_len, uint64_t watcher);
+unsigned watch_modes(const watch_reg *w, enum watch_table t, const char *path, size_t path_len,
+                     uint64_t watcher);
 
 size_t watch_count(const watch_reg *w); /* registrations, both tables */
 /* ZooKeeper's wchs/wchc/wchp and their admin commands report the DATA

@@ -21,9 +21,9 @@
 #define WATCH_NIL UINT32_MAX
 
 enum { WL_DATA = 0, WL_CHILD = 1, WL_REC = 2, WL_N = 3 };
-#define WM_STANDARD (1u << WATCH_STANDARD)
+#define WM_STANDARD   (1u << WATCH_STANDARD)
 #define WM_PERSISTENT (1u << WATCH_PERSISTENT)
-#define WM_RECURSIVE (1u << WATCH_RECURSIVE)
+#define WM_RECURSIVE  (1u << WATCH_RECURSIVE)
 
 typedef struct watch_path {
     char *s; /* NULL while the slot is free */
@@ -86,7 +86,7 @@ int wt_init(watch_reg *w);
 void wt_fini(watch_reg *w);
 uint32_t wt_path_find(const watch_reg *w, const char *s, size_t len);
 uint32_t wt_path_get(watch_reg *w, const char *s, size_t len); /* WATCH_NIL: no memory */
-void wt_path_gc(watch_reg *w, uint32_t p); /* frees p if it holds nothing */
+void wt_path_gc(watch_reg *w, uint32_t p);                     /* frees p if it holds nothing */
 uint32_t wt_watcher_find(const watch_reg *w, uint64_t id);
 uint32_t wt_watcher_get(watch_reg *w, uint64_t id); /* WATCH_NIL: no memory */
 void wt_watcher_gc(watch_reg *w, uint32_t wi);      /* frees wi if it holds nothing */

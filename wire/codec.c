@@ -304,8 +304,7 @@ void wire_wr_patch_i32(wire_wr *w, size_t off, int32_t v)
 
 /* ---- frames ---------------------------------------------------------------- */
 
-int wire_frame_peek(const uint8_t *p, size_t avail, int32_t max_len,
-                    int32_t *body_len)
+int wire_frame_peek(const uint8_t *p, size_t avail, int32_t max_len, int32_t *body_len)
 {
     if (avail < 4)
         return 0;

@@ -41,8 +41,7 @@ int wire_connect_req_decode(wire_rd *r, wire_connect_req *out)
 }
 
 void wire_connect_resp_encode(wire_wr *w, int32_t timeout_ms, int64_t session_id,
-                              const uint8_t *passwd, int32_t passwd_len,
-                              bool with_read_only)
+                              const uint8_t *passwd, int32_t passwd_len, bool with_read_only)
 {
     wire_buf pw = {passwd, passwd_len};
     wire_wr_i32(w, 0);

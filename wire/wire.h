@@ -32,15 +32,14 @@ extern "C" {
 /* ---- Invariants ---------------------------------------------------------- */
 
 /* Always on, release builds included: a broken invariant is a bug. */
-#define ZK_ASSERT(cond, ...)                                                   \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: assertion '%s' failed: ", __FILE__,        \
-                    __LINE__, #cond);                                          \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-            abort();                                                           \
-        }                                                                      \
+#define ZK_ASSERT(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: assertion '%s' failed: ", __FILE__, __LINE__, #cond);          \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* ---- Error codes --------------------------------------------------------- */
@@ -242,8 +241,14 @@ wire_str wire_rd_str(wire_rd *r);
  * so a hostile count never drives an allocation. -1 (null) reads as 0. */
 int32_t wire_rd_count(wire_rd *r, size_t min_elem_size);
 void wire_rd_stat(wire_rd *r, wire_stat *st);
-static inline size_t wire_rd_left(const wire_rd *r) { return r->len - r->off; }
-static inline int wire_rd_err(const wire_rd *r) { return r->err; }
+static inline size_t wire_rd_left(const wire_rd *r)
+{
+    return r->len - r->off;
+}
+static inline int wire_rd_err(const wire_rd *r)
+{
+    return r->err;
+}
 
 /* ---- Writer ---------------------------------------------------------------- */
 
@@ -268,7 +273,10 @@ void wire_wr_stat(wire_wr *w, const wire_stat *st);
 void wire_wr_acls(wire_wr *w, const wire_acl *acl, int32_t n);
 /* Overwrites 4 bytes at off (frame lengths, vector counts). */
 void wire_wr_patch_i32(wire_wr *w, size_t off, int32_t v);
-static inline int wire_wr_err(const wire_wr *w) { return w->err; }
+static inline int wire_wr_err(const wire_wr *w)
+{
+    return w->err;
+}
 
 /* Big-endian helpers for keys and frame headers. */
 static inline void wire_put_be64(uint8_t *p, uint64_t v)
@@ -285,8 +293,7 @@ static inline uint64_t wire_get_be64(const uint8_t *p)
 }
 static inline uint32_t wire_get_be32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-           (uint32_t)p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 /* ---- Frames ------------------------------------------------------------------ */
@@ -294,8 +301,7 @@ static inline uint32_t wire_get_be32(const uint8_t *p)
 /* Looks at the start of a stream: if a whole frame is present, sets *body_len
  * and returns 1; if more bytes are needed returns 0; if the length is negative
  * or past max_len returns ZERR_TOOBIG. */
-int wire_frame_peek(const uint8_t *p, size_t avail, int32_t max_len,
-                    int32_t *body_len);
+int wire_frame_peek(const uint8_t *p, size_t avail, int32_t max_len, int32_t *body_len);
 
 /* ---- Connect handshake --------------------------------------------------- */
 
@@ -311,8 +317,7 @@ typedef struct wire_connect_req {
 
 int wire_connect_req_decode(wire_rd *r, wire_connect_req *out);
 void wire_connect_resp_encode(wire_wr *w, int32_t timeout_ms, int64_t session_id,
-                              const uint8_t *passwd, int32_t passwd_len,
-                              bool with_read_only);
+                              const uint8_t *passwd, int32_t passwd_len, bool with_read_only);
 
 /* ---- Write operations ------------------------------------------------------ */
 

@@ -16,7 +16,8 @@ static uint32_t acl_hash(const wire_acl *acl, int32_t n)
     uint32_t h = (uint32_t)n;
     for (int32_t i = 0; i < n; i++) {
         h = h * 31u + (uint32_t)acl[i].perms;
-        h = h * 31u + zt_hash(acl[i].scheme.p, (size_t)(acl[i].scheme.len > 0 ? acl[i].scheme.len : 0));
+        h = h * 31u +
+            zt_hash(acl[i].scheme.p, (size_t)(acl[i].scheme.len > 0 ? acl[i].scheme.len : 0));
         h = h * 31u + zt_hash(acl[i].id.p, (size_t)(acl[i].id.len > 0 ? acl[i].id.len : 0));
     }
     return h;
@@ -27,8 +28,7 @@ static bool acl_equal(const zt_acl_entry *e, const wire_acl *acl, int32_t n)
     if (e->n != n)
         return false;
     for (int32_t i = 0; i < n; i++)
-        if (e->acl[i].perms != acl[i].perms ||
-            !wire_str_eq(e->acl[i].scheme, acl[i].scheme) ||
+        if (e->acl[i].perms != acl[i].perms || !wire_str_eq(e->acl[i].scheme, acl[i].scheme) ||
             !wire_str_eq(e->acl[i].id, acl[i].id))
             return false;
     return true;
@@ -105,7 +105,10 @@ int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out)
     return 0;
 }
 
-void zt_acl_retain(zt_tree *t, uint32_t idx) { t->acls[idx].refs++; }
+void zt_acl_retain(zt_tree *t, uint32_t idx)
+{
+    t->acls[idx].refs++;
+}
 
 void zt_acl_release(zt_tree *t, uint32_t idx)
 {

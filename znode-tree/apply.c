@@ -82,8 +82,8 @@ static int64_t owner_of(const wire_txn_hdr *h, const wire_txn *t)
     }
 }
 
-static int apply_create(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
-                        zt_out *o, zt_result *r)
+static int apply_create(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt_out *o,
+                        zt_result *r)
 {
     size_t len = (size_t)(x->path.len > 0 ? x->path.len : 0);
     if (len == 0 || x->path.p[0] != '/') {
@@ -151,8 +151,8 @@ static int delete_node(zt_tree *t, zt_node *n, int64_t zxid, zt_out *o)
     return 0;
 }
 
-static int apply_delete(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
-                        zt_out *o, zt_result *r)
+static int apply_delete(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt_out *o,
+                        zt_result *r)
 {
     zt_node *n = x->path.len > 0 ? zt_find(t, x->path.p, (size_t)x->path.len) : NULL;
     if (n == NULL) {
@@ -167,8 +167,8 @@ static int apply_delete(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
     return rc;
 }
 
-static int apply_set_data(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
-                          zt_out *o, zt_result *r)
+static int apply_set_data(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt_out *o,
+                          zt_result *r)
 {
     zt_node *n = x->path.len > 0 ? zt_find(t, x->path.p, (size_t)x->path.len) : NULL;
     if (n == NULL) {
@@ -201,14 +201,12 @@ static int apply_set_acl(zt_tree *t, const wire_txn *x, zt_result *r)
     return 0;
 }
 
-static int apply_close_session(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
-                               zt_out *o)
+static int apply_close_session(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt_out *o)
 {
     if (x->n_paths > 0) {
         for (int32_t i = 0; i < x->n_paths; i++) {
-            zt_node *n = x->paths[i].len > 0
-                             ? zt_find(t, x->paths[i].p, (size_t)x->paths[i].len)
-                             : NULL;
+            zt_node *n =
+                x->paths[i].len > 0 ? zt_find(t, x->paths[i].p, (size_t)x->paths[i].len) : NULL;
             /* Only this session's ephemerals, whatever the txn lists. */
             if (n != NULL && n->owner == h->client_id) {
                 int rc = delete_node(t, n, h->zxid, o);
@@ -233,8 +231,7 @@ static int apply_close_session(zt_tree *t, const wire_txn_hdr *h, const wire_txn
     }
 }
 
-static int apply_one(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
-                     zt_out *o, zt_result *r)
+static int apply_one(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt_out *o, zt_result *r)
 {
     switch (x->type) {
     case WIRE_OP_CREATE:
@@ -262,8 +259,7 @@ static int apply_one(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
     }
 }
 
-static int apply_multi(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x,
-                       zt_out *o, size_t top)
+static int apply_multi(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt_out *o, size_t top)
 {
     bool failed = false;
     for (int32_t i = 0; i < x->n_sub; i++)

@@ -33,8 +33,8 @@ static int utf8_next(const uint8_t *p, size_t n, uint32_t *cp)
 
 static bool forbidden(uint32_t c)
 {
-    return (c > 0 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) ||
-           (c >= 0xd800 && c <= 0xf8ff) || c >= 0xfff0;
+    return (c > 0 && c <= 0x1f) || (c >= 0x7f && c <= 0x9f) || (c >= 0xd800 && c <= 0xf8ff) ||
+           c >= 0xfff0;
 }
 
 int zt_path_validate(wire_str path)

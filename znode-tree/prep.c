@@ -133,8 +133,7 @@ static bool acl_id_valid(const wire_acl *a)
 
 /* PrepRequestProcessor.fixupACL: drops duplicates, expands "auth" into the
  * caller's authenticated ids, rejects unknown schemes and malformed ids. */
-static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out,
-                     int32_t *n_out)
+static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, int32_t *n_out)
 {
     const zt_auth *a = v->c->auth;
     if (n <= 0)
@@ -193,8 +192,7 @@ static int check_version(int32_t current, int32_t expected)
     return expected != -1 && expected != current ? ZERR_BADVERSION : 0;
 }
 
-static int parent_of(const pview *v, wire_str path, size_t slash, prec *parent,
-                     size_t *plen)
+static int parent_of(const pview *v, wire_str path, size_t slash, prec *parent, size_t *plen)
 {
     *plen = slash == 0 ? 1 : slash;
     return view_get(v, path.p, *plen, parent);
@@ -206,8 +204,8 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     int32_t mode = q->flags;
     if (mode < WIRE_MODE_PERSISTENT || mode > WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL)
         return ZERR_BADARGUMENTS;
-    bool is_ttl = mode == WIRE_MODE_PERSISTENT_WITH_TTL ||
-                  mode == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+    bool is_ttl =
+        mode == WIRE_MODE_PERSISTENT_WITH_TTL || mode == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
     bool is_container = mode == WIRE_MODE_CONTAINER;
     bool ephemeral = mode == WIRE_MODE_EPHEMERAL || mode == WIRE_MODE_EPHEMERAL_SEQUENTIAL;
     bool sequential = mode == WIRE_MODE_PERSISTENT_SEQUENTIAL ||
@@ -253,8 +251,10 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     if (zt_owner_is_session(parent.owner))
         return ZERR_NOCHILDRENFOREPHEMERALS;
 
-    txn->type = is_container ? WIRE_OP_CREATECONTAINER : is_ttl ? WIRE_OP_CREATETTL
-                : q->type == WIRE_OP_CREATE2 ? WIRE_OP_CREATE2 : WIRE_OP_CREATE;
+    txn->type = is_container                 ? WIRE_OP_CREATECONTAINER
+                : is_ttl                     ? WIRE_OP_CREATETTL
+                : q->type == WIRE_OP_CREATE2 ? WIRE_OP_CREATE2
+                                             : WIRE_OP_CREATE;
     txn->path = path;
     txn->data = q->data;
     txn->acl = acl;
@@ -266,8 +266,10 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     parent.cversion++;
     parent.num_children++;
     prec node = {true, 0, 0, 0, 0, 0, acl, n_acl};
-    node.owner = ephemeral ? v->c->session_id : is_container ? ZT_OWNER_CONTAINER
-                 : is_ttl ? (ZT_OWNER_EXTENDED_MASK | ttl) : 0;
+    node.owner = ephemeral      ? v->c->session_id
+                 : is_container ? ZT_OWNER_CONTAINER
+                 : is_ttl       ? (ZT_OWNER_EXTENDED_MASK | ttl)
+                                : 0;
     if ((rc = view_put(v, q->path.p, plen, &parent)) != 0)
         return rc;
     return view_put(v, path.p, (size_t)path.len, &node);
@@ -398,8 +400,7 @@ static void encode(const zt_prep_ctx *c, int32_t type, const wire_txn *body, wir
 
 /* Turns a failed prep into ZooKeeper's ErrorTxn. ZERR_NOMEM is not a client
  * answer; the caller sees it as is. */
-static int finish(const zt_prep_ctx *c, int rc, int32_t type, const wire_txn *txn,
-                  wire_wr *out)
+static int finish(const zt_prep_ctx *c, int rc, int32_t type, const wire_txn *txn, wire_wr *out)
 {
     if (rc == ZERR_NOMEM)
         return rc;
@@ -412,8 +413,7 @@ static int finish(const zt_prep_ctx *c, int rc, int32_t type, const wire_txn *tx
     return wire_wr_err(out) != 0 ? ZERR_NOMEM : rc;
 }
 
-int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req,
-            wire_wr *out)
+int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, wire_wr *out)
 {
     pview v = {.t = t, .c = c};
     wire_txn txn;
@@ -426,8 +426,7 @@ int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req,
     return rc;
 }
 
-int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m,
-                  wire_wr *out)
+int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out)
 {
     pview v = {.t = t, .c = c};
     int first_err = 0;
@@ -505,8 +504,7 @@ int zt_prep_close_session(const zt_tree *t, const zt_prep_ctx *c, wire_wr *out)
     return rc;
 }
 
-int zt_prep_delete_container(const zt_tree *t, const zt_prep_ctx *c, wire_str path,
-                             wire_wr *out)
+int zt_prep_delete_container(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_wr *out)
 {
     pview v = {.t = t, .c = c};
     wire_write_req q = {.type = WIRE_OP_DELETECONTAINER, .path = path, .version = -1};

@@ -46,8 +46,7 @@ static void enc_node(enc *e, const zt_node *n)
     enc_flush(e, false);
 }
 
-int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions,
-                       size_t n_sessions,
+int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions, size_t n_sessions,
                        int (*emit)(void *arg, const void *p, size_t n), void *arg)
 {
     enc e = {.emit = emit, .arg = arg};
@@ -182,8 +181,8 @@ static int read_node(wire_rd *r, zt_tree *t, const acl_map *m, wire_str path)
 }
 
 int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len,
-                       int (*fn)(void *arg, int64_t id, int32_t timeout_ms),
-                       void *arg, zt_tree **out)
+                       int (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg,
+                       zt_tree **out)
 {
     int rc = ZERR_CORRUPT;
     acl_map m = {0};

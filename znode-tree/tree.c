@@ -62,8 +62,8 @@ size_t zt_parent_len(const char *path, size_t len)
     return i <= 1 ? 1 : i - 1;
 }
 
-zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path,
-                        size_t len, const uint8_t *data, int32_t data_len)
+zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t len,
+                        const uint8_t *data, int32_t data_len)
 {
     if (t->n_nodes >= t->n_buckets && grow_buckets(t) != 0)
         return NULL;
@@ -252,8 +252,8 @@ void zt_index_remove(zt_tree *t, zt_node *n)
 
 /* ---- lifetime ------------------------------------------------------------------ */
 
-static zt_node *add_special(zt_tree *t, zt_node *parent, const char *path,
-                            const wire_acl *acl, int32_t n_acl)
+static zt_node *add_special(zt_tree *t, zt_node *parent, const char *path, const wire_acl *acl,
+                            int32_t n_acl)
 {
     zt_node *n = zt_node_insert(t, parent, path, strlen(path), NULL, 0);
     if (n == NULL || zt_acl_intern(t, acl, n_acl, &n->acl) != 0)
@@ -362,12 +362,20 @@ wire_str zt_node_name(const zt_node *n)
     return s;
 }
 
-int64_t zt_node_owner(const zt_node *n) { return n->owner; }
-const zt_node *zt_node_first_child(const zt_node *n) { return n->child; }
-const zt_node *zt_node_next_sibling(const zt_node *n) { return n->next; }
+int64_t zt_node_owner(const zt_node *n)
+{
+    return n->owner;
+}
+const zt_node *zt_node_first_child(const zt_node *n)
+{
+    return n->child;
+}
+const zt_node *zt_node_next_sibling(const zt_node *n)
+{
+    return n->next;
+}
 
-void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl,
-                 int32_t *n_acl)
+void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl, int32_t *n_acl)
 {
     *acl = t->acls[n->acl].acl;
     *n_acl = t->acls[n->acl].n;
@@ -394,10 +402,22 @@ int64_t zt_count_descendants(const zt_node *n)
     return count;
 }
 
-size_t zt_node_count(const zt_tree *t) { return t->n_nodes; }
-int64_t zt_last_zxid(const zt_tree *t) { return t->last_zxid; }
-int64_t zt_data_size(const zt_tree *t) { return t->data_size; }
-size_t zt_ephemeral_count(const zt_tree *t) { return t->n_ephemeral; }
+size_t zt_node_count(const zt_tree *t)
+{
+    return t->n_nodes;
+}
+int64_t zt_last_zxid(const zt_tree *t)
+{
+    return t->last_zxid;
+}
+int64_t zt_data_size(const zt_tree *t)
+{
+    return t->data_size;
+}
+size_t zt_ephemeral_count(const zt_tree *t)
+{
+    return t->n_ephemeral;
+}
 
 int zt_ephemerals(const zt_tree *t, int64_t session,
                   int (*fn)(void *arg, int64_t owner, const zt_node *n), void *arg)

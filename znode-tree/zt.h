@@ -32,9 +32,9 @@ typedef struct zt_tree zt_tree; /* layout in znode-tree/zt_int.h */
 typedef struct zt_node zt_node; /* read-only handle, valid until the next apply */
 
 /* ephemeralOwner markers (ZooKeeper's EphemeralType). */
-#define ZT_OWNER_CONTAINER ((int64_t)INT64_MIN)
+#define ZT_OWNER_CONTAINER     ((int64_t)INT64_MIN)
 #define ZT_OWNER_EXTENDED_MASK ((int64_t)0xff00000000000000LL)
-#define ZT_TTL_MAX ((int64_t)0x000000ffffffffffLL)
+#define ZT_TTL_MAX             ((int64_t)0x000000ffffffffffLL)
 
 /* ---- Lifetime ------------------------------------------------------------- */
 
@@ -54,8 +54,7 @@ int64_t zt_node_owner(const zt_node *n);
 /* Children in no particular order (ZooKeeper returns a hash set's order). */
 const zt_node *zt_node_first_child(const zt_node *n);
 const zt_node *zt_node_next_sibling(const zt_node *n);
-void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl,
-                 int32_t *n_acl);
+void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl, int32_t *n_acl);
 /* Every node below n, not counting n. O(subtree). */
 int64_t zt_count_descendants(const zt_node *n);
 size_t zt_node_count(const zt_tree *t);
@@ -66,8 +65,7 @@ int64_t zt_data_size(const zt_tree *t);
 /* Ephemerals of one session (session == 0: every session's). Calls fn for
  * each; stops when fn returns non-zero. */
 int zt_ephemerals(const zt_tree *t, int64_t session,
-                  int (*fn)(void *arg, int64_t owner, const zt_node *n),
-                  void *arg);
+                  int (*fn)(void *arg, int64_t owner, const zt_node *n), void *arg);
 size_t zt_ephemeral_count(const zt_tree *t);
 
 /* ---- Paths and ACLs ------------------------------------------------------- */
@@ -85,8 +83,7 @@ typedef struct zt_auth {
 } zt_auth;
 
 /* 0 if auth may do `perm` on n, else ZERR_NOAUTH (ZooKeeperServer.checkACL). */
-int zt_check_acl(const zt_tree *t, const zt_node *n, int32_t perm,
-                 const zt_auth *auth);
+int zt_check_acl(const zt_tree *t, const zt_node *n, int32_t perm, const zt_auth *auth);
 /* Whether an "ip" ACL id ("10.0.0.0/8" or "127.0.0.1") matches an address. */
 bool zt_ip_matches(wire_str acl_id, wire_str addr);
 
@@ -105,33 +102,29 @@ typedef struct zt_prep_ctx {
  * requested op, or the (negative) error that turned it into an ErrorTxn: that
  * txn is written too and must be logged and applied like any other.
  * ZERR_NOMEM is the only code after which out holds nothing usable. */
-int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req,
-            wire_wr *out);
+int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, wire_wr *out);
 /* multi: all ops are prepped against the tree as changed by the earlier ones.
  * Returns 0, or the error of the first op that failed. */
-int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c,
-                  const wire_multi_req *m, wire_wr *out);
+int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out);
 /* createSession / closeSession (the latter lists the session's ephemerals). */
 int zt_prep_create_session(const zt_prep_ctx *c, int32_t timeout_ms, wire_wr *out);
 int zt_prep_close_session(const zt_tree *t, const zt_prep_ctx *c, wire_wr *out);
 /* deleteContainer for a container or TTL node (ContainerManager's request). */
-int zt_prep_delete_container(const zt_tree *t, const zt_prep_ctx *c,
-                             wire_str path, wire_wr *out);
+int zt_prep_delete_container(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_wr *out);
 
 /* Containers that are empty after having had children, and TTL nodes without
  * children not modified for their TTL, as of now_ms: paths are appended to
  * out, each NUL-terminated; returns how many (at most max). O(containers +
  * TTL nodes). */
-size_t zt_containers_due(const zt_tree *t, int64_t now_ms, size_t max,
-                         wire_wr *out);
+size_t zt_containers_due(const zt_tree *t, int64_t now_ms, size_t max, wire_wr *out);
 
 /* ---- apply: txn -> tree ----------------------------------------------------- */
 
 typedef struct zt_result {
-    int32_t type;   /* the op (WIRE_OP_*), WIRE_OP_ERROR for a failed one */
-    int32_t err;    /* 0 or the error */
+    int32_t type;                /* the op (WIRE_OP_*), WIRE_OP_ERROR for a failed one */
+    int32_t err;                 /* 0 or the error */
     uint32_t path_off, path_len; /* created path, in zt_out.strs */
-    wire_stat stat; /* the node's stat after the op (create, setData, setACL) */
+    wire_stat stat;              /* the node's stat after the op (create, setData, setACL) */
 } zt_result;
 
 typedef struct zt_event {
@@ -179,14 +172,13 @@ typedef struct zt_session_rec {
     int32_t timeout_ms;
 } zt_session_rec;
 
-int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions,
-                       size_t n_sessions,
+int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions, size_t n_sessions,
                        int (*emit)(void *arg, const void *p, size_t n), void *arg);
 /* Builds a tree from a snapshot body. Sessions are handed to fn. Malformed
  * input yields ZERR_CORRUPT and no tree. */
 int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len,
-                       int (*fn)(void *arg, int64_t id, int32_t timeout_ms),
-                       void *arg, zt_tree **out);
+                       int (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg,
+                       zt_tree **out);
 
 #ifdef __cplusplus
 }

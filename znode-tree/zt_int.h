@@ -19,7 +19,7 @@ struct zt_node {
     zt_node *next, *prev;
     uint8_t *data;
     int32_t data_len; /* -1: null */
-    uint32_t acl; /* index into zt_tree.acls */
+    uint32_t acl;     /* index into zt_tree.acls */
     int64_t czxid, mzxid, pzxid, ctime, mtime, owner;
     int32_t version, cversion, aversion, num_children;
     uint32_t hash;
@@ -65,8 +65,8 @@ struct zt_tree {
 uint32_t zt_hash(const char *p, size_t n);
 zt_node *zt_find(const zt_tree *t, const char *path, size_t len);
 /* Creates a node under parent (which must exist), owning a copy of path and data. */
-zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path,
-                        size_t len, const uint8_t *data, int32_t data_len);
+zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t len,
+                        const uint8_t *data, int32_t data_len);
 void zt_node_unlink(zt_tree *t, zt_node *n); /* removes and frees a leaf */
 int zt_node_set_data(zt_tree *t, zt_node *n, const uint8_t *data, int32_t len);
 /* Parent path of an absolute path: "/a/b" -> "/a", "/a" -> "/". */
