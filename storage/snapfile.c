@@ -317,6 +317,10 @@ static int child_run(const stor *st, uint64_t zxid,
     uint8_t hdr[HEADER_LEN], trl[TRAILER_LEN];
     child_out *o = malloc(sizeof(*o));
     int rc = ZERR_NOMEM;
+    /* Drop every descriptor inherited from the server (client sockets, the
+     * listener, RocksDB's files): a connection the parent closes must close
+     * now, not when this child exits. */
+    close_range(3, ~0U, 0);
     snap_path(st, zxid, true, tmp, sizeof(tmp));
     snap_path(st, zxid, false, fin, sizeof(fin));
     if (o == NULL)
