@@ -37,6 +37,7 @@ suite "ctest unit (asan+ubsan)" bash -c \
   "cd '$root/build-asan' && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 600 -R '^(unit_|test_)'"
 export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 suite "curator" "$root/tests/integration/curator/run.sh"
 suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
 suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"

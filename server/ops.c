@@ -521,9 +521,14 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     const op_entry *op =
         q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0] ? &ops[q.type] : NULL;
     if (op == NULL || op->fn == NULL) {
+        /* UnimplementedRequestProcessor: the error, then the connection
+         * is closed. */
         srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent unknown opcode %d (xid %d)",
                 (uint64_t)c->session_id, q.type, q.xid);
-        return reply_err(&q, ZERR_UNIMPLEMENTED);
+        srv_reply_begin(&s->reply, q.xid, s->last_zxid, ZERR_UNIMPLEMENTED);
+        srv_reply_end(&s->reply);
+        srv_send(s, c, s->last_zxid, &s->reply, true);
+        return;
     }
     op->fn(&q);
 }
@@ -571,6 +576,12 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
             srv_conn_close(c, "cannot create a session");
         return;
     }
+    /* ZooKeeper drops the session's current connection first, before it
+     * checks the password (processConnectRequest: closeSession, then
+     * reopenSession). The session itself lives on. */
+    conn *old = srv_conn_by_session(s, q.session_id);
+    if (old != NULL && old != c)
+        srv_conn_close(old, "client reconnected elsewhere");
     bool ok = sess_exists(s->sessions, q.session_id) &&
               !sess_is_closing(s->sessions, q.session_id) && q.passwd.len >= 0 &&
               sess_password_ok(q.session_id, q.passwd.p, (size_t)q.passwd.len);
@@ -580,9 +591,6 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
         srv_send_connect_resp(s, c, s->last_zxid, 0, 0, false);
         return;
     }
-    conn *old = srv_conn_by_session(s, q.session_id);
-    if (old != NULL && old != c)
-        srv_conn_close(old, "session moved to a new connection");
     sess_touch(s->sessions, q.session_id, srv_now_ms());
     c->session_id = q.session_id;
     c->timeout_ms = timeout;
