@@ -40,6 +40,7 @@ suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 suite "curator" "$root/tests/integration/curator/run.sh"
 suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
+suite "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"
 
 [ "${#failures[@]}" -eq 0 ] || echo "failed suites: ${failures[*]}"
