@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # One command: install what is missing, build, and run every test:
-#   1. unit tests (CppUTest) and the C-client integration test, via ctest
-#   2. the same unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
-#   3. kazoo (pytest), Curator (Java), zkCli.sh and the SIGKILL crash test,
-#      each against a real zabd on a free 127.0.0.1 port
+#   1. a check that the pure modules stay pure
+#   2. unit tests (CppUTest), the fuzz corpus and the C-client integration
+#      test, via ctest
+#   3. the unit tests and the fuzz corpus under AddressSanitizer +
+#      UndefinedBehaviorSanitizer, then 60 s of libFuzzer on every decoder
+#   4. kazoo (pytest), raw-socket bad input, Curator (Java), zkCli.sh,
+#      restart/recovery and the SIGKILL crash test, each against a real zabd
+#      on a free 127.0.0.1 port
 # Ends with one line "N passed, M failed" counting the suites; exits non-zero
 # if any failed.
 set -uo pipefail
@@ -36,6 +40,7 @@ suite "build (asan+ubsan)" build "$root/build-asan" -DZABD_SANITIZE=ON \
 suite "ctest unit (asan+ubsan)" bash -c \
   "cd '$root/build-asan' && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 600 -R '^(unit_|test_)'"
 export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
+suite "fuzz decoders (libFuzzer, 60 s)" "$root/tests/fuzz/run.sh"
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 suite "curator" "$root/tests/integration/curator/run.sh"
