@@ -26,11 +26,13 @@
  *
  * Durability: each batch is one WriteBatch written with sync = true (the
  * WAL is fsynced before on_durable runs; the WAL is never disabled). RocksDB
- * opens with WAL recovery mode "point in time": after a crash it replays the
- * WAL up to the first torn or corrupt record and drops the rest. The only
- * record that a crash can tear is the last, unsynced one, which was never
- * acknowledged, so dropping it is right; "absolute consistency" would
- * instead refuse to open after an ordinary power cut.
+ * opens with WAL recovery mode "tolerate corrupted tail records": after a
+ * crash it drops an incomplete record at the very end of the WAL (the only
+ * one a crash can tear: the last, unsynced write, never acknowledged) and
+ * refuses to open on damage anywhere before it, as ZooKeeper refuses a log
+ * whose CRC fails. "Point in time" would silently drop every synced record
+ * after such damage; "absolute consistency" would refuse to open after an
+ * ordinary crash mid-write.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -161,7 +163,7 @@ static rocksdb_options_t *db_options(void)
     rocksdb_options_set_write_buffer_size(o, 8 << 20);
     rocksdb_options_set_max_write_buffer_number(o, 2);
     rocksdb_options_set_max_total_wal_size(o, 64 << 20);
-    rocksdb_options_set_wal_recovery_mode(o, rocksdb_point_in_time_recovery);
+    rocksdb_options_set_wal_recovery_mode(o, rocksdb_tolerate_corrupted_tail_records_recovery);
     rocksdb_options_set_paranoid_checks(o, 1);
     /* RocksDB's own LOG files: warnings only, two small files at most. */
     rocksdb_options_set_info_log_level(o, 2 /* WARN */);

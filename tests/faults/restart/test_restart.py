@@ -219,3 +219,30 @@ def test_sigterm_with_clients_exits_0():
     finally:
         if p.poll() is None:
             p.kill()
+
+
+@zabd_only
+def test_damage_inside_the_log_is_refused_not_guessed(server):
+    c = server.client()
+    c.ensure_path('/x')
+    for i in range(300):
+        c.create('/x/n%d' % i, b'v' * 50)
+    c.stop(); c.close()
+    server.stop('kill')
+    wals = sorted(glob.glob(os.path.join(server.dir, 'data', 'version-2', 'txnlog', '*.log')),
+                  key=os.path.getsize)
+    assert wals, 'no RocksDB WAL file to damage'
+    with open(wals[-1], 'r+b') as f:
+        b = bytearray(f.read())
+        mid = len(b) // 2
+        b[mid] ^= 0xff
+        b[mid + 1] ^= 0xff
+        f.seek(0)
+        f.write(b)
+    r = subprocess.run([ZABD, os.path.join(server.dir, 'zoo.cfg')], capture_output=True,
+                       text=True, timeout=20)
+    assert r.returncode == 2
+    assert 'Corruption' in r.stderr and 'txn log' in r.stderr
+    # Leave a usable server for the fixture to stop.
+    subprocess.call(['rm', '-rf', os.path.join(server.dir, 'data')])
+    server.start()
