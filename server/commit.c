@@ -146,6 +146,10 @@ void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *
     s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
+    if (err == ZERR_BADARGUMENTS)
+        srv_log(SRV_LOG_INFO, "invalid path %.*s with session 0x%016" PRIx64 " (%s:%d)",
+                q->path.len > 0 ? q->path.len : 0, q->path.p, (uint64_t)c->session_id, c->addr,
+                c->port);
     srv_reply_begin(&s->reply, xid, ctx.zxid, err);
     if (err == 0) {
         zt_result r = s->out.res[0];

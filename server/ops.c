@@ -18,11 +18,37 @@ typedef struct req {
     wire_rd r;
 } req;
 
+static void log_malformed(req *q, const char *what)
+{
+    srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " (%s:%d) sent a malformed %s request (xid %d): %s",
+            (uint64_t)q->c->session_id, q->c->addr, q->c->port, what, q->xid,
+            wire_err_name(wire_rd_err(&q->r)));
+}
+
+/* A request whose header could not be read, or an auth packet: the
+ * connection is closed, as ZooKeeper does when processPacket throws. */
 static void bad_request(req *q, const char *what)
 {
-    srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent a malformed %s request (xid %d): %s",
-            (uint64_t)q->c->session_id, what, q->xid, wire_err_name(wire_rd_err(&q->r)));
+    log_malformed(q, what);
     srv_conn_close(q->c, "malformed request");
+}
+
+static void reply_err(req *q, int32_t err);
+
+/* A read whose record does not decode: ZooKeeper's FinalRequestProcessor
+ * answers MARSHALLINGERROR and keeps the connection. */
+static void bad_read(req *q, const char *what)
+{
+    log_malformed(q, what);
+    reply_err(q, ZERR_MARSHALLINGERROR);
+}
+
+/* A write whose record does not decode: PrepRequestProcessor has already
+ * given it a zxid, so it becomes an ErrorTxn(MARSHALLINGERROR). */
+static void bad_write(req *q, const char *what)
+{
+    log_malformed(q, what);
+    srv_commit_error(q->c, q->xid, q->type, ZERR_MARSHALLINGERROR);
 }
 
 /* Replies with a header and the body the caller wrote into s->reply. */
@@ -80,7 +106,7 @@ static void op_exists(req *q)
     wire_str path = wire_rd_str(&q->r);
     bool watch = wire_rd_bool(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
-        return bad_request(q, "exists");
+        return bad_read(q, "exists");
     if (memchr(path.p, '\0', (size_t)path.len) != NULL)
         return reply_err(q, ZERR_BADARGUMENTS);
     const zt_node *n = zt_lookup(q->c->s->tree, path);
@@ -100,7 +126,7 @@ static void op_get_data(req *q)
     wire_str path = wire_rd_str(&q->r);
     bool watch = wire_rd_bool(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
-        return bad_request(q, "getData");
+        return bad_read(q, "getData");
     int err;
     const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
     if (n == NULL)
@@ -132,7 +158,7 @@ static void op_get_children(req *q)
     wire_str path = wire_rd_str(&q->r);
     bool watch = wire_rd_bool(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
-        return bad_request(q, "getChildren");
+        return bad_read(q, "getChildren");
     int err;
     const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
     if (n == NULL)
@@ -154,7 +180,7 @@ static void op_get_acl(req *q)
     srv *s = q->c->s;
     wire_str path = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
-        return bad_request(q, "getACL");
+        return bad_read(q, "getACL");
     int err;
     const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ | WIRE_PERM_ADMIN, &err);
     if (n == NULL)
@@ -192,7 +218,7 @@ static void op_all_children_number(req *q)
 {
     wire_str path = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
-        return bad_request(q, "getAllChildrenNumber");
+        return bad_read(q, "getAllChildrenNumber");
     int err;
     const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
     if (n == NULL)
@@ -222,7 +248,7 @@ static void op_get_ephemerals(req *q)
 {
     wire_str prefix = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0)
-        return bad_request(q, "getEphemerals");
+        return bad_read(q, "getEphemerals");
     /* null, blank or "/" means every ephemeral of the session */
     while (prefix.len > 0 && (prefix.p[prefix.len - 1] == ' '))
         prefix.len--;
@@ -241,7 +267,7 @@ static void op_sync(req *q)
 {
     wire_str path = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0)
-        return bad_request(q, "sync");
+        return bad_read(q, "sync");
     wire_wr_str(begin(q, 0), path);
     reply(q, 0);
 }
@@ -257,7 +283,7 @@ static void op_watches(req *q)
     wire_str path = wire_rd_str(&q->r);
     int32_t wtype = wire_rd_i32(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
-        return bad_request(q, "removeWatches");
+        return bad_read(q, "removeWatches");
     int rc = watch_remove(s->watches, path.p, (size_t)path.len, q->c->id, wtype,
                           q->type == WIRE_OP_CHECKWATCHES);
     /* WatcherType.fromInt throws on an unknown type */
@@ -269,7 +295,7 @@ static void op_add_watch(req *q)
     wire_str path = wire_rd_str(&q->r);
     int32_t mode = wire_rd_i32(&q->r);
     if (wire_rd_err(&q->r) != 0 || path.len < 0)
-        return bad_request(q, "addWatch");
+        return bad_read(q, "addWatch");
     /* AddWatchMode.fromZooKeeperMode throws on anything else. */
     if (mode != 0 && mode != 1)
         return reply_err(q, ZERR_MARSHALLINGERROR);
@@ -324,7 +350,7 @@ static void op_set_watches(req *q)
             (void)wire_rd_str(&probe);
     }
     if (wire_rd_err(&probe) != 0)
-        return bad_request(q, "setWatches");
+        return bad_read(q, "setWatches");
     for (int l = 0; l < n_lists; l++) {
         int32_t n = wire_rd_count(&q->r, 4);
         for (int32_t i = 0; i < n; i++) {
@@ -392,7 +418,7 @@ static void op_write(req *q)
     wire_write_req w;
     int rc = wire_write_req_decode(&q->r, q->type, &w);
     if (rc != 0)
-        return bad_request(q, "write");
+        return bad_write(q, "write");
     if (w.path.len < 0) {
         /* A null path decodes but cannot be used: ZooKeeper answers
          * MARSHALLINGERROR and keeps the connection. */
@@ -407,7 +433,7 @@ static void op_multi(req *q)
 {
     wire_multi_req m;
     if (wire_multi_req_decode(&q->r, false, &m) != 0)
-        return bad_request(q, "multi");
+        return bad_write(q, "multi");
     srv_commit_multi(q->c, q->xid, &m);
     wire_multi_req_fini(&m);
 }
@@ -417,7 +443,7 @@ static void op_multi_read(req *q)
     srv *s = q->c->s;
     wire_multi_req m;
     if (wire_multi_req_decode(&q->r, true, &m) != 0)
-        return bad_request(q, "multiRead");
+        return bad_read(q, "multiRead");
     wire_wr *w = begin(q, 0);
     for (int32_t i = 0; i < m.n_ops; i++) {
         const wire_write_req *op = &m.ops[i];

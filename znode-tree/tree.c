@@ -319,8 +319,12 @@ void zt_free(zt_tree *t)
 
 const zt_node *zt_lookup(const zt_tree *t, wire_str path)
 {
-    if (path.len <= 0)
+    if (path.len < 0)
         return NULL;
+    /* ZooKeeper's DataTree also files the root under "": reads of the
+     * empty path answer as "/". */
+    if (path.len == 0)
+        return t->root;
     return zt_find(t, path.p, (size_t)path.len);
 }
 
