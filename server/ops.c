@@ -51,13 +51,12 @@ static void bad_write(req *q, const char *what)
     srv_commit_error(q->c, q->xid, q->type, ZERR_MARSHALLINGERROR);
 }
 
-/* Replies with a header and the body the caller wrote into s->reply. */
-static void reply(req *q, int32_t err)
+/* Sends the reply begun with begin(): header plus whatever body was written. */
+static void finish(req *q)
 {
     srv *s = q->c->s;
     srv_reply_end(&s->reply);
     srv_send(s, q->c, s->last_zxid, &s->reply, false);
-    (void)err;
 }
 
 static wire_wr *begin(req *q, int32_t err)
@@ -70,7 +69,7 @@ static wire_wr *begin(req *q, int32_t err)
 static void reply_err(req *q, int32_t err)
 {
     begin(q, err);
-    reply(q, err);
+    finish(q);
 }
 
 static zt_auth auth_of(const conn *c)
@@ -118,7 +117,7 @@ static void op_exists(req *q)
     wire_stat st;
     zt_node_stat(n, &st);
     wire_wr_stat(begin(q, 0), &st);
-    reply(q, 0);
+    finish(q);
 }
 
 static void op_get_data(req *q)
@@ -138,7 +137,7 @@ static void op_get_data(req *q)
     wire_wr *w = begin(q, 0);
     wire_wr_buf(w, zt_node_data(n));
     wire_wr_stat(w, &st);
-    reply(q, 0);
+    finish(q);
 }
 
 static void write_children(wire_wr *w, const zt_node *n)
@@ -172,7 +171,7 @@ static void op_get_children(req *q)
         zt_node_stat(n, &st);
         wire_wr_stat(w, &st);
     }
-    reply(q, 0);
+    finish(q);
 }
 
 static void op_get_acl(req *q)
@@ -211,7 +210,7 @@ static void op_get_acl(req *q)
     wire_stat st;
     zt_node_stat(n, &st);
     wire_wr_stat(w, &st);
-    reply(q, 0);
+    finish(q);
 }
 
 static void op_all_children_number(req *q)
@@ -224,7 +223,7 @@ static void op_all_children_number(req *q)
     if (n == NULL)
         return reply_err(q, err);
     wire_wr_i32(begin(q, 0), (int32_t)zt_count_descendants(n));
-    reply(q, 0);
+    finish(q);
 }
 
 typedef struct eph_ctx {
@@ -260,7 +259,7 @@ static void op_get_ephemerals(req *q)
     eph_ctx e = {w, prefix, 0};
     zt_ephemerals(q->c->s->tree, q->c->session_id, add_ephemeral, &e);
     wire_wr_patch_i32(w, at, e.count);
-    reply(q, 0);
+    finish(q);
 }
 
 static void op_sync(req *q)
@@ -269,7 +268,7 @@ static void op_sync(req *q)
     if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "sync");
     wire_wr_str(begin(q, 0), path);
-    reply(q, 0);
+    finish(q);
 }
 
 static void op_ping(req *q)
@@ -302,7 +301,7 @@ static void op_add_watch(req *q)
     add_watch(q, WATCH_DATA, path, mode == 0 ? WATCH_PERSISTENT : WATCH_RECURSIVE);
     /* ZooKeeper answers addWatch with an ErrorResponse(0) body. */
     wire_wr_i32(begin(q, 0), 0);
-    reply(q, 0);
+    finish(q);
 }
 
 static void op_whoami(req *q)
@@ -322,7 +321,7 @@ static void op_whoami(req *q)
         wire_wr_str(w, c->auth[i].scheme);
         wire_wr_str(w, user);
     }
-    reply(q, 0);
+    finish(q);
 }
 
 /* setWatches / setWatches2 after a reconnect: fire what the client missed
@@ -440,7 +439,6 @@ static void op_multi(req *q)
 
 static void op_multi_read(req *q)
 {
-    srv *s = q->c->s;
     wire_multi_req m;
     if (wire_multi_req_decode(&q->r, true, &m) != 0)
         return bad_read(q, "multiRead");
@@ -472,8 +470,7 @@ static void op_multi_read(req *q)
     wire_wr_bool(w, true);
     wire_wr_i32(w, -1);
     wire_multi_req_fini(&m);
-    (void)s;
-    reply(q, 0);
+    finish(q);
 }
 
 static void op_reconfig(req *q)
