@@ -8,12 +8,9 @@
 #include <sys/time.h>
 #include <time.h>
 
-static int min_level = SRV_LOG_INFO;
-
-void srv_log_set_level(int level)
-{
-    min_level = level;
-}
+/* DEBUG lines are compiled in but not printed; there is no run-time switch,
+ * so the logger keeps no mutable state. */
+static const int min_level = SRV_LOG_INFO;
 
 void srv_log(int level, const char *fmt, ...)
 {

@@ -35,7 +35,6 @@ typedef struct conn conn;
 /* ---- logging (log.c) ---- */
 enum { SRV_LOG_DEBUG, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR };
 void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void srv_log_set_level(int level);
 
 /* ---- one client connection (conn.c) ---- */
 struct conn {
