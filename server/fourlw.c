@@ -212,14 +212,8 @@ static int collect_watch(void *arg, const char *path, size_t len, uint64_t watch
     dump_ctx *d = arg;
     if (t != WATCH_DATA)
         return 0;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 64;
-        watch_pair *v = realloc(d->v, cap * sizeof *v);
-        if (v == NULL)
-            return ZERR_NOMEM;
-        d->v = v;
-        d->cap = cap;
-    }
+    if (wire_reserve((void **)&d->v, &d->cap, d->n, sizeof *d->v) != 0)
+        return ZERR_NOMEM;
     const conn *c = srv_conn_by_id(d->s, watcher);
     char *p = strndup(path, len);
     if (p == NULL)

@@ -20,7 +20,8 @@ typedef struct req {
 
 static void log_malformed(req *q, const char *what)
 {
-    srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " (%s:%d) sent a malformed %s request (xid %d): %s",
+    srv_log(SRV_LOG_WARN,
+            "session 0x%016" PRIx64 " (%s:%d) sent a malformed %s request (xid %d): %s",
             (uint64_t)q->c->session_id, q->c->addr, q->c->port, what, q->xid,
             wire_err_name(wire_rd_err(&q->r)));
 }

@@ -68,14 +68,8 @@ typedef struct snap_sessions {
 static int collect_session(void *arg, int64_t id, int32_t timeout_ms)
 {
     snap_sessions *ss = arg;
-    if (ss->n == ss->cap) {
-        size_t cap = ss->cap ? ss->cap * 2 : 64;
-        zt_session_rec *v = realloc(ss->v, cap * sizeof *v);
-        if (v == NULL)
-            return ZERR_NOMEM;
-        ss->v = v;
-        ss->cap = cap;
-    }
+    if (wire_reserve((void **)&ss->v, &ss->cap, ss->n, sizeof *ss->v) != 0)
+        return ZERR_NOMEM;
     ss->v[ss->n++] = (zt_session_rec){id, timeout_ms};
     return 0;
 }

@@ -302,6 +302,28 @@ void wire_wr_patch_i32(wire_wr *w, size_t off, int32_t v)
     w->p[off + 3] = (uint8_t)u;
 }
 
+/* ---- growable arrays --------------------------------------------------------- */
+
+int wire_reserve(void **arr, size_t *cap, size_t n, size_t elem_size)
+{
+    if (n < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap <= n) {
+        if (ncap > SIZE_MAX / 2)
+            return ZERR_NOMEM;
+        ncap *= 2;
+    }
+    if (elem_size != 0 && ncap > SIZE_MAX / elem_size)
+        return ZERR_NOMEM;
+    void *p = realloc(*arr, ncap * elem_size);
+    if (p == NULL)
+        return ZERR_NOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
 /* ---- frames ---------------------------------------------------------------- */
 
 int wire_frame_peek(const uint8_t *p, size_t avail, int32_t max_len, int32_t *body_len)

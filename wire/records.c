@@ -162,16 +162,9 @@ int wire_multi_req_decode(wire_rd *r, bool is_read, wire_multi_req *out)
             goto fail;
         if (done)
             break;
-        if ((size_t)out->n_ops == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            wire_write_req *ops = realloc(out->ops, ncap * sizeof *ops);
-            if (ops == NULL) {
-                rc = ZERR_NOMEM;
-                goto fail;
-            }
-            out->ops = ops;
-            cap = ncap;
-        }
+        if ((rc = wire_reserve((void **)&out->ops, &cap, (size_t)out->n_ops, sizeof *out->ops)) !=
+            0)
+            goto fail;
         wire_write_req *op = &out->ops[out->n_ops];
         if (is_read) {
             /* multiRead carries GetDataRequest / GetChildrenRequest:

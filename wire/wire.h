@@ -296,6 +296,14 @@ static inline uint32_t wire_get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* ---- Growable arrays ------------------------------------------------------- */
+
+/* Makes room for element number n (0-based) in the malloc'd array *arr of
+ * *cap elements of elem_size bytes, doubling the capacity (from 8) as
+ * needed. Returns 0, or ZERR_NOMEM leaving *arr and *cap untouched. Every
+ * module's "append to a vector" goes through this one overflow-checked path. */
+int wire_reserve(void **arr, size_t *cap, size_t n, size_t elem_size);
+
 /* ---- Frames ------------------------------------------------------------------ */
 
 /* Looks at the start of a stream: if a whole frame is present, sets *body_len

@@ -87,14 +87,8 @@ int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out)
         }
     }
     if (free_slot == t->n_acls) {
-        if (t->n_acls == t->cap_acls) {
-            size_t cap = t->cap_acls ? t->cap_acls * 2 : 8;
-            zt_acl_entry *a = realloc(t->acls, cap * sizeof *a);
-            if (a == NULL)
-                return ZERR_NOMEM;
-            t->acls = a;
-            t->cap_acls = cap;
-        }
+        if (wire_reserve((void **)&t->acls, &t->cap_acls, t->n_acls, sizeof *t->acls) != 0)
+            return ZERR_NOMEM;
         memset(&t->acls[t->n_acls], 0, sizeof t->acls[0]);
         t->n_acls++;
     }

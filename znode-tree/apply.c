@@ -32,14 +32,8 @@ void zt_out_fini(zt_out *o)
 
 static zt_result *add_result(zt_out *o, int32_t type)
 {
-    if (o->n_res == o->cap_res) {
-        size_t cap = o->cap_res ? o->cap_res * 2 : 8;
-        zt_result *r = realloc(o->res, cap * sizeof *r);
-        if (r == NULL)
-            return NULL;
-        o->res = r;
-        o->cap_res = cap;
-    }
+    if (wire_reserve((void **)&o->res, &o->cap_res, o->n_res, sizeof *o->res) != 0)
+        return NULL;
     zt_result *r = &o->res[o->n_res++];
     memset(r, 0, sizeof *r);
     r->type = type;
@@ -55,14 +49,8 @@ static uint32_t add_str(zt_out *o, const char *p, size_t n)
 
 static int add_event(zt_out *o, int32_t type, const char *path, size_t len)
 {
-    if (o->n_ev == o->cap_ev) {
-        size_t cap = o->cap_ev ? o->cap_ev * 2 : 16;
-        zt_event *e = realloc(o->ev, cap * sizeof *e);
-        if (e == NULL)
-            return ZERR_NOMEM;
-        o->ev = e;
-        o->cap_ev = cap;
-    }
+    if (wire_reserve((void **)&o->ev, &o->cap_ev, o->n_ev, sizeof *o->ev) != 0)
+        return ZERR_NOMEM;
     zt_event *e = &o->ev[o->n_ev++];
     e->type = type;
     e->path_len = (uint32_t)len;

@@ -47,14 +47,8 @@ static void view_fini(pview *v)
 
 static void *view_alloc(pview *v, size_t n)
 {
-    if (v->n_scratch == v->cap_scratch) {
-        size_t cap = v->cap_scratch ? v->cap_scratch * 2 : 8;
-        void **s = realloc(v->scratch, cap * sizeof *s);
-        if (s == NULL)
-            return NULL;
-        v->scratch = s;
-        v->cap_scratch = cap;
-    }
+    if (wire_reserve((void **)&v->scratch, &v->cap_scratch, v->n_scratch, sizeof *v->scratch) != 0)
+        return NULL;
     void *p = calloc(1, n ? n : 1);
     if (p != NULL)
         v->scratch[v->n_scratch++] = p;
@@ -83,14 +77,8 @@ static int view_get(const pview *v, const char *path, size_t len, prec *out)
 
 static int view_put(pview *v, const char *path, size_t len, const prec *r)
 {
-    if (v->n_ch == v->cap_ch) {
-        size_t cap = v->cap_ch ? v->cap_ch * 2 : 8;
-        pchange *c = realloc(v->ch, cap * sizeof *c);
-        if (c == NULL)
-            return ZERR_NOMEM;
-        v->ch = c;
-        v->cap_ch = cap;
-    }
+    if (wire_reserve((void **)&v->ch, &v->cap_ch, v->n_ch, sizeof *v->ch) != 0)
+        return ZERR_NOMEM;
     v->ch[v->n_ch++] = (pchange){path, len, *r};
     return 0;
 }
@@ -473,20 +461,14 @@ int zt_prep_create_session(const zt_prep_ctx *c, int32_t timeout_ms, wire_wr *ou
 
 typedef struct eph_list {
     wire_str *paths;
-    int32_t n, cap;
+    size_t n, cap;
 } eph_list;
 
 static int collect_eph(void *arg, int64_t owner, const zt_node *n)
 {
     eph_list *l = arg;
-    if (l->n == l->cap) {
-        int32_t cap = l->cap ? l->cap * 2 : 8;
-        wire_str *p = realloc(l->paths, (size_t)cap * sizeof *p);
-        if (p == NULL)
-            return ZERR_NOMEM;
-        l->paths = p;
-        l->cap = cap;
-    }
+    if (wire_reserve((void **)&l->paths, &l->cap, l->n, sizeof *l->paths) != 0)
+        return ZERR_NOMEM;
     l->paths[l->n++] = zt_node_path(n);
     return 0;
 }
@@ -496,7 +478,7 @@ int zt_prep_close_session(const zt_tree *t, const zt_prep_ctx *c, wire_wr *out)
     eph_list l = {0};
     int rc = zt_ephemerals(t, c->session_id, collect_eph, &l);
     if (rc == 0) {
-        wire_txn txn = {.type = WIRE_OP_CLOSESESSION, .paths = l.paths, .n_paths = l.n};
+        wire_txn txn = {.type = WIRE_OP_CLOSESESSION, .paths = l.paths, .n_paths = (int32_t)l.n};
         encode(c, WIRE_OP_CLOSESESSION, &txn, out);
         rc = wire_wr_err(out) != 0 ? ZERR_NOMEM : 0;
     }

@@ -157,14 +157,8 @@ bool zt_owner_is_session(int64_t owner)
 
 static int vec_push(zt_nodevec *v, zt_node *n)
 {
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 4;
-        zt_node **p = realloc(v->v, cap * sizeof *p);
-        if (p == NULL)
-            return ZERR_NOMEM;
-        v->v = p;
-        v->cap = cap;
-    }
+    if (wire_reserve((void **)&v->v, &v->cap, v->n, sizeof *v->v) != 0)
+        return ZERR_NOMEM;
     v->v[v->n++] = n;
     return 0;
 }
