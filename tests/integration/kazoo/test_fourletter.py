@@ -174,3 +174,18 @@ def test_whitelist(whitelisted_server):
     for cmd in ('stat', 'mntr', 'conf', 'envi'):
         assert four_letter(port, cmd) == (
             '%s is not executed because it is not in the whitelist.\n' % cmd)
+
+
+def test_reset_words_and_dump(zk, server, root):
+    zk.create(root + '/e', ephemeral=True)
+    zk.get(root + '/e')
+    assert four_letter(server.port, 'crst') == 'Connection stats reset.\n'
+    assert four_letter(server.port, 'srst') == 'Server stats reset.\n'
+    srvr = four_letter(server.port, 'srvr')
+    # srst zeroes the packet counters (the srvr connection itself counts one)
+    assert int(re.search(r'Received: (\d+)', srvr).group(1)) <= 2
+    dump = four_letter(server.port, 'dump')
+    sid = '0x%x' % zk.client_id[0]
+    assert dump.startswith('SessionTracker dump:\n')
+    assert 'ephemeral nodes dump:\n' in dump
+    assert '%s:\n\t%s\n' % (sid, root + '/e') in dump

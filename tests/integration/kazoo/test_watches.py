@@ -1,6 +1,9 @@
-import os
 """Watches: one-shot data/child/exist watches, kazoo's DataWatch and
 ChildrenWatch, persistent and recursive watches (addWatch), removeWatches."""
+import os
+import socket
+import struct
+
 import queue
 import threading
 
@@ -240,3 +243,63 @@ def test_remove_and_check_watches(zk, root):
     # events of the Java client are made client-side).
     assert rec.take() == []
     ev.none_within(0.2)
+
+
+def _frame(body):
+    return struct.pack('>i', len(body)) + body
+
+
+def _ustr(s):
+    b = s.encode()
+    return struct.pack('>i', len(b)) + b
+
+
+def _read_frame(s):
+    def exact(n):
+        buf = b''
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            assert chunk, 'connection closed'
+            buf += chunk
+        return buf
+    (n,) = struct.unpack('>i', exact(4))
+    return exact(n)
+
+
+def test_set_watches_fires_what_a_reconnecting_client_missed(zk, server, root):
+    # What a client library sends after reconnecting: setWatches with the
+    # last zxid it saw. Changes after that zxid fire at once; the rest are
+    # registered (DataTree.setWatches).
+    changed = zk.create(root + '/changed', b'0')
+    gone = zk.create(root + '/gone')
+    same = zk.create(root + '/same')
+    seen = zk.exists(same).mzxid
+    zk.set(changed, b'1')
+    zk.delete(gone)
+    born = root + '/born'
+    zk.create(born)
+    s = socket.create_connection(('127.0.0.1', server.port), timeout=5)
+    s.sendall(_frame(struct.pack('>iqiq', 0, 0, 10000, 0) + struct.pack('>i', 16) +
+                     b'\0' * 16 + b'\0'))
+    _read_frame(s)
+    lists = [[changed, gone, same], [born], []]  # data, exist, child
+    body = struct.pack('>iiq', -8, 101, seen)
+    for paths in lists:
+        body += struct.pack('>i', len(paths)) + b''.join(_ustr(p) for p in paths)
+    s.sendall(_frame(body))
+    events = []
+    while True:
+        f = _read_frame(s)
+        xid = struct.unpack('>i', f[:4])[0]
+        if xid == -8:
+            break
+        assert xid == -1
+        etype, _state, plen = struct.unpack('>iii', f[16:28])
+        events.append((etype, f[28:28 + plen].decode()))
+    assert sorted(events) == sorted([(3, changed), (2, gone), (1, born)])
+    # /same was registered: a change now fires it
+    zk.set(same, b'x')
+    f = _read_frame(s)
+    etype, _state, plen = struct.unpack('>iii', f[16:28])
+    assert (etype, f[28:28 + plen].decode()) == (3, same)
+    s.close()
