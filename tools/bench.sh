@@ -27,6 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 S=$root/tests/integration/server.sh
 ZKBENCH=${ZKBENCH:-$root/build/tools/zkbench}
+RAWLOAD=${RAWLOAD:-$root/build/tools/zkrawload}
 export ZABD=${ZABD:-$root/build/server/zabd}
 export ZK_HEAP=${ZK_HEAP:-4g}
 SERVERS=${BENCH_SERVERS:-zookeeper zabd}
@@ -124,6 +125,25 @@ run_throughput() {
       'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
     "$S" stop "$DIR"
   done
+  # The same reads without a client library: zkrawload pipelines requests
+  # over the wire protocol from one cheap thread, so the server is what
+  # saturates (zkbench's official C client tops out first on two cores).
+  local rw
+  for rw in rawget rawexists; do
+    start_server "$kind" "$rw" || continue
+    timeout $((WARMUP + 30)) "$RAWLOAD" "127.0.0.1:$PORT" --op "${rw#raw}" \
+      --secs "$WARMUP" --path /zookeeper/config >/dev/null
+    local cpu0; cpu0=$(cpu_ticks "$PID")
+    line=$(timeout $((SECS + 60)) "$RAWLOAD" "127.0.0.1:$PORT" --op "${rw#raw}" \
+      --conns "$SESSIONS" --window 64 --secs "$SECS" --path /zookeeper/config) ||
+      warn "$kind $rw: zkrawload failed: $line"
+    echo "  $kind: $line"
+    R[$kind.$rw.ops]=$(fld "$line" ops_per_sec)
+    R[$kind.$rw.cpu]=$(awk -v c="$(( $(cpu_ticks "$PID") - cpu0 ))" -v hz="$HZ" \
+      -v ops="${R[$kind.$rw.ops]:-0}" -v t="$SECS" \
+      'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
+    "$S" stop "$DIR"
+  done
 }
 
 run_memory() {
@@ -202,7 +222,7 @@ if [ "$MODE" = all ] || [ "$MODE" = throughput ]; then
   echo
   printf '%-10s %12s %12s %8s %12s %12s %11s %11s %8s\n' workload zk_ops/s zabd_ops/s zabd/zk \
     zk_p99_us zabd_p99_us zk_cpu_us zabd_cpu_us zabd/zk
-  for w in create set get exists mix; do
+  for w in create set get exists mix rawget rawexists; do
     printf '%-10s %12s %12s %8s %12s %12s %11s %11s %8s\n' "$w" "$(v zookeeper.$w.ops)" \
       "$(v zabd.$w.ops)" "$(ratio "$(v zabd.$w.ops)" "$(v zookeeper.$w.ops)")" \
       "$(v zookeeper.$w.p99)" "$(v zabd.$w.p99)" "$(v zookeeper.$w.cpu)" "$(v zabd.$w.cpu)" \
