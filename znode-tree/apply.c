@@ -104,7 +104,7 @@ static int apply_create(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt
         return ZERR_NOMEM;
     /* DataTree.createNode: a replayed create may carry an older cversion
      * than the parent already has (fuzzy snapshots); only move forward. */
-    int32_t pcv = x->parent_cversion == -1 ? parent->cversion + 1 : x->parent_cversion;
+    int32_t pcv = x->parent_cversion == -1 ? zt_inc32(parent->cversion) : x->parent_cversion;
     if (pcv > parent->cversion) {
         parent->cversion = pcv;
         parent->pzxid = h->zxid;

@@ -109,10 +109,15 @@ static bool is_special(wire_str p)
 static bool acl_id_valid(const wire_acl *a)
 {
     if (wire_str_eqc(a->scheme, "digest")) {
+        /* Java's id.split(":").length == 2: trailing empty parts are
+         * dropped, so "user:hash::" is valid and "user:" is not. */
+        int32_t len = a->id.len;
+        while (len > 0 && a->id.p[len - 1] == ':')
+            len--;
         int colons = 0;
-        for (int32_t i = 0; i < a->id.len; i++)
+        for (int32_t i = 0; i < len; i++)
             colons += a->id.p[i] == ':';
-        return colons == 1 && a->id.len > 0 && a->id.p[a->id.len - 1] != ':';
+        return colons == 1;
     }
     if (wire_str_eqc(a->scheme, "ip"))
         return zt_ip_matches(a->id, a->id);
@@ -130,9 +135,23 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
     wire_acl *res = view_alloc(v, cap * sizeof *res);
     if (res == NULL)
         return ZERR_NOMEM;
-    int32_t k = 0;
+    /* ZooKeeper drops duplicates from the list the client sent, before
+     * "auth" is expanded: duplicates the expansion creates are kept. */
+    wire_acl *uniq = view_alloc(v, (size_t)n * sizeof *uniq);
+    if (uniq == NULL)
+        return ZERR_NOMEM;
+    int32_t m = 0;
     for (int32_t i = 0; i < n; i++) {
-        const wire_acl *x = &in[i];
+        bool dup = false;
+        for (int32_t j = 0; j < m && !dup; j++)
+            dup = uniq[j].perms == in[i].perms && wire_str_eq(uniq[j].scheme, in[i].scheme) &&
+                  wire_str_eq(uniq[j].id, in[i].id);
+        if (!dup)
+            uniq[m++] = in[i];
+    }
+    int32_t k = 0;
+    for (int32_t i = 0; i < m; i++) {
+        const wire_acl *x = &uniq[i];
         if (wire_str_eqc(x->scheme, "world") && wire_str_eqc(x->id, "anyone")) {
             res[k++] = *x;
         } else if (wire_str_eqc(x->scheme, "auth")) {
@@ -155,18 +174,8 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
             return ZERR_INVALIDACL;
         }
     }
-    /* ZooKeeper removes duplicates keeping first occurrences. */
-    int32_t m = 0;
-    for (int32_t i = 0; i < k; i++) {
-        bool dup = false;
-        for (int32_t j = 0; j < m && !dup; j++)
-            dup = res[j].perms == res[i].perms && wire_str_eq(res[j].scheme, res[i].scheme) &&
-                  wire_str_eq(res[j].id, res[i].id);
-        if (!dup)
-            res[m++] = res[i];
-    }
     *out = res;
-    *n_out = m;
+    *n_out = k;
     return 0;
 }
 
@@ -248,10 +257,10 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     txn->acl = acl;
     txn->n_acl = n_acl;
     txn->ephemeral = ephemeral;
-    txn->parent_cversion = parent.cversion + 1;
+    txn->parent_cversion = zt_inc32(parent.cversion);
     txn->ttl = ttl;
 
-    parent.cversion++;
+    parent.cversion = zt_inc32(parent.cversion);
     parent.num_children++;
     prec node = {true, 0, 0, 0, 0, 0, acl, n_acl};
     node.owner = ephemeral      ? v->c->session_id
@@ -313,7 +322,7 @@ static int prep_set_data(pview *v, const wire_write_req *q, wire_txn *txn)
     txn->type = WIRE_OP_SETDATA;
     txn->path = q->path;
     txn->data = q->data;
-    txn->version = ++node.version;
+    txn->version = node.version = zt_inc32(node.version);
     return view_put(v, q->path.p, (size_t)q->path.len, &node);
 }
 
@@ -337,7 +346,7 @@ static int prep_set_acl(pview *v, const wire_write_req *q, wire_txn *txn)
     txn->path = q->path;
     txn->acl = acl;
     txn->n_acl = n_acl;
-    txn->version = ++node.aversion;
+    txn->version = node.aversion = zt_inc32(node.aversion);
     node.acl = acl;
     node.n_acl = n_acl;
     return view_put(v, q->path.p, (size_t)q->path.len, &node);
@@ -353,7 +362,7 @@ static int prep_check(pview *v, const wire_write_req *q, wire_txn *txn)
         return rc;
     txn->type = WIRE_OP_CHECK;
     txn->path = q->path;
-    txn->version = node.version + 1;
+    txn->version = zt_inc32(node.version);
     return 0;
 }
 

@@ -333,7 +333,7 @@ void zt_node_stat(const zt_node *n, wire_stat *st)
      * suffixes use; clients see the number of child changes, ZooKeeper's
      * "v3 semantics" (DataNode.copyStat): every create but those still
      * present was followed by a delete. */
-    st->cversion = n->cversion * 2 - n->num_children;
+    st->cversion = (int32_t)((uint32_t)n->cversion * 2u - (uint32_t)n->num_children);
     st->aversion = n->aversion;
     /* Container and TTL markers stay inside the server (getClientEphemeralOwner). */
     st->ephemeral_owner = zt_owner_is_session(n->owner) ? n->owner : 0;

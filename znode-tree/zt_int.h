@@ -61,6 +61,13 @@ struct zt_tree {
     int64_t data_size;
 };
 
+/* Java int arithmetic: versions and cversions wrap at INT32_MAX, as
+ * ZooKeeper's do, without C's undefined signed overflow. */
+static inline int32_t zt_inc32(int32_t v)
+{
+    return (int32_t)((uint32_t)v + 1u);
+}
+
 /* tree.c */
 uint32_t zt_hash(const char *p, size_t n);
 zt_node *zt_find(const zt_tree *t, const char *path, size_t len);

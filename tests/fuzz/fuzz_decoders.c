@@ -4,6 +4,11 @@
  * of every type, multi and multiRead, txn headers and bodies (the log is
  * untrusted too), and snapshots. The first byte picks the decoder.
  *
+ * Past decoding it checks invariants that ZK_ASSERT turns into crashes:
+ * a decoded write request or multi, prepped on a fresh tree, yields a txn
+ * that decodes and applies; a decodable txn applies to a fresh tree; a
+ * decoded snapshot re-encodes into one that decodes to as many nodes.
+ *
  * Built as a libFuzzer target with clang (-DZABD_FUZZ=ON), and always as
  * fuzz_replay, which runs the corpus in tests/fuzz/corpus as an ordinary
  * test so the sanitizer build covers it.
@@ -21,17 +26,63 @@ static int count_session(void *arg, int64_t id, int32_t timeout_ms)
     return 0;
 }
 
+/* Applies the txn prep wrote: it must decode and apply without ZERR_CORRUPT,
+ * since nothing unreadable may enter the log. */
+static void apply_prepped(zt_tree *t, const wire_wr *w)
+{
+    wire_rd r;
+    wire_rd_init(&r, w->p, w->len, INT32_MAX);
+    wire_txn_hdr h;
+    wire_txn_hdr_decode(&r, &h);
+    wire_txn x;
+    int rc = wire_rd_err(&r) != 0 ? wire_rd_err(&r) : wire_txn_body_decode(&r, h.type, &x);
+    ZK_ASSERT(rc == 0 && wire_rd_left(&r) == 0, "prep wrote an undecodable txn: %d", rc);
+    zt_out out;
+    zt_out_init(&out);
+    rc = zt_apply(t, &h, &x, &out);
+    ZK_ASSERT(rc == 0 || rc == ZERR_NOMEM, "a prepped txn did not apply: %d", rc);
+    zt_out_fini(&out);
+    wire_txn_fini(&x);
+}
+
+/* Runs a decoded request (or multi) through prep and apply on a fresh tree,
+ * as an authenticated digest user with TTL nodes enabled. */
+static void prep_and_apply(const wire_write_req *q, const wire_multi_req *m)
+{
+    static const wire_acl ids[] = {{0, {"ip", 2}, {"127.0.0.1", 9}},
+                                   {0, {"digest", 6}, {"u:h", 3}}};
+    zt_auth auth = {ids, 2, false};
+    zt_prep_ctx c = {0x100, 1, 1, 1000, &auth, true};
+    zt_tree *t = zt_new();
+    wire_wr w;
+    wire_wr_init(&w);
+    int rc = t == NULL   ? ZERR_NOMEM
+             : q != NULL ? zt_prep(t, &c, q, &w)
+                         : zt_prep_multi(t, &c, m, &w);
+    if (rc != ZERR_NOMEM)
+        apply_prepped(t, &w);
+    wire_wr_fini(&w);
+    zt_free(t);
+}
+
+static int collect(void *arg, const void *p, size_t n)
+{
+    wire_wr_raw(arg, p, n);
+    return 0;
+}
+
 static void write_req(const uint8_t *p, size_t n)
 {
-    static const int32_t types[] = {WIRE_OP_CREATE,  WIRE_OP_CREATE2, WIRE_OP_CREATECONTAINER,
-                                    WIRE_OP_CREATETTL, WIRE_OP_DELETE, WIRE_OP_SETDATA,
-                                    WIRE_OP_SETACL,  WIRE_OP_CHECK};
+    static const int32_t types[] = {WIRE_OP_CREATE,    WIRE_OP_CREATE2, WIRE_OP_CREATECONTAINER,
+                                    WIRE_OP_CREATETTL, WIRE_OP_DELETE,  WIRE_OP_SETDATA,
+                                    WIRE_OP_SETACL,    WIRE_OP_CHECK};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         wire_rd r;
         wire_rd_init(&r, p, n, WIRE_MAXBUFFER_DEFAULT);
         wire_write_req q;
         if (wire_write_req_decode(&r, types[i], &q) == 0) {
             (void)zt_path_validate(q.path);
+            prep_and_apply(&q, NULL);
             wire_write_req_fini(&q);
         }
     }
@@ -77,8 +128,12 @@ int zabd_fuzz_one(const uint8_t *data, size_t size)
     case 2:
     case 3: {
         wire_multi_req m;
-        if (wire_multi_req_decode(&r, data[0] % 6 == 3, &m) == 0)
+        bool is_read = data[0] % 6 == 3;
+        if (wire_multi_req_decode(&r, is_read, &m) == 0) {
+            if (!is_read)
+                prep_and_apply(NULL, &m);
             wire_multi_req_fini(&m);
+        }
         break;
     }
     case 4:
@@ -86,8 +141,22 @@ int zabd_fuzz_one(const uint8_t *data, size_t size)
         break;
     default: {
         zt_tree *t = NULL;
-        if (zt_snapshot_decode(p, n, WIRE_MAXBUFFER_DEFAULT, count_session, NULL, &t) == 0)
+        if (zt_snapshot_decode(p, n, WIRE_MAXBUFFER_DEFAULT, count_session, NULL, &t) == 0) {
+            /* Whatever decoded must encode and decode again to as many nodes. */
+            wire_wr w;
+            wire_wr_init(&w);
+            zt_tree *again = NULL;
+            if (zt_snapshot_encode(t, NULL, 0, collect, &w) == 0 && wire_wr_err(&w) == 0) {
+                int rc = zt_snapshot_decode(w.p, w.len, WIRE_MAXBUFFER_DEFAULT, count_session, NULL,
+                                            &again);
+                ZK_ASSERT(rc == 0 || rc == ZERR_NOMEM, "a re-encoded snapshot is corrupt: %d", rc);
+                ZK_ASSERT(again == NULL || zt_node_count(again) == zt_node_count(t),
+                          "a snapshot round trip lost nodes");
+            }
+            zt_free(again);
+            wire_wr_fini(&w);
             zt_free(t);
+        }
         break;
     }
     }

@@ -4,6 +4,7 @@
 
 #include <CppUTest/TestHarness.h>
 #include <string.h>
+#include <string>
 
 static const wire_acl k_acl[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}},
                                  {WIRE_PERM_READ, {"ip", 2}, {"10.0.0.0/8", 10}}};
@@ -115,4 +116,171 @@ TEST(WireTxn, UnknownTypeIsCorrupt)
     wire_rd_init(&r, "", 0, 10);
     wire_txn t;
     LONGS_EQUAL(ZERR_CORRUPT, wire_txn_body_decode(&r, 77, &t));
+}
+
+static const int32_t k_all_types[] = {
+    WIRE_OP_CREATE, WIRE_OP_CREATE2,         WIRE_OP_CREATECONTAINER, WIRE_OP_CREATETTL,
+    WIRE_OP_DELETE, WIRE_OP_DELETECONTAINER, WIRE_OP_SETDATA,         WIRE_OP_SETACL,
+    WIRE_OP_CHECK,  WIRE_OP_CREATESESSION,   WIRE_OP_CLOSESESSION,    WIRE_OP_ERROR,
+    WIRE_OP_MULTI};
+
+static wire_txn sample_any(int32_t type, wire_txn *subs)
+{
+    if (type != WIRE_OP_MULTI)
+        return sample(type);
+    subs[0] = sample(WIRE_OP_CREATETTL);
+    subs[1] = sample(WIRE_OP_SETACL);
+    subs[2] = sample(WIRE_OP_DELETE);
+    subs[3] = sample(WIRE_OP_CHECK);
+    wire_txn m;
+    memset(&m, 0, sizeof m);
+    m.type = WIRE_OP_MULTI;
+    m.sub = subs;
+    m.n_sub = 4;
+    return m;
+}
+
+// Decodes header + body from the first n bytes; 0 only if both decode and
+// nothing is left over.
+static int decode_prefix(const wire_wr &a, size_t n)
+{
+    wire_rd r;
+    wire_rd_init(&r, a.p, n, 1000);
+    wire_txn_hdr h;
+    wire_txn_hdr_decode(&r, &h);
+    if (wire_rd_err(&r) != 0)
+        return wire_rd_err(&r);
+    wire_txn x;
+    int rc = wire_txn_body_decode(&r, h.type, &x);
+    if (rc != 0)
+        return rc;
+    wire_txn_fini(&x);
+    return wire_rd_left(&r) == 0 ? 0 : ZERR_CORRUPT;
+}
+
+TEST(WireTxn, EveryTruncationOfEveryTypeFailsCleanly)
+{
+    for (int32_t type : k_all_types) {
+        wire_txn subs[4];
+        wire_txn t = sample_any(type, subs);
+        wire_wr a;
+        wire_wr_init(&a);
+        encode(&a, &t);
+        LONGS_EQUAL(0, decode_prefix(a, a.len));
+        for (size_t n = 0; n < a.len; n++) {
+            // CloseSessionTxn bodies written before 3.6 are empty: the bare
+            // header is a whole closeSession txn.
+            if (type == WIRE_OP_CLOSESESSION && n == 32)
+                LONGS_EQUAL(0, decode_prefix(a, n));
+            else
+                CHECK_TEXT(
+                    decode_prefix(a, n) != 0,
+                    ("type " + std::to_string(type) + " prefix " + std::to_string(n)).c_str());
+        }
+        wire_wr_fini(&a);
+    }
+}
+
+TEST(WireTxn, HeaderIsThirtyTwoBytesInJuteOrder)
+{
+    wire_wr a;
+    wire_wr_init(&a);
+    wire_txn_hdr h = {0x0102030405060708LL, 0x090a0b0c, 0x1112131415161718LL, 0x2122232425262728LL,
+                      WIRE_OP_SETDATA};
+    wire_txn_hdr_encode(&a, &h);
+    const uint8_t want[] = {1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,
+                            12,   0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x21, 0x22,
+                            0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0,    0,    0,    5};
+    LONGS_EQUAL(32, a.len);
+    MEMCMP_EQUAL(want, a.p, a.len);
+    wire_wr_fini(&a);
+}
+
+TEST(WireTxn, CreateBodiesDifferByType)
+{
+    // create/create2 carry the ephemeral flag, container and TTL do not; TTL
+    // ends with the ttl.
+    size_t len[4];
+    const int32_t types[] = {WIRE_OP_CREATE, WIRE_OP_CREATE2, WIRE_OP_CREATECONTAINER,
+                             WIRE_OP_CREATETTL};
+    for (int i = 0; i < 4; i++) {
+        wire_wr a;
+        wire_wr_init(&a);
+        wire_txn t = sample(types[i]);
+        wire_txn_body_encode(&a, &t);
+        len[i] = a.len;
+        wire_wr_fini(&a);
+    }
+    LONGS_EQUAL(len[0], len[1]);
+    LONGS_EQUAL(len[0] - 1, len[2]);
+    LONGS_EQUAL(len[2] + 8, len[3]);
+}
+
+static void multi_with(wire_wr *a, int32_t sub_type, wire_buf body)
+{
+    wire_txn_hdr h = {1, 1, 1, 1, WIRE_OP_MULTI};
+    wire_txn_hdr_encode(a, &h);
+    wire_wr_i32(a, 1);
+    wire_wr_i32(a, sub_type);
+    wire_wr_buf(a, body);
+}
+
+TEST(WireTxn, MalformedMultiIsCorrupt)
+{
+    const uint8_t err_body[] = {0xff, 0xff, 0xff, 0x9b}; // ErrorTxn{-101}
+    struct {
+        int32_t type;
+        wire_buf body;
+        int want;
+    } cases[] = {
+        {WIRE_OP_MULTI, {err_body, 4}, ZERR_CORRUPT}, // nested multi
+        {WIRE_OP_ERROR, {NULL, -1}, ZERR_CORRUPT},    // null body
+        {77, {err_body, 4}, ZERR_CORRUPT},            // unknown type
+        {WIRE_OP_ERROR, {err_body, 3}, ZERR_SHORT},   // body shorter than its record
+        {WIRE_OP_ERROR, {err_body, 4}, 0},
+    };
+    for (auto &c : cases) {
+        wire_wr a;
+        wire_wr_init(&a);
+        multi_with(&a, c.type, c.body);
+        LONGS_EQUAL_TEXT(c.want, decode_prefix(a, a.len), std::to_string(c.type).c_str());
+        wire_wr_fini(&a);
+    }
+}
+
+TEST(WireTxn, HostileCountsAndLengthsFailBeforeAllocating)
+{
+    for (int32_t count : {INT32_MAX, 0xfffff, 3}) {
+        wire_wr a;
+        wire_wr_init(&a);
+        wire_txn_hdr h = {1, 1, 1, 1, WIRE_OP_CLOSESESSION};
+        wire_txn_hdr_encode(&a, &h);
+        wire_wr_i32(&a, count);
+        wire_wr_cstr(&a, "/one");
+        CHECK(decode_prefix(a, a.len) != 0);
+        wire_wr_reset(&a);
+        h.type = WIRE_OP_MULTI;
+        wire_txn_hdr_encode(&a, &h);
+        wire_wr_i32(&a, count);
+        CHECK(decode_prefix(a, a.len) != 0);
+        wire_wr_fini(&a);
+    }
+    // a path longer than the reader's max_len
+    wire_wr a;
+    wire_wr_init(&a);
+    wire_txn_hdr h = {1, 1, 1, 1, WIRE_OP_DELETE};
+    wire_txn_hdr_encode(&a, &h);
+    std::string path(1001, 'x');
+    wire_wr_cstr(&a, path.c_str());
+    LONGS_EQUAL(ZERR_TOOBIG, decode_prefix(a, a.len));
+    wire_wr_fini(&a);
+}
+
+TEST(WireTxn, FiniIsIdempotent)
+{
+    wire_txn t;
+    memset(&t, 0, sizeof t);
+    wire_txn_fini(&t);
+    wire_txn_fini(&t);
+    LONGS_EQUAL(0, t.n_sub);
 }

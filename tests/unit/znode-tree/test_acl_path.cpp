@@ -9,13 +9,27 @@ TEST(ZtPath, ValidationTable)
         const char *path;
         bool ok;
     } cases[] = {
-        {"/", true},         {"/a", true},       {"/a/b", true},        {"/a/..b", true},
-        {"/a/.b", true},     {"/\xc3\xa9", true}, {"", false},          {"a", false},
-        {"/a/", false},      {"//", false},      {"/a//b", false},      {"/.", false},
-        {"/a/./b", false},   {"/a/../b", false}, {"/..", false},        {"/a\x01", false},
-        {"/a\x7f", false},   {"/\xc2\x85", false}, /* U+0085 */         {"/\xef\xbf\xbf", false},
+        {"/", true},
+        {"/a", true},
+        {"/a/b", true},
+        {"/a/..b", true},
+        {"/a/.b", true},
+        {"/\xc3\xa9", true},
+        {"", false},
+        {"a", false},
+        {"/a/", false},
+        {"//", false},
+        {"/a//b", false},
+        {"/.", false},
+        {"/a/./b", false},
+        {"/a/../b", false},
+        {"/..", false},
+        {"/a\x01", false},
+        {"/a\x7f", false},
+        {"/\xc2\x85", false},
+        /* U+0085 */ {"/\xef\xbf\xbf", false},
         {"/\xf0\x9f\x98\x80", false}, /* U+1F600: a surrogate pair in Java */
-        {"/\xc3", false},    /* malformed UTF-8 */
+        {"/\xc3", false},             /* malformed UTF-8 */
     };
     for (auto &c : cases)
         LONGS_EQUAL_TEXT(c.ok ? 0 : ZERR_BADARGUMENTS, zt_path_validate(wire_str_c(c.path)),
@@ -24,11 +38,54 @@ TEST(ZtPath, ValidationTable)
     LONGS_EQUAL(ZERR_BADARGUMENTS, zt_path_validate(nul));
 }
 
+// Java checks UTF-16 chars: these pin the same answers on UTF-8 bytes.
+TEST(ZtPath, JavaCharRulesOnUtf8)
+{
+    static const char *valid[] = {
+        "/...",          "/a.",        "/.a",       "/a/..b",
+        "/a b",          "/zookeeper", "/\xc2\xa0", /* U+00A0, just past the C1 controls */
+        "/\xef\xa4\x80",                            /* U+F900, just past the private use area */
+        "/\xef\xbf\xaf",                            /* U+FFEF */
+        "/\xed\x9f\xbf",                            /* U+D7FF, just below the surrogates */
+    };
+    static const char *invalid[] = {
+        "/a/..",
+        "/a/.",
+        "/./a",
+        "/../a",
+        "/\t",
+        "/a\x1f",
+        "/\xc2\x9f",         /* U+009F */
+        "/\xee\x80\x80",     /* U+E000, private use */
+        "/\xef\xa3\xbf",     /* U+F8FF */
+        "/\xef\xbf\xb0",     /* U+FFF0 */
+        "/\xed\xa0\x80",     /* an encoded surrogate (malformed in Java's decoder) */
+        "/\xc0\x80",         /* overlong NUL */
+        "/\xe0\x80\xaf",     /* overlong '/' */
+        "/\x80",             /* lone continuation byte */
+        "/\xe2\x82",         /* truncated sequence */
+        "/\xf4\x90\x80\x80", /* past U+10FFFF */
+        "/\xff",
+    };
+    for (const char *p : valid)
+        LONGS_EQUAL_TEXT(0, zt_path_validate(wire_str_c(p)), p);
+    for (const char *p : invalid)
+        LONGS_EQUAL_TEXT(ZERR_BADARGUMENTS, zt_path_validate(wire_str_c(p)), p);
+    wire_str null_path = {NULL, -1};
+    LONGS_EQUAL(ZERR_BADARGUMENTS, zt_path_validate(null_path));
+}
+
 TEST_GROUP(ZtAcl)
 {
     ZtDriver *d;
-    void setup() override { d = new ZtDriver(); }
-    void teardown() override { delete d; }
+    void setup() override
+    {
+        d = new ZtDriver();
+    }
+    void teardown() override
+    {
+        delete d;
+    }
 };
 
 TEST(ZtAcl, IpMatchesWithPrefixLength)

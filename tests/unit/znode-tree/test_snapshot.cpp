@@ -17,6 +17,14 @@ static int count_sessions(void *arg, int64_t id, int32_t timeout_ms)
     return 0;
 }
 
+typedef std::vector<std::pair<int64_t, int32_t>> session_list;
+
+static int list_sessions(void *arg, int64_t id, int32_t timeout_ms)
+{
+    static_cast<session_list *>(arg)->push_back({id, timeout_ms});
+    return 0;
+}
+
 static void same_node(const zt_tree *a, const zt_tree *b, const char *path)
 {
     const zt_node *x = zt_lookup(a, wire_str_c(path)), *y = zt_lookup(b, wire_str_c(path));
@@ -43,7 +51,9 @@ static void same_node(const zt_tree *a, const zt_tree *b, const char *path)
     zt_node_acl(b, y, &ay, &ny);
     LONGS_EQUAL(nx, ny);
     for (int32_t i = 0; i < nx; i++)
-        CHECK_TRUE(ax[i].perms == ay[i].perms && wire_str_eq(ax[i].id, ay[i].id));
+        CHECK_TRUE(ax[i].perms == ay[i].perms && wire_str_eq(ax[i].scheme, ay[i].scheme) &&
+                   wire_str_eq(ax[i].id, ay[i].id));
+    CHECK(zt_node_owner(x) == zt_node_owner(y));
 }
 
 TEST_GROUP(ZtSnapshot)
@@ -62,10 +72,19 @@ TEST_GROUP(ZtSnapshot)
         d->simple(WIRE_OP_SETDATA, "/a", 0, "data-a2");
         d->simple(WIRE_OP_DELETE, "/a/b/c");
         d->create("/a/b/c", WIRE_MODE_EPHEMERAL, "eph2");
+        d->create("/ttl", WIRE_MODE_PERSISTENT_WITH_TTL, "", 100);
+        wire_write_req nul = zt_op(WIRE_OP_CREATE, "/null");
+        nul.data = {NULL, -1};
+        d->write(nul);
+        d->create("/cont/kid");
+        d->simple(WIRE_OP_DELETE, "/cont/kid"); // /cont is now due
         zt_session_rec s[2] = {{0x100, 4000}, {0x200, 8000}};
         LONGS_EQUAL(0, zt_snapshot_encode(d->t, s, 2, collect, &bytes));
     }
-    void teardown() override { delete d; }
+    void teardown() override
+    {
+        delete d;
+    }
 };
 
 TEST(ZtSnapshot, DecodeGivesAnIdenticalTree)
@@ -77,8 +96,8 @@ TEST(ZtSnapshot, DecodeGivesAnIdenticalTree)
     LONGS_EQUAL(2, sessions);
     LONGS_EQUAL(zt_node_count(d->t), zt_node_count(t));
     CHECK(zt_last_zxid(t) == zt_last_zxid(d->t));
-    for (const char *p : {"/", "/zookeeper", "/zookeeper/config", "/a", "/a/b", "/a/b/c",
-                          "/cont", "/ro"})
+    for (const char *p : {"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config", "/a", "/a/b",
+                          "/a/b/c", "/cont", "/ro", "/ttl", "/null"})
         same_node(d->t, t, p);
     LONGS_EQUAL(1, zt_ephemeral_count(t));
     zt_free(t);
@@ -90,7 +109,8 @@ TEST(ZtSnapshot, EveryTruncationIsCorrupt)
         zt_tree *t = NULL;
         int sessions = 0;
         int rc = zt_snapshot_decode(bytes.data(), n, INT32_MAX, count_sessions, &sessions, &t);
-        CHECK_TEXT(rc != 0 && t == NULL, "a truncated snapshot decoded");
+        LONGS_EQUAL_TEXT(ZERR_CORRUPT, rc, std::to_string(n).c_str());
+        CHECK_TEXT(t == NULL, "a truncated snapshot left a tree");
     }
 }
 
@@ -101,4 +121,161 @@ TEST(ZtSnapshot, TrailingBytesAreCorrupt)
     int sessions = 0;
     LONGS_EQUAL(ZERR_CORRUPT, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX,
                                                  count_sessions, &sessions, &t));
+}
+
+TEST(ZtSnapshot, SessionsComeBackInOrderWithTheirTimeouts)
+{
+    session_list got;
+    zt_tree *t = NULL;
+    LONGS_EQUAL(0,
+                zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, list_sessions, &got, &t));
+    LONGS_EQUAL(2, got.size());
+    CHECK(got[0].first == 0x100 && got[0].second == 4000);
+    CHECK(got[1].first == 0x200 && got[1].second == 8000);
+    zt_free(t);
+}
+
+TEST(ZtSnapshot, DecodedTreeBehavesLikeTheOriginal)
+{
+    zt_tree *t = NULL;
+    int sessions = 0;
+    LONGS_EQUAL(0, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, count_sessions,
+                                      &sessions, &t));
+    ZtDriver copy;
+    zt_free(copy.t);
+    copy.t = t;
+    copy.zxid = zt_last_zxid(t);
+    CHECK(zt_data_size(t) == zt_data_size(d->t));
+    // the stored cversion survives: the next sequential names agree
+    d->create("/a/s", WIRE_MODE_PERSISTENT_SEQUENTIAL);
+    copy.create("/a/s", WIRE_MODE_PERSISTENT_SEQUENTIAL);
+    STRCMP_EQUAL(d->created_path().c_str(), copy.created_path().c_str());
+    // the container and TTL indexes were rebuilt
+    wire_wr a, b;
+    wire_wr_init(&a);
+    wire_wr_init(&b);
+    LONGS_EQUAL(2, zt_containers_due(d->t, d->now + 1000, 10, &a));
+    LONGS_EQUAL(2, zt_containers_due(t, d->now + 1000, 10, &b));
+    LONGS_EQUAL(a.len, b.len);
+    wire_wr_fini(&a);
+    wire_wr_fini(&b);
+    // and the ephemeral index: closing session 0x100 removes its node
+    copy.close_session(0x100);
+    CHECK_FALSE(copy.exists("/a/b/c"));
+    LONGS_EQUAL(0, zt_ephemeral_count(t));
+}
+
+TEST(ZtSnapshot, FreshTreeRoundTrips)
+{
+    ZtDriver fresh;
+    std::vector<uint8_t> b;
+    LONGS_EQUAL(0, zt_snapshot_encode(fresh.t, NULL, 0, collect, &b));
+    zt_tree *t = NULL;
+    int sessions = 0;
+    LONGS_EQUAL(0,
+                zt_snapshot_decode(b.data(), b.size(), INT32_MAX, count_sessions, &sessions, &t));
+    LONGS_EQUAL(0, sessions);
+    LONGS_EQUAL(4, zt_node_count(t));
+    for (const char *p : {"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"})
+        same_node(fresh.t, t, p);
+    zt_free(t);
+}
+
+TEST(ZtSnapshot, SessionCallbackErrorAbortsTheDecode)
+{
+    zt_tree *t = NULL;
+    auto refuse = [](void *, int64_t, int32_t) -> int { return ZERR_NOMEM; };
+    LONGS_EQUAL(ZERR_NOMEM,
+                zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, refuse, NULL, &t));
+    CHECK(t == NULL);
+}
+
+TEST(ZtSnapshot, MaxLenBoundsEveryBuffer)
+{
+    zt_tree *t = NULL;
+    int sessions = 0;
+    // "data-a2" is 7 bytes: a 6-byte jute.maxbuffer refuses it
+    CHECK(zt_snapshot_decode(bytes.data(), bytes.size(), 6, count_sessions, &sessions, &t) != 0);
+    CHECK(t == NULL);
+}
+
+// Hand-built snapshots: one ACL list (index 7, world:anyone) and the nodes given.
+struct SnapNode {
+    const char *path;
+    int64_t acl;
+    int32_t cversion;
+    int64_t owner;
+};
+
+static std::vector<uint8_t> build_snapshot(std::initializer_list<SnapNode> nodes)
+{
+    wire_wr w;
+    wire_wr_init(&w);
+    wire_wr_i32(&w, 0); // sessions
+    wire_wr_i32(&w, 1); // ACL lists
+    wire_wr_i64(&w, 7);
+    static const wire_acl open_acl[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}}};
+    wire_wr_acls(&w, open_acl, 1);
+    for (const SnapNode &n : nodes) {
+        wire_wr_cstr(&w, n.path);
+        wire_wr_buf(&w, {NULL, -1});
+        wire_wr_i64(&w, n.acl);
+        for (int i = 0; i < 4; i++)
+            wire_wr_i64(&w, 5); // czxid, mzxid, ctime, mtime
+        wire_wr_i32(&w, 0);
+        wire_wr_i32(&w, n.cversion);
+        wire_wr_i32(&w, 0);
+        wire_wr_i64(&w, n.owner);
+        wire_wr_i64(&w, 5); // pzxid
+    }
+    wire_wr_cstr(&w, "/");
+    wire_wr_i64(&w, 5);
+    std::vector<uint8_t> v(w.p, w.p + w.len);
+    wire_wr_fini(&w);
+    return v;
+}
+
+static int decode(const std::vector<uint8_t> &b, zt_tree **t)
+{
+    int sessions = 0;
+    *t = NULL;
+    return zt_snapshot_decode(b.data(), b.size(), INT32_MAX, count_sessions, &sessions, t);
+}
+
+TEST(ZtSnapshot, HandBuiltSnapshotDecodes)
+{
+    zt_tree *t;
+    LONGS_EQUAL(
+        0, decode(build_snapshot({{"/", 7, 0, 0}, {"/x", 7, 0, 0}, {"/x/e", 7, 0, 0x55}}), &t));
+    CHECK(zt_lookup(t, wire_str_c("/x/e")) != NULL);
+    LONGS_EQUAL(1, zt_ephemeral_count(t));
+    CHECK(zt_last_zxid(t) == 5);
+    zt_free(t);
+}
+
+TEST(ZtSnapshot, StructuralDamageIsCorrupt)
+{
+    zt_tree *t;
+    // the first node must be "/"
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/x", 7, 0, 0}}), &t));
+    // a child before its parent
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/", 7, 0, 0}, {"/x/y", 7, 0, 0}}), &t));
+    // an ACL index that no list has
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/", 7, 0, 0}, {"/x", 8, 0, 0}}), &t));
+    // a relative path
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/", 7, 0, 0}, {"x", 7, 0, 0}}), &t));
+    CHECK(t == NULL);
+}
+
+TEST(ZtSnapshot, SequentialSuffixOfANegativeCversionHasJavasSign)
+{
+    // Only a snapshot (or log) can carry a negative stored cversion;
+    // String.format("%010d", -3) is "-000000003".
+    ZtDriver d2;
+    zt_free(d2.t);
+    LONGS_EQUAL(0, decode(build_snapshot({{"/", 7, 0, 0}, {"/q", 7, -3, 0}}), &d2.t));
+    d2.zxid = 5;
+    LONGS_EQUAL(-6, d2.stat("/q").cversion);
+    LONGS_EQUAL(0, d2.create("/q/n", WIRE_MODE_PERSISTENT_SEQUENTIAL));
+    STRCMP_EQUAL("/q/n-000000003", d2.created_path().c_str());
 }

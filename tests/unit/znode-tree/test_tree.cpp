@@ -5,8 +5,14 @@
 TEST_GROUP(ZtTree)
 {
     ZtDriver *d;
-    void setup() override { d = new ZtDriver(); }
-    void teardown() override { delete d; }
+    void setup() override
+    {
+        d = new ZtDriver();
+    }
+    void teardown() override
+    {
+        delete d;
+    }
 };
 
 TEST(ZtTree, FreshTreeShowsZooKeepersSpecialNodes)

@@ -20,7 +20,10 @@ struct ZtDriver {
     int32_t n_ids = 1;
     bool is_super = false;
 
-    ZtDriver() { zt_out_init(&out); }
+    ZtDriver()
+    {
+        zt_out_init(&out);
+    }
     ~ZtDriver()
     {
         zt_out_fini(&out);
@@ -61,8 +64,7 @@ struct ZtDriver {
         return rc;
     }
 
-    int create(const char *path, int32_t flags = 0, const char *data = "",
-               int64_t ttl = -1)
+    int create(const char *path, int32_t flags = 0, const char *data = "", int64_t ttl = -1)
     {
         static const wire_acl open_acl[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}}};
         wire_write_req q;
@@ -110,7 +112,88 @@ struct ZtDriver {
         return st;
     }
 
-    bool exists(const char *path) { return zt_lookup(t, wire_str_c(path)) != NULL; }
+    bool exists(const char *path)
+    {
+        return zt_lookup(t, wire_str_c(path)) != NULL;
+    }
+
+    // Applies a hand-made txn (a replayed log entry) at the given zxid, through
+    // the same encode/decode path the server's log takes.
+    int apply_raw(int64_t at_zxid, const wire_txn &x, int64_t client = -1)
+    {
+        wire_wr w;
+        wire_wr_init(&w);
+        wire_txn_hdr h = {client == -1 ? session : client, 1, at_zxid, now, x.type};
+        wire_txn_hdr_encode(&w, &h);
+        wire_txn_body_encode(&w, &x);
+        int rc = commit(&w, 0);
+        wire_wr_fini(&w);
+        return rc;
+    }
+
+    int multi(wire_write_req *ops, int32_t n)
+    {
+        wire_multi_req m = {ops, n};
+        zt_auth a;
+        zt_prep_ctx c = ctx(&a);
+        wire_wr w;
+        wire_wr_init(&w);
+        int rc = commit(&w, zt_prep_multi(t, &c, &m, &w));
+        wire_wr_fini(&w);
+        return rc;
+    }
+
+    int close_session(int64_t id)
+    {
+        int64_t saved = session;
+        session = id;
+        zt_auth a;
+        zt_prep_ctx c = ctx(&a);
+        wire_wr w;
+        wire_wr_init(&w);
+        int rc = commit(&w, zt_prep_close_session(t, &c, &w));
+        wire_wr_fini(&w);
+        session = saved;
+        return rc;
+    }
+
+    int delete_container(const char *path)
+    {
+        zt_auth a;
+        zt_prep_ctx c = ctx(&a);
+        wire_wr w;
+        wire_wr_init(&w);
+        int rc = commit(&w, zt_prep_delete_container(t, &c, wire_str_c(path), &w));
+        wire_wr_fini(&w);
+        return rc;
+    }
+
+    int set_acl(const char *path, const wire_acl *acl, int32_t n, int32_t version = -1)
+    {
+        wire_write_req q;
+        memset(&q, 0, sizeof q);
+        q.type = WIRE_OP_SETACL;
+        q.path = wire_str_c(path);
+        q.acl = (wire_acl *)acl;
+        q.n_acl = n;
+        q.version = version;
+        return write(q);
+    }
+
+    std::string acl_text(const char *path)
+    {
+        const zt_node *n = zt_lookup(t, wire_str_c(path));
+        CHECK_TEXT(n != NULL, path);
+        const wire_acl *acl;
+        int32_t k;
+        zt_node_acl(t, n, &acl, &k);
+        std::string s;
+        for (int32_t i = 0; i < k; i++)
+            s += std::to_string(acl[i].perms) + ":" +
+                 std::string(acl[i].scheme.p, (size_t)acl[i].scheme.len) + ":" +
+                 std::string(acl[i].id.p, (size_t)acl[i].id.len) + " ";
+        return s;
+    }
 
     std::string created_path(size_t i = 0)
     {
@@ -128,5 +211,45 @@ struct ZtDriver {
         return s;
     }
 };
+
+// One op of a multi (world:anyone ACL, so creates need no ACL of their own).
+static inline wire_write_req zt_op(int32_t type, const char *path, int32_t version = -1,
+                                   int32_t flags = 0)
+{
+    static const wire_acl open_acl[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}}};
+    wire_write_req q;
+    memset(&q, 0, sizeof q);
+    q.type = type;
+    q.path = wire_str_c(path);
+    q.version = version;
+    q.flags = flags;
+    q.ttl = -1;
+    q.acl = (wire_acl *)open_acl;
+    q.n_acl = 1;
+    return q;
+}
+
+// Hand-made txns, as a replayed log would carry them.
+static inline wire_txn create_txn(const char *path, int32_t parent_cversion)
+{
+    wire_txn x;
+    memset(&x, 0, sizeof x);
+    x.type = WIRE_OP_CREATE;
+    x.path = wire_str_c(path);
+    static const wire_acl open_acl[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}}};
+    x.acl = (wire_acl *)open_acl;
+    x.n_acl = 1;
+    x.parent_cversion = parent_cversion;
+    return x;
+}
+
+static inline wire_txn path_txn(int32_t type, const char *path)
+{
+    wire_txn x;
+    memset(&x, 0, sizeof x);
+    x.type = type;
+    x.path = wire_str_c(path);
+    return x;
+}
 
 #endif
