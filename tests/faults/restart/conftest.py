@@ -7,8 +7,12 @@ data dir and port. The directory is removed afterwards.
 """
 import os
 import shutil
-import signal
 import tempfile
+
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'pylib'))
+from hard_limit import hard_limit  # noqa: E402
 
 import pytest
 
@@ -19,20 +23,10 @@ from restart_support import Server
 TEST_TIMEOUT_S = int(os.environ.get('RESTART_TEST_TIMEOUT_S', '90'))
 
 
-class HardTimeout(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _bounded_test():
-    def expired(signum, frame):
-        raise HardTimeout('test exceeded %d s' % TEST_TIMEOUT_S)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    with hard_limit(TEST_TIMEOUT_S):
+        yield
 
 
 @pytest.fixture

@@ -7,11 +7,15 @@ path of its own, so tests never see each other's znodes.
 """
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 import uuid
+
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'pylib'))
+from hard_limit import hard_limit  # noqa: E402
 
 import pytest
 from kazoo.client import KazooClient
@@ -35,20 +39,10 @@ BASE_CFG = ['extendedTypesEnabled=true',
 TEST_TIMEOUT_S = int(os.environ.get('KAZOO_TEST_TIMEOUT_S', '60'))
 
 
-class HardTimeout(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _bounded_test():
-    def expired(signum, frame):
-        raise HardTimeout('test exceeded %d s' % TEST_TIMEOUT_S)
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_TIMEOUT_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
+    with hard_limit(TEST_TIMEOUT_S):
+        yield
 
 
 def wait_until(cond, timeout_s=5.0, interval_s=0.02):
