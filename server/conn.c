@@ -3,8 +3,12 @@
  * four-letter words that may replace the first frame, the ordered output
  * queue described in srv_int.h, and closing.
  *
- * A connection's struct outlives its socket while queued output still names
- * it (refs), so draining the queue never touches freed memory.
+ * Lifetime. srv_conn_close() only marks a connection dead: it leaves every
+ * index, stops its callbacks and joins the reap list. The bufferevent and
+ * the struct are freed by the reap event, which runs after the callback that
+ * closed it has returned, and only once no queued output names it (refs).
+ * So any code below a callback (dispatch, a commit, a 4lw) may close the
+ * connection it is serving and still read its struct afterwards.
  */
 #include "server/srv_int.h"
 
@@ -17,14 +21,34 @@ enum { OUTPUT_HIGH_WATER = 8 * 1024 * 1024 };
 
 static void conn_free(conn *c)
 {
+    if (c->bev != NULL)
+        bufferevent_free(c->bev);
     srv_auth_free(c);
     free(c);
+}
+
+/* Puts a dead connection nobody refers to on the reap list. */
+static void reap_later(conn *c)
+{
+    srv *s = c->s;
+    c->next = s->reap;
+    s->reap = c;
+    event_active(s->reap_ev, EV_READ, 0);
 }
 
 static void conn_unref(conn *c)
 {
     if (--c->refs == 0 && c->dead)
+        reap_later(c);
+}
+
+void srv_conn_reap(srv *s)
+{
+    while (s->reap != NULL) {
+        conn *c = s->reap;
+        s->reap = c->next;
         conn_free(c);
+    }
 }
 
 conn *srv_conn_by_id(srv *s, uint64_t id)
@@ -56,10 +80,13 @@ void srv_conn_close(conn *c, const char *why)
     if (c->next != NULL)
         c->next->prev = c->prev;
     s->n_conns--;
-    bufferevent_free(c->bev);
-    c->bev = NULL;
+    c->prev = c->next = NULL;
+    /* The socket closes when the reaper frees the bufferevent, later in
+     * this loop iteration; until then nothing more is read or written. */
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
     if (c->refs == 0)
-        conn_free(c);
+        reap_later(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -146,6 +173,18 @@ void srv_outq_drain(srv *s)
         free(it->bytes);
         free(it);
     }
+}
+
+void srv_outq_discard(srv *s)
+{
+    while (s->outq_head != NULL) {
+        outq_item *it = s->outq_head;
+        s->outq_head = it->next;
+        conn_unref(it->c);
+        free(it->bytes);
+        free(it);
+    }
+    s->outq_tail = NULL;
 }
 
 /* Reads every whole frame in the input buffer. */

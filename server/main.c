@@ -50,22 +50,13 @@ static void shutdown_all(srv *s)
 {
     while (s->conns != NULL)
         srv_conn_close(s->conns, "server shutting down");
-    while (s->outq_head != NULL) {
-        outq_item *it = s->outq_head;
-        s->outq_head = it->next;
-        /* The conns are closed; their structs go with their last item. */
-        it->c->refs--;
-        if (it->c->refs == 0 && it->c->dead) {
-            srv_auth_free(it->c);
-            free(it->c);
-        }
-        free(it->bytes);
-        free(it);
-    }
+    srv_outq_discard(s);
+    srv_conn_reap(s);
     stor_close(s->st);
     if (s->listener != NULL)
         evconnlistener_free(s->listener);
-    struct event *evs[] = {s->tick_ev, s->container_ev, s->durable_ev, s->sigterm_ev, s->sigint_ev};
+    struct event *evs[] = {s->tick_ev,    s->container_ev, s->durable_ev,
+                           s->sigterm_ev, s->sigint_ev,    s->reap_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i] != NULL)
             event_free(evs[i]);

@@ -95,6 +95,8 @@ struct srv {
     outq_item *outq_head, *outq_tail;
     conn *conns;
     size_t n_conns;
+    conn *reap; /* closed, freed by reap_ev (conn.c explains) */
+    struct event *reap_ev;
     srv_idmap conn_by_id, conn_by_session;
     uint64_t next_conn_id;
     int64_t txns_since_snap;
@@ -128,6 +130,10 @@ conn *srv_conn_by_session(srv *s, int64_t session_id);
 /* Queues a frame (takes the bytes of w: w is reset) to leave once `zxid` is durable. */
 void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after);
 void srv_outq_drain(srv *s);
+/* Drops everything queued (shutdown). */
+void srv_outq_discard(srv *s);
+/* Frees the connections closed since the last call (the reap event's job). */
+void srv_conn_reap(srv *s);
 /* Starts a reply frame: length placeholder + ReplyHeader. Finish with srv_reply_end. */
 void srv_reply_begin(wire_wr *w, int32_t xid, int64_t zxid, int32_t err);
 void srv_reply_end(wire_wr *w);
