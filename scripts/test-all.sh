@@ -8,6 +8,8 @@
 #   4. kazoo (pytest), raw-socket bad input, Curator (Java), zkCli.sh,
 #      restart/recovery and the SIGKILL crash test, each against a real zabd
 #      on a free 127.0.0.1 port
+#   5. the server-facing suites again against the ASan+UBSan zabd, through
+#      scripts/sanitized.sh: any sanitizer report fails the suite
 # Ends with one line "N passed, M failed" counting the suites; exits non-zero
 # if any failed.
 set -uo pipefail
@@ -47,6 +49,16 @@ suite "curator" "$root/tests/integration/curator/run.sh"
 suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
 suite "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"
+
+# The same server-facing suites against zabd built with ASan+UBSan.
+san() { suite "$1 (asan+ubsan zabd)" "$root/scripts/sanitized.sh" "$root/build-asan" "${@:2}"; }
+san "C client" "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
+san "kazoo" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+san "bad input" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
+san "curator" "$root/tests/integration/curator/run.sh"
+san "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
+san "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
+san "crash" "$root/tests/faults/crash/run.sh"
 
 [ "${#failures[@]}" -eq 0 ] || echo "failed suites: ${failures[*]}"
 echo "$passed passed, $failed failed"

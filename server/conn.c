@@ -1,14 +1,23 @@
 /*
- * conn.c: client connections. Framing (4-byte big-endian length), the
- * four-letter words that may replace the first frame, the ordered output
- * queue described in srv_int.h, and closing.
+ * conn.c: client connections. Accepting, framing (4-byte big-endian
+ * length), the four-letter words that may replace the first frame, when to
+ * read, and closing. What a connection is sent lives in outq.c.
  *
  * Lifetime. srv_conn_close() only marks a connection dead: it leaves every
- * index, stops its callbacks and joins the reap list. The bufferevent and
- * the struct are freed by the reap event, which runs after the callback that
- * closed it has returned, and only once no queued output names it (refs).
- * So any code below a callback (dispatch, a commit, a 4lw) may close the
- * connection it is serving and still read its struct afterwards.
+ * index, drops its held output, stops its callbacks and joins the reap
+ * list. The bufferevent and the struct are freed by the reap event, which
+ * runs after the callback that closed it has returned. So any code below a
+ * callback (dispatch, a commit, a 4lw) may close the connection it is
+ * serving, or another one, and still read its struct afterwards.
+ *
+ * Reading. A connection is read while all of these hold: it is not
+ * closing; its unsent output is under SRV_OUT_HIGH_WATER (a client that
+ * does not read its replies stops being read); and it is not throttled.
+ * Throttling is ZooKeeper's globalOutstandingLimit: while more requests are
+ * outstanding server-wide than the limit, a connection that itself has an
+ * outstanding request is not read further (ServerCnxn's disableRecv); it
+ * resumes once the total is back under the limit. Frames already buffered
+ * when a connection is throttled stay in its input buffer until then.
  */
 #include "server/srv_int.h"
 
@@ -16,30 +25,12 @@
 #include <event2/bufferevent.h>
 #include <string.h>
 
-/* Stop reading a client whose unread replies pile up past this. */
-enum { OUTPUT_HIGH_WATER = 8 * 1024 * 1024 };
-
 static void conn_free(conn *c)
 {
     if (c->bev != NULL)
         bufferevent_free(c->bev);
     srv_auth_free(c);
     free(c);
-}
-
-/* Puts a dead connection nobody refers to on the reap list. */
-static void reap_later(conn *c)
-{
-    srv *s = c->s;
-    c->next = s->reap;
-    s->reap = c;
-    event_active(s->reap_ev, EV_READ, 0);
-}
-
-static void conn_unref(conn *c)
-{
-    if (--c->refs == 0 && c->dead)
-        reap_later(c);
 }
 
 void srv_conn_reap(srv *s)
@@ -61,6 +52,32 @@ conn *srv_conn_by_session(srv *s, int64_t session_id)
     return srv_idmap_get(&s->conn_by_session, (uint64_t)session_id);
 }
 
+static void throttle_list_del(srv *s, conn *c)
+{
+    if (!c->is_throttled)
+        return;
+    c->is_throttled = false;
+    conn **pp = &s->throttled;
+    while (*pp != c)
+        pp = &(*pp)->thr_next;
+    *pp = c->thr_next;
+    c->thr_next = NULL;
+}
+
+static void resume_list_del(srv *s, conn *c)
+{
+    if (!c->is_resume_pending)
+        return;
+    c->is_resume_pending = false;
+    conn **pp = &s->resume;
+    while (*pp != c)
+        pp = &(*pp)->rd_next;
+    *pp = c->rd_next;
+    c->rd_next = NULL;
+}
+
+static void want_resume(conn *c);
+
 void srv_conn_close(conn *c, const char *why)
 {
     srv *s = c->s;
@@ -80,13 +97,62 @@ void srv_conn_close(conn *c, const char *why)
     if (c->next != NULL)
         c->next->prev = c->prev;
     s->n_conns--;
-    c->prev = c->next = NULL;
+    srv_out_fini(s, c);
+    throttle_list_del(s, c);
+    resume_list_del(s, c);
     /* The socket closes when the reaper frees the bufferevent, later in
      * this loop iteration; until then nothing more is read or written. */
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
-    if (c->refs == 0)
-        reap_later(c);
+    c->prev = NULL;
+    c->next = s->reap;
+    s->reap = c;
+    event_active(s->reap_ev, EV_READ, 0);
+    /* Its outstanding requests are gone: others may be under the limit now. */
+    if (s->throttled != NULL)
+        event_active(s->resume_ev, EV_READ, 0);
+}
+
+/* Reading c again must also handle what it buffered meanwhile: libevent
+ * announces only new bytes. The resume event does it, from the top of the
+ * loop rather than inside whatever callback made c readable. */
+static void want_resume(conn *c)
+{
+    srv *s = c->s;
+    if (c->is_resume_pending)
+        return;
+    c->is_resume_pending = true;
+    c->rd_next = s->resume;
+    s->resume = c;
+    event_active(s->resume_ev, EV_READ, 0);
+}
+
+void srv_conn_update_read(conn *c)
+{
+    if (c->dead)
+        return;
+    bool want = !c->closing && !c->is_throttled &&
+                evbuffer_get_length(bufferevent_get_output(c->bev)) <= SRV_OUT_HIGH_WATER;
+    if (want == c->is_reading)
+        return;
+    c->is_reading = want;
+    if (!want) {
+        bufferevent_disable(c->bev, EV_READ);
+        return;
+    }
+    bufferevent_enable(c->bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        want_resume(c);
+}
+
+void srv_conn_close_when_flushed(conn *c)
+{
+    if (c->dead || c->closing)
+        return;
+    c->closing = true;
+    srv_conn_update_read(c);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        srv_conn_close(c, "closed by server");
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -96,29 +162,8 @@ static void on_write(struct bufferevent *bev, void *arg)
         srv_conn_close(c, "closed by server");
         return;
     }
-    /* Output drained below the low-water mark: read again. */
-    bufferevent_enable(bev, EV_READ);
-}
-
-static void write_frame(conn *c, const uint8_t *p, size_t len)
-{
-    if (c->dead || len == 0)
-        return;
-    bufferevent_write(c->bev, p, len);
-    c->packets_sent++;
-    c->s->stats.packets_sent++;
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) > OUTPUT_HIGH_WATER)
-        bufferevent_disable(c->bev, EV_READ);
-}
-
-static void close_when_flushed(conn *c)
-{
-    if (c->dead)
-        return;
-    c->closing = true;
-    bufferevent_disable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        srv_conn_close(c, "closed by server");
+    /* Output drained below the low-water mark. */
+    srv_conn_update_read(c);
 }
 
 void srv_reply_begin(wire_wr *w, int32_t xid, int64_t zxid, int32_t err)
@@ -135,64 +180,28 @@ void srv_reply_end(wire_wr *w)
     wire_wr_patch_i32(w, 0, (int32_t)(w->len - 4));
 }
 
-void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
+/* True when c may not take another request now (globalOutstandingLimit). */
+static bool must_throttle(srv *s, conn *c)
 {
-    ZK_ASSERT(wire_wr_err(w) == 0, "reply encoding failed: %d", wire_wr_err(w));
-    if (s->outq_head == NULL && zxid <= s->durable_zxid) {
-        write_frame(c, w->p, w->len);
-        wire_wr_reset(w);
-        if (close_after)
-            close_when_flushed(c);
-        return;
+    int32_t limit = s->cfg.global_outstanding_limit;
+    if (limit <= 0 || s->outstanding <= limit || c->out.n_replies == 0)
+        return false;
+    if (!c->is_throttled) {
+        c->is_throttled = true;
+        c->thr_next = s->throttled;
+        s->throttled = c;
+        s->stats.throttled++;
+        srv_conn_update_read(c);
     }
-    outq_item *it = malloc(sizeof *it);
-    uint8_t *bytes = malloc(w->len);
-    ZK_ASSERT(it != NULL && bytes != NULL, "out of memory queueing %zu bytes", w->len);
-    memcpy(bytes, w->p, w->len);
-    *it = (outq_item){zxid, c, bytes, w->len, close_after, NULL};
-    c->refs++;
-    if (s->outq_tail != NULL)
-        s->outq_tail->next = it;
-    else
-        s->outq_head = it;
-    s->outq_tail = it;
-    wire_wr_reset(w);
+    return true;
 }
 
-void srv_outq_drain(srv *s)
+/* Handles every whole frame in the input buffer, until c is closed,
+ * closing, throttled or out of whole frames. */
+static void read_frames(conn *c)
 {
-    while (s->outq_head != NULL && s->outq_head->zxid <= s->durable_zxid) {
-        outq_item *it = s->outq_head;
-        s->outq_head = it->next;
-        if (s->outq_head == NULL)
-            s->outq_tail = NULL;
-        write_frame(it->c, it->bytes, it->len);
-        if (it->close_after)
-            close_when_flushed(it->c);
-        conn_unref(it->c);
-        free(it->bytes);
-        free(it);
-    }
-}
-
-void srv_outq_discard(srv *s)
-{
-    while (s->outq_head != NULL) {
-        outq_item *it = s->outq_head;
-        s->outq_head = it->next;
-        conn_unref(it->c);
-        free(it->bytes);
-        free(it);
-    }
-    s->outq_tail = NULL;
-}
-
-/* Reads every whole frame in the input buffer. */
-static void on_read(struct bufferevent *bev, void *arg)
-{
-    conn *c = arg;
     srv *s = c->s;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
     while (!c->dead && !c->closing) {
         uint8_t hdr[4];
         if (evbuffer_copyout(in, hdr, 4) < 4)
@@ -206,21 +215,58 @@ static void on_read(struct bufferevent *bev, void *arg)
         if (len < 0 || len > s->cfg.jute_maxbuffer) {
             /* ZooKeeper: "Len error", and the connection is closed. */
             srv_log(SRV_LOG_WARN, "client %s:%d sent a frame of %d bytes, over jute.maxbuffer %d",
-                    c->addr, c->port, (int32_t)wire_get_be32(hdr), s->cfg.jute_maxbuffer);
+                    c->addr, c->port, len, s->cfg.jute_maxbuffer);
             srv_conn_close(c, "frame length error");
             return;
         }
         if (evbuffer_get_length(in) < 4 + (size_t)len)
             return;
+        if (must_throttle(s, c))
+            return;
         const uint8_t *p = evbuffer_pullup(in, 4 + (ssize_t)len);
         c->packets_recv++;
         s->stats.packets_recv++;
+        c->req_arrival_us = srv_now_us();
         if (!c->handshaken)
             srv_handshake(c, p + 4, (size_t)len);
         else
             srv_dispatch(c, p + 4, (size_t)len);
+        /* c may be dead now, but is not freed before this callback returns. */
         if (!c->dead)
             evbuffer_drain(in, 4 + (size_t)len);
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    read_frames(arg);
+}
+
+void srv_conn_resume_throttled(srv *s)
+{
+    int32_t limit = s->cfg.global_outstanding_limit;
+    if (s->throttled == NULL || (limit > 0 && s->outstanding > limit))
+        return;
+    conn *list = s->throttled;
+    s->throttled = NULL;
+    for (conn *c = list, *next; c != NULL; c = next) {
+        next = c->thr_next;
+        c->thr_next = NULL;
+        c->is_throttled = false;
+        srv_conn_update_read(c);
+    }
+}
+
+void srv_conn_run_resumed(srv *s)
+{
+    srv_conn_resume_throttled(s);
+    while (s->resume != NULL) {
+        conn *c = s->resume;
+        s->resume = c->rd_next;
+        c->rd_next = NULL;
+        c->is_resume_pending = false;
+        if (c->is_reading)
+            read_frames(c);
     }
 }
 
@@ -242,6 +288,7 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
         if (same >= s->cfg.max_client_cnxns) {
             srv_log(SRV_LOG_WARN, "too many connections from %s - max is %d", addr,
                     s->cfg.max_client_cnxns);
+            s->stats.rejected_conns++;
             evutil_closesocket(fd);
             return;
         }
@@ -262,7 +309,6 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
     c->established_ms = srv_wall_ms();
     if (srv_auth_add(c, "ip", addr) != 0 || srv_idmap_put(&s->conn_by_id, c->id, c) != 0) {
         srv_log(SRV_LOG_ERROR, "out of memory accepting %s:%d", addr, port);
-        bufferevent_free(bev);
         conn_free(c);
         return;
     }
@@ -272,7 +318,8 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
     s->conns = c;
     s->n_conns++;
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(bev, EV_WRITE, OUTPUT_HIGH_WATER / 2, 0);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_setwatermark(bev, EV_WRITE, SRV_OUT_HIGH_WATER / 2, 0);
+    bufferevent_enable(bev, EV_WRITE);
+    srv_conn_update_read(c);
     srv_log(SRV_LOG_DEBUG, "accepted connection from %s:%d", addr, port);
 }

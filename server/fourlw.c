@@ -31,20 +31,13 @@ static void out(wire_wr *w, const char *fmt, ...)
         wire_wr_raw(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-static int64_t outstanding(const srv *s)
-{
-    int64_t n = 0;
-    for (const outq_item *it = s->outq_head; it != NULL; it = it->next)
-        n++;
-    return n;
-}
-
 static void latency(const srv *s, wire_wr *w)
 {
     const srv_stats *st = &s->stats;
-    double avg = st->lat_count ? (double)st->lat_total_ms / (double)st->lat_count : 0.0;
+    /* ZooKeeper prints milliseconds: whole ones for min and max. */
+    double avg = st->lat_count ? (double)st->lat_total_us / (double)st->lat_count / 1000.0 : 0.0;
     out(w, "Latency min/avg/max: %" PRId64 "/%.4f/%" PRId64 "\n",
-        st->lat_count ? st->lat_min_ms : 0, avg, st->lat_max_ms);
+        st->lat_count ? st->lat_min_us / 1000 : 0, avg, st->lat_max_us / 1000);
 }
 
 static void summary(const srv *s, wire_wr *w)
@@ -53,7 +46,7 @@ static void summary(const srv *s, wire_wr *w)
     out(w, "Received: %" PRIu64 "\n", s->stats.packets_recv);
     out(w, "Sent: %" PRIu64 "\n", s->stats.packets_sent);
     out(w, "Connections: %zu\n", s->n_conns);
-    out(w, "Outstanding: %" PRId64 "\n", outstanding(s));
+    out(w, "Outstanding: %" PRId64 "\n", s->outstanding);
     out(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)s->last_zxid);
     out(w, "Mode: standalone\n");
     out(w, "Node count: %zu\n", zt_node_count(s->tree));
@@ -62,7 +55,7 @@ static void summary(const srv *s, wire_wr *w)
 static void conn_line(const conn *c, wire_wr *w, bool full)
 {
     out(w, " /%s:%d[%d](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64, c->addr, c->port,
-        c->handshaken ? 1 : 0, c->refs, c->packets_recv, c->packets_sent);
+        c->handshaken ? 1 : 0, c->out.n_replies, c->packets_recv, c->packets_sent);
     if (full && c->session_id != 0)
         out(w,
             ",sid=0x%" PRIx64 ",lop=NA,est=%" PRId64 ",to=%d,lzxid=0x%" PRIx64
@@ -167,13 +160,13 @@ static void cmd_mntr(srv *s, wire_wr *w)
     out(w, "zk_version\t%s\n", ZABD_ZK_VERSION);
     out(w, "zk_server_state\tstandalone\n");
     out(w, "zk_avg_latency\t%.4f\n",
-        st->lat_count ? (double)st->lat_total_ms / (double)st->lat_count : 0.0);
-    out(w, "zk_max_latency\t%" PRId64 "\n", st->lat_max_ms);
-    out(w, "zk_min_latency\t%" PRId64 "\n", st->lat_count ? st->lat_min_ms : 0);
+        st->lat_count ? (double)st->lat_total_us / (double)st->lat_count / 1000.0 : 0.0);
+    out(w, "zk_max_latency\t%" PRId64 "\n", st->lat_max_us / 1000);
+    out(w, "zk_min_latency\t%" PRId64 "\n", st->lat_count ? st->lat_min_us / 1000 : 0);
     out(w, "zk_packets_received\t%" PRIu64 "\n", st->packets_recv);
     out(w, "zk_packets_sent\t%" PRIu64 "\n", st->packets_sent);
     out(w, "zk_num_alive_connections\t%zu\n", s->n_conns);
-    out(w, "zk_outstanding_requests\t%" PRId64 "\n", outstanding(s));
+    out(w, "zk_outstanding_requests\t%" PRId64 "\n", s->outstanding);
     out(w, "zk_znode_count\t%zu\n", zt_node_count(s->tree));
     out(w, "zk_watch_count\t%zu\n",
         watch_table_count(s->watches, WATCH_DATA) + watch_table_count(s->watches, WATCH_CHILD));

@@ -80,6 +80,11 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
     srv_conn_reap(arg);
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    srv_conn_run_resumed(arg);
+}
+
 static void on_durable_event(evutil_socket_t fd, short what, void *arg)
 {
     srv *s = arg;
@@ -155,11 +160,12 @@ int srv_listen(srv *s, char *err, size_t err_len)
     }
     s->durable_ev = event_new(s->base, -1, 0, on_durable_event, s);
     s->reap_ev = event_new(s->base, -1, 0, on_reap, s);
+    s->resume_ev = event_new(s->base, -1, 0, on_resume, s);
     s->tick_ev = periodic(s, HOUSEKEEPING_MS, on_housekeeping);
     s->container_ev = periodic(s, s->cfg.container_check_interval_ms, on_container_check);
     s->sigterm_ev = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sigint_ev = evsignal_new(s->base, SIGINT, on_signal, s);
-    if (s->durable_ev == NULL || s->reap_ev == NULL || s->tick_ev == NULL ||
+    if (s->durable_ev == NULL || s->reap_ev == NULL || s->resume_ev == NULL || s->tick_ev == NULL ||
         s->container_ev == NULL || s->sigterm_ev == NULL || s->sigint_ev == NULL) {
         snprintf(err, err_len, "out of memory setting up the event loop");
         return ZERR_NOMEM;

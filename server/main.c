@@ -50,13 +50,12 @@ static void shutdown_all(srv *s)
 {
     while (s->conns != NULL)
         srv_conn_close(s->conns, "server shutting down");
-    srv_outq_discard(s);
     srv_conn_reap(s);
     stor_close(s->st);
     if (s->listener != NULL)
         evconnlistener_free(s->listener);
-    struct event *evs[] = {s->tick_ev,    s->container_ev, s->durable_ev,
-                           s->sigterm_ev, s->sigint_ev,    s->reap_ev};
+    struct event *evs[] = {s->tick_ev,   s->container_ev, s->durable_ev, s->sigterm_ev,
+                           s->sigint_ev, s->reap_ev,      s->resume_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i] != NULL)
             event_free(evs[i]);

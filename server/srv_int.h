@@ -8,11 +8,12 @@
  * Ordering. Every write is prepped, logged (queued to the log thread) and
  * applied to the tree at once, in zxid order. Nothing a client can see
  * leaves before the txn behind it is durable: replies, watch events and read
- * answers enter one FIFO (`outq`), each tagged with the zxid that must be
- * durable first (a read is tagged with the newest zxid assigned when it
- * arrived). The FIFO drains as the log thread reports progress. So a client
- * sees a watch event before the reply that reflects its change, replies of a
- * session leave in request order, and nothing unsynced is ever observed.
+ * answers are queued on their connection's own output (outq.c), each tagged
+ * with the zxid that must be durable first (a read is tagged with the newest
+ * zxid assigned when it arrived), and released as the log thread reports
+ * progress. So a client sees a watch event before the reply that reflects
+ * its change, replies of a session leave in request order, and nothing
+ * unsynced is ever observed.
  */
 #ifndef ZABD_SRV_INT_H
 #define ZABD_SRV_INT_H
@@ -36,6 +37,32 @@ typedef struct conn conn;
 enum { SRV_LOG_DEBUG, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR };
 void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* ---- what a connection is sent (outq.c) ---- */
+
+/* Unread output a connection may leave in its bufferevent before it stops
+ * being read, and the held plus unsent output after which it is closed as
+ * a consumer that does not keep up. */
+enum { SRV_OUT_HIGH_WATER = 4 * 1024 * 1024, SRV_OUT_HARD_LIMIT = 64 * 1024 * 1024 };
+
+/* One held frame: it leaves once `zxid` is durable. */
+typedef struct held_mark {
+    int64_t zxid;
+    uint32_t len;       /* bytes in conn_out.held; 0 for a bare close */
+    int64_t arrival_us; /* of the request it answers (is_reply) */
+    bool is_reply;      /* answers a request (every frame but a notification) */
+    bool close_after;
+} held_mark;
+
+typedef struct conn_out {
+    struct evbuffer *held; /* frames waiting on durability, in order */
+    held_mark *marks;      /* ring of n_marks, capacity a power of two */
+    size_t mark_head, n_marks, cap_marks;
+    size_t held_bytes;
+    int32_t n_replies; /* held replies: this connection's outstanding requests */
+    bool is_waiting;   /* on srv.waiting_head */
+    conn *wait_prev, *wait_next;
+} conn_out;
+
 /* ---- one client connection (conn.c) ---- */
 struct conn {
     srv *s;
@@ -44,10 +71,14 @@ struct conn {
     int64_t session_id;
     int32_t timeout_ms;
     bool handshaken;
-    bool old_client; /* connect request without the readOnly byte */
-    bool closing;    /* no more input is read; closes once output drains */
-    bool dead;       /* bufferevent freed; kept while outq refers to it */
-    int refs;        /* outq entries pointing here */
+    bool old_client;   /* connect request without the readOnly byte */
+    bool closing;      /* no more input is read; closes once output drains */
+    bool dead;         /* closed; freed by the reap event */
+    bool is_reading;   /* EV_READ enabled (conn.c says when) */
+    bool is_throttled; /* on srv.throttled */
+    bool is_resume_pending;
+    conn_out out;
+    int64_t req_arrival_us; /* of the request being handled */
     char addr[64];
     int port;
     wire_acl *auth; /* (scheme, id) pairs; strings owned in auth_blob */
@@ -57,26 +88,26 @@ struct conn {
     /* stats for cons/stat */
     uint64_t packets_recv, packets_sent;
     int64_t last_zxid_sent;
+    int64_t last_latency_us;
     int64_t established_ms;
-    conn *prev, *next;
+    conn *prev, *next; /* srv.conns, or srv.reap once dead */
+    conn *thr_next;    /* srv.throttled */
+    conn *rd_next;     /* srv.resume */
 };
 
 /* ---- the process ---- */
-typedef struct outq_item {
-    int64_t zxid; /* must be durable before this leaves */
-    conn *c;
-    uint8_t *bytes; /* a whole frame, owned */
-    size_t len;
-    bool close_after;
-    struct outq_item *next;
-} outq_item;
-
 typedef struct srv_stats {
     uint64_t packets_recv, packets_sent;
-    int64_t lat_min_ms, lat_max_ms, lat_total_ms;
+    int64_t lat_min_us, lat_max_us, lat_total_us;
     uint64_t lat_count;
     uint64_t fsync_batches;
+    uint64_t throttled;            /* times a connection was throttled */
+    uint64_t slow_consumer_closes; /* connections closed for not reading */
+    uint64_t rejected_conns;       /* refused by maxClientCnxns */
 } srv_stats;
+
+/* A request was answered `us` after it arrived. */
+void srv_stats_request_done(srv_stats *st, int64_t us);
 
 struct srv {
     srv_config cfg;
@@ -92,11 +123,15 @@ struct srv {
     pthread_mutex_t durable_mu;
     int64_t durable_posted; /* written by the log thread */
     bool log_failed;
-    outq_item *outq_head, *outq_tail;
     conn *conns;
     size_t n_conns;
     conn *reap; /* closed, freed by reap_ev (conn.c explains) */
     struct event *reap_ev;
+    conn *waiting_head, *waiting_tail; /* connections holding output (outq.c) */
+    int64_t outstanding;               /* held replies, all connections */
+    conn *throttled;                   /* not read: globalOutstandingLimit */
+    conn *resume;                      /* readable again with input buffered */
+    struct event *resume_ev;
     srv_idmap conn_by_id, conn_by_session;
     uint64_t next_conn_id;
     int64_t txns_since_snap;
@@ -114,6 +149,7 @@ struct srv {
 
 /* time (time.c) */
 int64_t srv_now_ms(void);  /* monotonic */
+int64_t srv_now_us(void);  /* monotonic */
 int64_t srv_wall_ms(void); /* wall clock, for ctime/mtime */
 
 /* loop.c */
@@ -124,19 +160,35 @@ void srv_stop(srv *s);
 
 /* conn.c */
 void srv_conn_accept(srv *s, int fd, const char *addr, int port);
+/* Marks c dead and detaches it; freed later by the reap event (safe to
+ * call from below any callback, also for another connection). */
 void srv_conn_close(conn *c, const char *why);
-conn *srv_conn_by_id(srv *s, uint64_t id);
-conn *srv_conn_by_session(srv *s, int64_t session_id);
-/* Queues a frame (takes the bytes of w: w is reset) to leave once `zxid` is durable. */
-void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after);
-void srv_outq_drain(srv *s);
-/* Drops everything queued (shutdown). */
-void srv_outq_discard(srv *s);
+/* Stops reading c and closes it once its output has left. */
+void srv_conn_close_when_flushed(conn *c);
+/* Enables or disables reading c from its state (closing, throttled,
+ * output high water). */
+void srv_conn_update_read(conn *c);
+/* Lifts throttling once the outstanding total is under the limit. */
+void srv_conn_resume_throttled(srv *s);
+/* The resume event: throttling, then input buffered while not reading. */
+void srv_conn_run_resumed(srv *s);
 /* Frees the connections closed since the last call (the reap event's job). */
 void srv_conn_reap(srv *s);
+conn *srv_conn_by_id(srv *s, uint64_t id);
+conn *srv_conn_by_session(srv *s, int64_t session_id);
 /* Starts a reply frame: length placeholder + ReplyHeader. Finish with srv_reply_end. */
 void srv_reply_begin(wire_wr *w, int32_t xid, int64_t zxid, int32_t err);
 void srv_reply_end(wire_wr *w);
+
+/* outq.c */
+/* Queues a frame (takes the bytes of w: w is reset) to leave once `zxid` is
+ * durable, behind everything c holds; an empty w with close_after closes c
+ * then. Frames for a closing or dead connection are dropped. */
+void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after);
+/* Releases what became durable, on every connection holding output. */
+void srv_outq_drain(srv *s);
+/* Drops c's held output (close). */
+void srv_out_fini(srv *s, conn *c);
 
 /* ops.c: a request from a handshaken connection */
 void srv_dispatch(conn *c, const uint8_t *p, size_t len);

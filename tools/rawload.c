@@ -1,17 +1,36 @@
 /*
- * rawload: a read load generator that speaks the wire protocol itself, so
- * that the server, not the client library, is what gets measured.
+ * rawload: a load generator that speaks the wire protocol itself, so that
+ * the server, not a client library, is what gets measured.
  *
- *   zkrawload IP:PORT [--conns 8] [--window 64] [--secs 10] [--path /]
- *             [--op get|exists]
- *   -> op=rawget conns=8 window=64 secs=10.00 ops=... ops_per_sec=... errors=0
+ *   zkrawload IP:PORT [--op get|exists|create|set|mix] [--conns 8]
+ *             [--window 64] [--secs 10] [--warmup 0] [--size 100]
+ *             [--keys 1000] [--read-pct 90] [--path P] [--seed 1]
+ *   -> op=rawset conns=8 window=64 secs=10.00 ops=... ops_per_sec=...
+ *      p50_us=... p99_us=... p999_us=... max_us=... errors=0
  *
  * The official C client (zkbench) spends more CPU per request than either
- * server on this two-core machine, so its read figures show the client's
+ * server on this two-core machine, so its figures show the client's
  * ceiling. This tool runs one thread with non-blocking sockets: each
  * connection does the ConnectRequest handshake, then keeps `window`
- * getData (or exists) requests in flight, pipelined, and counts replies.
- * It exits 1 if it cannot connect or any reply carries an error.
+ * requests in flight, pipelined, and counts the replies.
+ *
+ * Workloads: get / exists read one path (--path) or, with --keys, one of
+ * the keys /rawload/k<n> at random; set is setData (version -1, --size
+ * bytes) of a random key; create makes new persistent znodes
+ * /rawload/c/<conn>-<n> with --size bytes; mix draws per request: a get with
+ * probability --read-pct %, otherwise a set. Keys are created (or reset)
+ * before the clock starts, so a run starts from the same tree every time.
+ *
+ * Latency: a reply answers the oldest request in flight on its connection
+ * (ZooKeeper answers a session's requests in order), so each connection
+ * keeps the issue times of its window in a ring; reply time minus issue
+ * time (CLOCK_MONOTONIC) goes into a log-linear histogram whose buckets are
+ * within 1/16 of their value. Requests answered during --warmup are not
+ * counted. With one connection and a window of 1 the percentiles are the
+ * server's idle round trip.
+ *
+ * It exits 1 if it cannot connect, a connection closes, or any reply
+ * carries an error.
  */
 #include "wire/wire.h"
 
@@ -26,18 +45,74 @@
 #include <time.h>
 #include <unistd.h>
 
+enum { IN_CAP = 1 << 20, MAX_CONNS = 1024, MAX_WINDOW = 4096 };
+enum op_kind { K_GET, K_EXISTS, K_CREATE, K_SET, K_MIX };
+
 typedef struct rconn {
     int fd;
-    uint8_t in[1 << 16];
+    uint8_t *in;
     size_t in_len;
     int32_t xid;
+    uint64_t created;
+    uint64_t *issued_ns; /* ring of window issue times */
+    size_t head, n_inflight;
 } rconn;
 
-static double now_s(void)
+typedef struct load {
+    enum op_kind kind;
+    int conns, window, keys, read_pct, size;
+    const char *path;
+    uint64_t rng;
+    uint8_t *value;
+} load;
+
+/* ---- latency histogram (ns): 16 exact buckets below 16, then 16 linear
+ * sub-buckets per power of two ---- */
+enum { SUB = 16 };
+static uint64_t hist[64 * SUB];
+
+static void hist_add(uint64_t ns)
+{
+    if (ns < SUB) {
+        hist[ns]++;
+        return;
+    }
+    int oct = 63 - __builtin_clzll(ns) - 4; /* ns >> oct is in [16, 32) */
+    hist[(size_t)(oct + 1) * SUB + (size_t)((ns >> oct) - SUB)]++;
+}
+
+static uint64_t hist_value(size_t b)
+{
+    if (b < SUB)
+        return b;
+    return (uint64_t)(SUB + b % SUB) << (b / SUB - 1);
+}
+
+static double hist_pct(uint64_t total, double pct)
+{
+    uint64_t want = (uint64_t)((double)total * pct / 100.0), seen = 0;
+    for (size_t b = 0; b < sizeof hist / sizeof hist[0]; b++) {
+        seen += hist[b];
+        if (seen > want)
+            return (double)hist_value(b) / 1000.0;
+    }
+    return 0;
+}
+
+static uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rnd(load *l)
+{
+    /* xorshift64*: the draw only has to be cheap and repeatable */
+    l->rng ^= l->rng >> 12;
+    l->rng ^= l->rng << 25;
+    l->rng ^= l->rng >> 27;
+    return l->rng * 2685821657736338717ull;
 }
 
 static int write_all(int fd, const uint8_t *p, size_t n)
@@ -59,157 +134,351 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Blocking handshake; then the socket turns non-blocking. */
-static int open_conn(const char *ip, int port, rconn *c)
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Blocking handshake; the socket stays blocking (poll decides when to read). */
+static int open_conn(const char *ip, int port, rconn *c, int window)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
         return -1;
+    c->in = malloc(IN_CAP);
+    c->issued_ns = calloc((size_t)window, sizeof *c->issued_ns);
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    if (c->in == NULL || c->issued_ns == NULL || c->fd < 0 ||
+        connect(c->fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         return -1;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint8_t pw[16] = {0};
     wire_wr w;
     wire_wr_init(&w);
     wire_wr_i32(&w, 0);
-    uint8_t pw[16] = {0};
-    wire_buf b = {pw, 16};
-    wire_wr_i32(&w, 0);
-    wire_wr_i64(&w, 0);
-    wire_wr_i32(&w, 30000);
-    wire_wr_i64(&w, 0);
-    wire_wr_buf(&w, b);
+    wire_wr_i32(&w, 0);     /* protocolVersion */
+    wire_wr_i64(&w, 0);     /* lastZxidSeen */
+    wire_wr_i32(&w, 30000); /* timeOut */
+    wire_wr_i64(&w, 0);     /* sessionId */
+    wire_wr_buf(&w, (wire_buf){pw, 16});
     wire_wr_bool(&w, false);
     wire_wr_patch_i32(&w, 0, (int32_t)(w.len - 4));
     int rc = write_all(c->fd, w.p, w.len);
     wire_wr_fini(&w);
-    uint8_t hdr[4];
-    if (rc != 0 || read(c->fd, hdr, 4) != 4)
+    uint8_t hdr[4], body[64];
+    if (rc != 0 || read_full(c->fd, hdr, 4) != 0)
         return -1;
     uint32_t len = wire_get_be32(hdr);
-    uint8_t body[64];
-    if (len > sizeof body || read(c->fd, body, len) != (ssize_t)len)
+    if (len > sizeof body || read_full(c->fd, body, len) != 0)
         return -1;
-    struct timeval tv = {0, 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return 0;
 }
 
-static void add_request(wire_wr *w, rconn *c, int32_t op, const char *path)
+static void key_path(char *buf, size_t cap, uint64_t k)
 {
+    snprintf(buf, cap, "/rawload/k%06llu", (unsigned long long)k);
+}
+
+/* Appends one request frame; returns its opcode. */
+static int32_t add_request(wire_wr *w, rconn *c, int conn_no, load *l)
+{
+    char path[96];
+    enum op_kind k = l->kind;
+    if (k == K_MIX)
+        k = (int)(rnd(l) % 100) < l->read_pct ? K_GET : K_SET;
+    if (k == K_CREATE)
+        snprintf(path, sizeof path, "/rawload/c/%d-%llu", conn_no,
+                 (unsigned long long)c->created++);
+    else if (l->keys > 0)
+        key_path(path, sizeof path, rnd(l) % (uint64_t)l->keys);
+    else
+        snprintf(path, sizeof path, "%s", l->path);
     size_t at = w->len;
     wire_wr_i32(w, 0);
     wire_wr_i32(w, ++c->xid);
-    wire_wr_i32(w, op);
-    wire_wr_cstr(w, path);
-    wire_wr_bool(w, false);
+    int32_t op;
+    wire_buf value = {l->value, l->size};
+    switch (k) {
+    case K_CREATE:
+        op = WIRE_OP_CREATE;
+        wire_wr_i32(w, op);
+        wire_wr_cstr(w, path);
+        wire_wr_buf(w, value);
+        wire_wr_i32(w, 1); /* world:anyone:cdrwa */
+        wire_wr_i32(w, WIRE_PERM_ALL);
+        wire_wr_cstr(w, "world");
+        wire_wr_cstr(w, "anyone");
+        wire_wr_i32(w, 0); /* persistent */
+        break;
+    case K_SET:
+        op = WIRE_OP_SETDATA;
+        wire_wr_i32(w, op);
+        wire_wr_cstr(w, path);
+        wire_wr_buf(w, value);
+        wire_wr_i32(w, -1);
+        break;
+    default:
+        op = k == K_EXISTS ? WIRE_OP_EXISTS : WIRE_OP_GETDATA;
+        wire_wr_i32(w, op);
+        wire_wr_cstr(w, path);
+        wire_wr_bool(w, false);
+    }
     wire_wr_patch_i32(w, at, (int32_t)(w->len - at - 4));
+    return op;
+}
+
+/* One synchronous request on c (setup only): returns the reply's err. */
+static int32_t call(rconn *c, wire_wr *w)
+{
+    if (write_all(c->fd, w->p, w->len) != 0)
+        return INT32_MIN;
+    uint8_t hdr[4];
+    if (read_full(c->fd, hdr, 4) != 0)
+        return INT32_MIN;
+    uint32_t len = wire_get_be32(hdr);
+    if (len < 16 || len > IN_CAP || read_full(c->fd, c->in, len) != 0)
+        return INT32_MIN;
+    return (int32_t)wire_get_be32(c->in + 12);
+}
+
+static int32_t setup_create(rconn *c, const char *path, const load *l)
+{
+    wire_wr w;
+    wire_wr_init(&w);
+    wire_wr_i32(&w, 0);
+    wire_wr_i32(&w, ++c->xid);
+    wire_wr_i32(&w, WIRE_OP_CREATE);
+    wire_wr_cstr(&w, path);
+    wire_wr_buf(&w, (wire_buf){l->value, l->size});
+    wire_wr_i32(&w, 1);
+    wire_wr_i32(&w, WIRE_PERM_ALL);
+    wire_wr_cstr(&w, "world");
+    wire_wr_cstr(&w, "anyone");
+    wire_wr_i32(&w, 0);
+    wire_wr_patch_i32(&w, 0, (int32_t)(w.len - 4));
+    int32_t err = call(c, &w);
+    wire_wr_fini(&w);
+    return err;
+}
+
+/* /rawload, /rawload/c and the keys, each with --size bytes. */
+static int setup(rconn *c, const load *l)
+{
+    const char *dirs[] = {"/rawload", "/rawload/c"};
+    for (size_t i = 0; i < 2; i++) {
+        int32_t err = setup_create(c, dirs[i], l);
+        if (err != 0 && err != ZERR_NODEEXISTS)
+            return -1;
+    }
+    for (int k = 0; k < l->keys && l->kind != K_CREATE; k++) {
+        char path[96];
+        key_path(path, sizeof path, (uint64_t)k);
+        int32_t err = setup_create(c, path, l);
+        if (err != 0 && err != ZERR_NODEEXISTS)
+            return -1;
+    }
+    return 0;
+}
+
+static const char *op_name(enum op_kind k)
+{
+    static const char *names[] = {"get", "exists", "create", "set", "mix"};
+    return names[k];
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: zkrawload IP:PORT [--op get|exists|create|set|mix] [--conns N] "
+                    "[--window W] [--secs S] [--warmup S] [--size B] [--keys K] "
+                    "[--read-pct P] [--path P] [--seed N]\n");
 }
 
 int main(int argc, char **argv)
 {
-    int conns = 8, window = 64;
-    double secs = 10;
-    const char *path = "/";
-    int32_t op = WIRE_OP_GETDATA;
-    static const struct option opts[] = {{"conns", 1, 0, 'c'}, {"window", 1, 0, 'w'},
-                                         {"secs", 1, 0, 's'},  {"path", 1, 0, 'p'},
-                                         {"op", 1, 0, 'o'},    {0, 0, 0, 0}};
+    load l = {.kind = K_GET,
+              .conns = 8,
+              .window = 64,
+              .keys = -1,
+              .read_pct = 90,
+              .size = 100,
+              .path = "/",
+              .rng = 1};
+    double secs = 10, warmup = 0;
+    static const struct option opts[] = {
+        {"conns", 1, 0, 'c'},    {"window", 1, 0, 'w'}, {"secs", 1, 0, 's'}, {"path", 1, 0, 'p'},
+        {"op", 1, 0, 'o'},       {"warmup", 1, 0, 'W'}, {"size", 1, 0, 'z'}, {"keys", 1, 0, 'k'},
+        {"read-pct", 1, 0, 'r'}, {"seed", 1, 0, 'S'},   {0, 0, 0, 0}};
     for (int ch; (ch = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         switch (ch) {
         case 'c':
-            conns = atoi(optarg);
+            l.conns = atoi(optarg);
             break;
         case 'w':
-            window = atoi(optarg);
+            l.window = atoi(optarg);
             break;
         case 's':
             secs = atof(optarg);
             break;
+        case 'W':
+            warmup = atof(optarg);
+            break;
         case 'p':
-            path = optarg;
+            l.path = optarg;
             break;
-        case 'o':
-            op = strcmp(optarg, "exists") == 0 ? WIRE_OP_EXISTS : WIRE_OP_GETDATA;
+        case 'z':
+            l.size = atoi(optarg);
             break;
+        case 'k':
+            l.keys = atoi(optarg);
+            break;
+        case 'r':
+            l.read_pct = atoi(optarg);
+            break;
+        case 'S':
+            l.rng = (uint64_t)strtoull(optarg, NULL, 0) | 1;
+            break;
+        case 'o': {
+            enum op_kind k;
+            for (k = K_GET; k <= K_MIX && strcmp(optarg, op_name(k)) != 0; k++)
+                ;
+            if (k > K_MIX) {
+                usage();
+                return 2;
+            }
+            l.kind = k;
+            break;
+        }
         default:
+            usage();
             return 2;
         }
     }
-    if (optind >= argc || conns < 1 || conns > 256 || window < 1 || secs <= 0) {
-        fprintf(stderr, "usage: zkrawload IP:PORT [--conns N] [--window W] [--secs S] "
-                        "[--path P] [--op get|exists]\n");
+    if (l.keys < 0) /* reads of one path by default; writes need keys */
+        l.keys = (l.kind == K_SET || l.kind == K_MIX) ? 1000 : 0;
+    if (optind >= argc || l.conns < 1 || l.conns > MAX_CONNS || l.window < 1 ||
+        l.window > MAX_WINDOW || secs <= 0 || warmup < 0 || l.size < 0 || l.size > 1 << 19 ||
+        l.read_pct < 0 || l.read_pct > 100) {
+        usage();
         return 2;
     }
     char ip[64];
     snprintf(ip, sizeof ip, "%s", argv[optind]);
     char *colon = strrchr(ip, ':');
-    if (colon == NULL)
+    if (colon == NULL) {
+        usage();
         return 2;
+    }
     *colon = '\0';
     int port = atoi(colon + 1);
 
-    rconn *cs = calloc((size_t)conns, sizeof *cs);
-    struct pollfd *pfds = calloc((size_t)conns, sizeof *pfds);
-    if (cs == NULL || pfds == NULL)
+    rconn *cs = calloc((size_t)l.conns, sizeof *cs);
+    struct pollfd *pfds = calloc((size_t)l.conns, sizeof *pfds);
+    l.value = malloc((size_t)l.size + 1);
+    if (cs == NULL || pfds == NULL || l.value == NULL)
         return 1;
-    wire_wr out;
-    wire_wr_init(&out);
-    for (int i = 0; i < conns; i++) {
-        if (open_conn(ip, port, &cs[i]) != 0) {
+    memset(l.value, 'v', (size_t)l.size);
+    for (int i = 0; i < l.conns; i++) {
+        if (open_conn(ip, port, &cs[i], l.window) != 0) {
             fprintf(stderr, "zkrawload: cannot connect to %s:%d\n", ip, port);
             return 1;
         }
+    }
+    if (l.kind != K_GET && l.kind != K_EXISTS ? setup(&cs[0], &l) != 0
+                                              : (l.keys > 0 && setup(&cs[0], &l) != 0)) {
+        fprintf(stderr, "zkrawload: setting up /rawload failed\n");
+        return 1;
+    }
+    wire_wr out;
+    wire_wr_init(&out);
+    uint64_t t_start = now_ns();
+    uint64_t t_measure = t_start + (uint64_t)(warmup * 1e9);
+    uint64_t t_end = t_measure + (uint64_t)(secs * 1e9);
+    for (int i = 0; i < l.conns; i++) {
+        rconn *c = &cs[i];
         wire_wr_reset(&out);
-        for (int k = 0; k < window; k++)
-            add_request(&out, &cs[i], op, path);
-        if (write_all(cs[i].fd, out.p, out.len) != 0)
+        for (int k = 0; k < l.window; k++) {
+            add_request(&out, c, i, &l);
+            c->issued_ns[(c->head + c->n_inflight++) % (size_t)l.window] = now_ns();
+        }
+        if (write_all(c->fd, out.p, out.len) != 0)
             return 1;
-        pfds[i] = (struct pollfd){cs[i].fd, POLLIN, 0};
+        pfds[i] = (struct pollfd){c->fd, POLLIN, 0};
     }
     uint64_t ops = 0, errors = 0;
-    double t0 = now_s(), end = t0 + secs;
-    while (now_s() < end) {
-        if (poll(pfds, (nfds_t)conns, 100) <= 0)
+    uint64_t now = now_ns();
+    while (now < t_end) {
+        if (poll(pfds, (nfds_t)l.conns, 100) <= 0) {
+            now = now_ns();
             continue;
-        for (int i = 0; i < conns; i++) {
+        }
+        for (int i = 0; i < l.conns; i++) {
             if (!(pfds[i].revents & POLLIN))
                 continue;
             rconn *c = &cs[i];
-            ssize_t n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
+            ssize_t n = read(c->fd, c->in + c->in_len, IN_CAP - c->in_len);
             if (n <= 0) {
                 fprintf(stderr, "zkrawload: connection %d closed\n", i);
                 return 1;
             }
+            now = now_ns();
             c->in_len += (size_t)n;
             size_t off = 0;
             int replies = 0;
             int32_t len;
-            while (wire_frame_peek(c->in + off, c->in_len - off, 1 << 15, &len) == 1) {
+            while (wire_frame_peek(c->in + off, c->in_len - off, IN_CAP - 4, &len) == 1) {
                 if (len >= 16 && (int32_t)wire_get_be32(c->in + off + 4 + 12) != 0)
                     errors++;
+                if (c->n_inflight > 0) {
+                    uint64_t t0 = c->issued_ns[c->head];
+                    c->head = (c->head + 1) % (size_t)l.window;
+                    c->n_inflight--;
+                    if (t0 >= t_measure && now < t_end) {
+                        hist_add(now - t0);
+                        ops++;
+                    }
+                }
                 off += 4 + (size_t)len;
                 replies++;
             }
             memmove(c->in, c->in + off, c->in_len - off);
             c->in_len -= off;
-            ops += (uint64_t)replies;
             wire_wr_reset(&out);
-            for (int k = 0; k < replies; k++)
-                add_request(&out, c, op, path);
+            for (int k = 0; k < replies; k++) {
+                add_request(&out, c, i, &l);
+                c->issued_ns[(c->head + c->n_inflight++) % (size_t)l.window] = now;
+            }
             if (out.len > 0 && write_all(c->fd, out.p, out.len) != 0)
                 return 1;
         }
     }
-    double elapsed = now_s() - t0;
-    printf("op=raw%s conns=%d window=%d secs=%.2f ops=%llu ops_per_sec=%.1f errors=%llu\n",
-           op == WIRE_OP_EXISTS ? "exists" : "get", conns, window, elapsed, (unsigned long long)ops,
-           (double)ops / elapsed, (unsigned long long)errors);
-    for (int i = 0; i < conns; i++)
+    double elapsed = secs;
+    uint64_t max_ns = 0;
+    for (size_t b = 0; b < sizeof hist / sizeof hist[0]; b++)
+        if (hist[b] != 0)
+            max_ns = hist_value(b);
+    printf("op=raw%s conns=%d window=%d size=%d secs=%.2f ops=%llu ops_per_sec=%.1f "
+           "p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f errors=%llu\n",
+           op_name(l.kind), l.conns, l.window, l.size, elapsed, (unsigned long long)ops,
+           (double)ops / elapsed, hist_pct(ops, 50), hist_pct(ops, 99), hist_pct(ops, 99.9),
+           (double)max_ns / 1000.0, (unsigned long long)errors);
+    for (int i = 0; i < l.conns; i++) {
         close(cs[i].fd);
+        free(cs[i].in);
+        free(cs[i].issued_ns);
+    }
     wire_wr_fini(&out);
     free(cs);
     free(pfds);
+    free(l.value);
     return errors == 0 ? 0 : 1;
 }
