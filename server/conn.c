@@ -86,6 +86,7 @@ void srv_conn_close(conn *c, const char *why)
     srv_log(SRV_LOG_INFO, "closed connection %s:%d session 0x%016" PRIx64 ": %s", c->addr, c->port,
             (uint64_t)c->session_id, why);
     c->dead = true;
+    c->is_reading = false;
     watch_remove_watcher(s->watches, c->id);
     srv_idmap_del(&s->conn_by_id, c->id);
     if (c->session_id != 0 && srv_conn_by_session(s, c->session_id) == c)
@@ -196,13 +197,14 @@ static bool must_throttle(srv *s, conn *c)
     return true;
 }
 
-/* Handles every whole frame in the input buffer, until c is closed,
- * closing, throttled or out of whole frames. */
+/* Handles the whole frames in the input buffer while c may be read (it
+ * stops once c is closed, closing, throttled or over its output high
+ * water: a pipelined burst of large reads must not pile up output). */
 static void read_frames(conn *c)
 {
     srv *s = c->s;
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    while (!c->dead && !c->closing) {
+    while (c->is_reading) {
         uint8_t hdr[4];
         if (evbuffer_copyout(in, hdr, 4) < 4)
             return;

@@ -189,7 +189,13 @@ static void release(srv *s, conn *c)
         }
     }
     if (bytes > 0) {
-        evbuffer_remove_buffer(o->held, bufferevent_get_output(c->bev), bytes);
+        /* All of it (the usual case) moves every chain as it is; a prefix
+         * may split a chain, whose head is then copied. */
+        struct evbuffer *dst = bufferevent_get_output(c->bev);
+        if (bytes == o->held_bytes)
+            evbuffer_add_buffer(dst, o->held);
+        else
+            evbuffer_remove_buffer(o->held, dst, bytes);
         o->held_bytes -= bytes;
     }
     c->packets_sent += frames;
