@@ -140,6 +140,21 @@ static struct event *periodic(srv *s, int64_t ms, event_callback_fn fn)
     return ev;
 }
 
+int srv_events_init(srv *s, char *err, size_t err_len)
+{
+    s->durable_ev = event_new(s->base, -1, 0, on_durable_event, s);
+    s->reap_ev = event_new(s->base, -1, 0, on_reap, s);
+    s->resume_ev = event_new(s->base, -1, 0, on_resume, s);
+    s->tick_ev = periodic(s, HOUSEKEEPING_MS, on_housekeeping);
+    s->container_ev = periodic(s, s->cfg.container_check_interval_ms, on_container_check);
+    if (s->durable_ev == NULL || s->reap_ev == NULL || s->resume_ev == NULL || s->tick_ev == NULL ||
+        s->container_ev == NULL) {
+        snprintf(err, err_len, "out of memory setting up the event loop");
+        return ZERR_NOMEM;
+    }
+    return 0;
+}
+
 int srv_listen(srv *s, char *err, size_t err_len)
 {
     const char *host = s->cfg.client_port_address ? s->cfg.client_port_address : "0.0.0.0";
@@ -158,15 +173,9 @@ int srv_listen(srv *s, char *err, size_t err_len)
         snprintf(err, err_len, "cannot listen on %s: %s", spec, strerror(errno));
         return ZERR_IO;
     }
-    s->durable_ev = event_new(s->base, -1, 0, on_durable_event, s);
-    s->reap_ev = event_new(s->base, -1, 0, on_reap, s);
-    s->resume_ev = event_new(s->base, -1, 0, on_resume, s);
-    s->tick_ev = periodic(s, HOUSEKEEPING_MS, on_housekeeping);
-    s->container_ev = periodic(s, s->cfg.container_check_interval_ms, on_container_check);
     s->sigterm_ev = evsignal_new(s->base, SIGTERM, on_signal, s);
     s->sigint_ev = evsignal_new(s->base, SIGINT, on_signal, s);
-    if (s->durable_ev == NULL || s->reap_ev == NULL || s->resume_ev == NULL || s->tick_ev == NULL ||
-        s->container_ev == NULL || s->sigterm_ev == NULL || s->sigint_ev == NULL) {
+    if (s->sigterm_ev == NULL || s->sigint_ev == NULL) {
         snprintf(err, err_len, "out of memory setting up the event loop");
         return ZERR_NOMEM;
     }

@@ -152,7 +152,16 @@ int64_t srv_now_ms(void);  /* monotonic */
 int64_t srv_now_us(void);  /* monotonic */
 int64_t srv_wall_ms(void); /* wall clock, for ctime/mtime */
 
+/* lifecycle.c: see its top comment. Each returns 0 or a zerr with a
+ * message in err; srv_close is safe after a partial srv_open. */
+int srv_open(srv *s, char *err, size_t err_len);
+int srv_serve(srv *s, char *err, size_t err_len);
+void srv_close(srv *s);
+
 /* loop.c */
+/* The loop's own events: durable wake-up, reap, resume, timers. */
+int srv_events_init(srv *s, char *err, size_t err_len);
+/* The client port and the signals. */
 int srv_listen(srv *s, char *err, size_t err_len);
 void srv_on_durable(void *arg, uint64_t zxid);
 void srv_on_log_error(void *arg, const char *msg);
