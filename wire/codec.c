@@ -217,8 +217,10 @@ static uint8_t *grow(wire_wr *w, size_t n)
 
 void wire_wr_raw(wire_wr *w, const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* an empty writer has no buffer: NULL + 0 is undefined */
     uint8_t *at = grow(w, n);
-    if (at != NULL && n > 0)
+    if (at != NULL)
         memcpy(at, p, n);
 }
 
