@@ -45,6 +45,7 @@ export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
 suite "fuzz decoders (libFuzzer, 60 s)" "$root/tests/fuzz/run.sh"
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
+suite "statistics" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/stats"
 suite "backpressure" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/backpressure"
 suite "curator" "$root/tests/integration/curator/run.sh"
 suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"

@@ -100,6 +100,8 @@ static int log_and_apply(srv *s, int64_t zxid)
 
 static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_auth *a)
 {
+    if (c != NULL)
+        c->req_is_update = true; /* its reply answers a request with a txn */
     zt_prep_ctx ctx = {session,       xid, s->last_zxid + 1,
                        srv_wall_ms(), a,   s->cfg.extended_types_enabled};
     if (c != NULL)
@@ -240,6 +242,7 @@ int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeo
     c->session_id = session_id;
     c->timeout_ms = timeout_ms;
     c->handshaken = true;
+    c->req_op = WIRE_OP_CREATESESSION;
     srv_idmap_put(&s->conn_by_session, (uint64_t)session_id, c);
     srv_log(SRV_LOG_INFO, "established session 0x%016" PRIx64 " with timeout %d ms for %s:%d",
             (uint64_t)session_id, timeout_ms, c->addr, c->port);

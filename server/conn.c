@@ -146,6 +146,12 @@ void srv_conn_update_read(conn *c)
         want_resume(c);
 }
 
+void srv_conn_write_raw(conn *c, const void *p, size_t n)
+{
+    if (!c->dead && evbuffer_add(bufferevent_get_output(c->bev), p, n) != 0)
+        srv_conn_close(c, "out of memory");
+}
+
 void srv_conn_close_when_flushed(conn *c)
 {
     if (c->dead || c->closing)
@@ -208,9 +214,15 @@ static void read_frames(conn *c)
         uint8_t hdr[4];
         if (evbuffer_copyout(in, hdr, 4) < 4)
             return;
-        if (!c->handshaken && c->packets_recv == 0 && srv_4lw_is_command(hdr)) {
-            evbuffer_drain(in, 4);
-            srv_4lw_run(c, hdr);
+        size_t word = !c->handshaken && c->packets_recv == 0 ? srv_4lw_len(hdr) : 0;
+        if (word > 0) {
+            uint8_t cmd[12];
+            if (evbuffer_copyout(in, cmd, word) < (ssize_t)word)
+                return; /* stmk's mask has not all arrived */
+            evbuffer_drain(in, word);
+            c->packets_recv++; /* ZooKeeper counts a word as a packet received */
+            s->stats.packets_recv++;
+            srv_4lw_run(c, cmd, word);
             return;
         }
         int32_t len = (int32_t)wire_get_be32(hdr);
@@ -229,6 +241,9 @@ static void read_frames(conn *c)
         c->packets_recv++;
         s->stats.packets_recv++;
         c->req_arrival_us = srv_now_us();
+        c->req_op = INT32_MIN; /* dispatch names it; a reconnect stays uncounted */
+        c->req_xid = 0;
+        c->req_is_update = false;
         if (!c->handshaken)
             srv_handshake(c, p + 4, (size_t)len);
         else
@@ -275,10 +290,10 @@ void srv_conn_run_resumed(srv *s)
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     conn *c = arg;
-    if (what & BEV_EVENT_EOF)
-        srv_conn_close(c, "client closed the connection");
-    else if (what & BEV_EVENT_ERROR)
-        srv_conn_close(c, "socket error");
+    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+        return;
+    c->s->stats.dropped_conns++;
+    srv_conn_close(c, what & BEV_EVENT_EOF ? "client closed the connection" : "socket error");
 }
 
 void srv_conn_accept(srv *s, int fd, const char *addr, int port)
@@ -309,6 +324,7 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     c->port = port;
     c->established_ms = srv_wall_ms();
+    srv_conn_stats_reset(&c->cs);
     if (srv_auth_add(c, "ip", addr) != 0 || srv_idmap_put(&s->conn_by_id, c->id, c) != 0) {
         srv_log(SRV_LOG_ERROR, "out of memory accepting %s:%d", addr, port);
         conn_free(c);

@@ -27,6 +27,9 @@ int srv_open(srv *s, char *err, size_t err_len)
     };
     pthread_mutex_init(&s->durable_mu, NULL);
     s->started_ms = srv_now_ms();
+    s->stats.read_latency_ms.has_pct = true;
+    s->stats.update_latency_ms.has_pct = true;
+    srv_trace_init(s);
     s->base = event_base_new();
     if (s->base == NULL) {
         snprintf(err, err_len, "cannot create the event loop");
@@ -96,6 +99,7 @@ void srv_close(srv *s)
     free(s->dl);
     s->dl = NULL;
     s->n_dl = s->cap_dl = 0;
+    srv_stats_fini(&s->stats);
     srv_config_fini(&s->cfg);
     pthread_mutex_destroy(&s->durable_mu);
 }

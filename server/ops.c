@@ -274,6 +274,9 @@ static void op_sync(req *q)
 
 static void op_ping(req *q)
 {
+    /* FinalRequestProcessor answers every ping with xid -2, whatever xid
+     * the request carried. */
+    q->xid = WIRE_XID_PING;
     reply_err(q, 0);
 }
 
@@ -404,6 +407,8 @@ static void op_auth(req *q)
         return bad_request(q, "auth");
     int rc = srv_auth_packet(q->c, scheme, auth);
     srv *s = q->c->s;
+    if (rc != 0)
+        s->stats.auth_failures++;
     /* The auth reply carries zxid 0 (ZooKeeperServer.processPacket); a
      * failure closes the connection after the reply. */
     srv_reply_begin(&s->reply, q->xid, 0, rc);
@@ -533,6 +538,13 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     q.type = wire_rd_i32(&q.r);
     if (wire_rd_err(&q.r) != 0)
         return bad_request(&q, "header of a");
+    c->req_op = q.type;
+    c->req_xid = q.xid;
+    /* ZooTrace.CLIENT_REQUEST_TRACE_MASK: like ZooKeeper's TRACE lines,
+     * printed only when the log level admits them. */
+    if (s->trace_mask & 2)
+        srv_log(SRV_LOG_DEBUG, "request session 0x%016" PRIx64 " xid %d opcode %d",
+                (uint64_t)c->session_id, q.xid, q.type);
     if (sess_touch(s->sessions, c->session_id, srv_now_ms()) != 0 &&
         q.type != WIRE_OP_CLOSESESSION) {
         /* The session expired under this connection. */

@@ -69,12 +69,19 @@ static size_t unsent_bytes(conn *c)
     return evbuffer_get_length(bufferevent_get_output(c->bev)) + c->out.held_bytes;
 }
 
-/* A reply left: the request it answers is done. */
-static void reply_released(srv *s, conn *c, int64_t arrival_us)
+/* A frame left for the socket; a reply's request is done. */
+static void frame_released(srv *s, conn *c, const held_mark *m)
 {
+    if (m->len == 0)
+        return;
+    c->packets_sent++;
+    s->stats.packets_sent++;
+    srv_stats_response_size(&s->stats, (int64_t)m->len - 4);
+    if (!m->is_reply)
+        return;
     int64_t now = srv_now_us();
-    srv_stats_request_done(&s->stats, now - arrival_us);
-    c->last_latency_us = now - arrival_us;
+    srv_stats_request_done(&s->stats, &c->cs, m->op, m->is_update, m->cxid, m->zxid,
+                           now - m->arrival_us, now / 1000);
 }
 
 static bool is_notification(const uint8_t *frame, size_t len)
@@ -123,19 +130,16 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
         return;
     }
     bool is_reply = w->len > 0 && !is_notification(w->p, w->len);
+    held_mark m = {zxid,       (uint32_t)w->len, c->req_arrival_us, c->req_op,
+                   c->req_xid, is_reply,         c->req_is_update,  close_after};
     if (c->out.n_marks == 0 && zxid <= s->durable_zxid) {
-        if (w->len > 0) {
-            if (evbuffer_add(bufferevent_get_output(c->bev), w->p, w->len) != 0) {
-                wire_wr_reset(w);
-                srv_log(SRV_LOG_ERROR, "out of memory writing to %s:%d", c->addr, c->port);
-                srv_conn_close(c, "out of memory");
-                return;
-            }
-            c->packets_sent++;
-            s->stats.packets_sent++;
-            if (is_reply)
-                reply_released(s, c, c->req_arrival_us);
+        if (w->len > 0 && evbuffer_add(bufferevent_get_output(c->bev), w->p, w->len) != 0) {
+            wire_wr_reset(w);
+            srv_log(SRV_LOG_ERROR, "out of memory writing to %s:%d", c->addr, c->port);
+            srv_conn_close(c, "out of memory");
+            return;
         }
+        frame_released(s, c, &m);
         wire_wr_reset(w);
         if (close_after)
             srv_conn_close_when_flushed(c);
@@ -143,7 +147,6 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
             check_bounds(s, c);
         return;
     }
-    held_mark m = {zxid, (uint32_t)w->len, is_reply ? c->req_arrival_us : 0, is_reply, close_after};
     if (c->out.held == NULL)
         c->out.held = evbuffer_new();
     if (c->out.held == NULL || mark_push(&c->out, &m) != 0 ||
@@ -168,18 +171,16 @@ static void release(srv *s, conn *c)
 {
     conn_out *o = &c->out;
     size_t bytes = 0;
-    uint64_t frames = 0;
     bool close_now = false;
     while (o->n_marks > 0) {
         held_mark *m = &o->marks[o->mark_head];
         if (m->zxid > s->durable_zxid)
             break;
         bytes += m->len;
-        frames += m->len > 0;
+        frame_released(s, c, m);
         if (m->is_reply) {
             o->n_replies--;
             s->outstanding--;
-            reply_released(s, c, m->arrival_us);
         }
         o->mark_head = (o->mark_head + 1) & (o->cap_marks - 1);
         o->n_marks--;
@@ -198,8 +199,6 @@ static void release(srv *s, conn *c)
             evbuffer_remove_buffer(o->held, dst, bytes);
         o->held_bytes -= bytes;
     }
-    c->packets_sent += frames;
-    s->stats.packets_sent += frames;
     if (o->n_marks == 0)
         wait_list_del(s, c);
     if (close_now)

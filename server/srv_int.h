@@ -20,6 +20,7 @@
 
 #include "server/config.h"
 #include "server/idmap.h"
+#include "server/stats.h"
 #include "session/sess.h"
 #include "storage/stor.h"
 #include "watch/watch.h"
@@ -49,7 +50,9 @@ typedef struct held_mark {
     int64_t zxid;
     uint32_t len;       /* bytes in conn_out.held; 0 for a bare close */
     int64_t arrival_us; /* of the request it answers (is_reply) */
+    int32_t op, cxid;   /* of that request, for the statistics */
     bool is_reply;      /* answers a request (every frame but a notification) */
+    bool is_update;     /* that request logged a txn */
     bool close_after;
 } held_mark;
 
@@ -78,7 +81,11 @@ struct conn {
     bool is_throttled; /* on srv.throttled */
     bool is_resume_pending;
     conn_out out;
-    int64_t req_arrival_us; /* of the request being handled */
+    /* the request being handled, for the statistics of its reply */
+    int64_t req_arrival_us;
+    int32_t req_op, req_xid; /* req_op: what srv_stats_op_code names */
+    bool req_is_update;      /* it logged a txn (commit.c) */
+    srv_conn_stats cs;
     char addr[64];
     int port;
     wire_acl *auth; /* (scheme, id) pairs; strings owned in auth_blob */
@@ -87,8 +94,6 @@ struct conn {
     bool is_super;
     /* stats for cons/stat */
     uint64_t packets_recv, packets_sent;
-    int64_t last_zxid_sent;
-    int64_t last_latency_us;
     int64_t established_ms;
     conn *prev, *next; /* srv.conns, or srv.reap once dead */
     conn *thr_next;    /* srv.throttled */
@@ -96,19 +101,6 @@ struct conn {
 };
 
 /* ---- the process ---- */
-typedef struct srv_stats {
-    uint64_t packets_recv, packets_sent;
-    int64_t lat_min_us, lat_max_us, lat_total_us;
-    uint64_t lat_count;
-    uint64_t fsync_batches;
-    uint64_t throttled;            /* times a connection was throttled */
-    uint64_t slow_consumer_closes; /* connections closed for not reading */
-    uint64_t rejected_conns;       /* refused by maxClientCnxns */
-} srv_stats;
-
-/* A request was answered `us` after it arrived. */
-void srv_stats_request_done(srv_stats *st, int64_t us);
-
 struct srv {
     srv_config cfg;
     struct event_base *base;
@@ -139,6 +131,7 @@ struct srv {
     int64_t started_ms;
     uint32_t rng;
     srv_stats stats;
+    int64_t trace_mask; /* ZooTrace's, for gtmk/stmk; gates request tracing */
     /* scratch reused by every write */
     wire_wr txn;
     wire_wr reply;
@@ -183,6 +176,8 @@ void srv_conn_resume_throttled(srv *s);
 void srv_conn_run_resumed(srv *s);
 /* Frees the connections closed since the last call (the reap event's job). */
 void srv_conn_reap(srv *s);
+/* Bytes straight to c's socket, past its held output (four-letter words). */
+void srv_conn_write_raw(conn *c, const void *p, size_t n);
 conn *srv_conn_by_id(srv *s, uint64_t id);
 conn *srv_conn_by_session(srv *s, int64_t session_id);
 /* Starts a reply frame: length placeholder + ReplyHeader. Finish with srv_reply_end. */
@@ -225,8 +220,25 @@ void srv_auth_view(const conn *c, zt_auth *out);
 void srv_auth_free(conn *c);
 
 /* fourlw.c */
-bool srv_4lw_is_command(const uint8_t p[4]);
-void srv_4lw_run(conn *c, const uint8_t p[4]);
+/* What zabd reports as its version: kazoo's server_version() parses it. */
+#define SRV_ZK_VERSION "3.8.0-zabd-0.1, built on " __DATE__ " " __TIME__ " GMT"
+/* 0 if the first four bytes are no four-letter word zabd runs, else the
+ * bytes the word takes (stmk carries a mask). */
+size_t srv_4lw_len(const uint8_t p[4]);
+/* Answers the word in p[0..len) and closes c once the answer has left. */
+void srv_4lw_run(conn *c, const uint8_t *p, size_t len);
+void srv_out(wire_wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* monitor.c: the words that report statistics */
+void srv_4lw_srvr(srv *s, wire_wr *w);
+void srv_4lw_stat(srv *s, wire_wr *w);
+void srv_4lw_cons(srv *s, wire_wr *w);
+void srv_4lw_crst(srv *s, wire_wr *w);
+void srv_4lw_srst(srv *s, wire_wr *w);
+void srv_4lw_mntr(srv *s, wire_wr *w);
+void srv_4lw_gtmk(srv *s, wire_wr *w);
+void srv_4lw_stmk(srv *s, wire_wr *w, int64_t mask);
+void srv_trace_init(srv *s); /* ZooTrace's default mask */
 
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);

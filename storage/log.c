@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "storage/stor_int.h"
@@ -258,6 +259,27 @@ void stor_close(stor *st)
     free(st);
 }
 
+uint64_t stor_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void stor_get_stats(stor *st, stor_stats *out)
+{
+    pthread_mutex_lock(&st->mu);
+    *out = st->stats;
+    pthread_mutex_unlock(&st->mu);
+}
+
+void stor_reset_stats(stor *st)
+{
+    pthread_mutex_lock(&st->mu);
+    memset(&st->stats, 0, sizeof st->stats);
+    pthread_mutex_unlock(&st->mu);
+}
+
 uint64_t stor_last_zxid(stor *st)
 {
     return __atomic_load_n(&st->durable_zxid, __ATOMIC_ACQUIRE);
@@ -436,7 +458,9 @@ static void *log_thread(void *arg)
         pthread_mutex_unlock(&st->mu);
 
         char *e = NULL;
+        uint64_t t0 = stor_now_us();
         uint64_t top = batch_write(st, list, purge_upto, &e);
+        uint64_t took = stor_now_us() - t0;
         for (stor_entry *x = list, *next; x != NULL; x = next) {
             next = x->next;
             free(x);
@@ -452,6 +476,15 @@ static void *log_thread(void *arg)
                 st->on_error(st->cb_arg, msg);
             return NULL;
         }
+        pthread_mutex_lock(&st->mu);
+        stor_stats *ss = &st->stats;
+        if (ss->syncs == 0 || took < ss->sync_us_min)
+            ss->sync_us_min = took;
+        if (took > ss->sync_us_max)
+            ss->sync_us_max = took;
+        ss->sync_us_sum += took;
+        ss->syncs++;
+        pthread_mutex_unlock(&st->mu);
         if (top > 0) {
             __atomic_store_n(&st->durable_zxid, top, __ATOMIC_RELEASE);
             if (st->on_durable != NULL)

@@ -375,6 +375,7 @@ int stor_snapshot_begin(stor *st, uint64_t zxid,
         _exit(child_run(st, zxid, produce, produce_arg));
     st->snap_pid = pid;
     st->snap_zxid = zxid;
+    st->snap_started_us = stor_now_us();
     return 0;
 }
 
@@ -382,8 +383,19 @@ int stor_snapshot_begin(stor *st, uint64_t zxid,
 static int child_result(stor *st, int status)
 {
     st->snap_pid = 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        uint64_t ms = (stor_now_us() - st->snap_started_us) / 1000;
+        pthread_mutex_lock(&st->mu);
+        stor_stats *ss = &st->stats;
+        if (ss->snapshots == 0 || ms < ss->snap_ms_min)
+            ss->snap_ms_min = ms;
+        if (ms > ss->snap_ms_max)
+            ss->snap_ms_max = ms;
+        ss->snap_ms_sum += ms;
+        ss->snapshots++;
+        pthread_mutex_unlock(&st->mu);
         return 1;
+    }
     char tmp[4096];
     snap_path(st, st->snap_zxid, true, tmp, sizeof(tmp));
     unlink(tmp); /* a killed child leaves its .tmp behind */

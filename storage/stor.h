@@ -153,6 +153,24 @@ int stor_purge(stor *st, int retain);
  * directory. Cost: two directory scans. */
 void stor_sizes(stor *st, uint64_t *snap_bytes, uint64_t *log_bytes);
 
+/* ---- Statistics ---------------------------------------------------------------- */
+
+/* Measured here, where the work happens: each synced log write (one per
+ * batch: the WAL append and its fsync) from just before to just after
+ * rocksdb_write, on the log thread; each completed snapshot from fork() to
+ * the reaping of its child, which exits once the file and its directory
+ * entry are synced. */
+typedef struct stor_stats {
+    uint64_t syncs;
+    uint64_t sync_us_sum, sync_us_min, sync_us_max;
+    uint64_t snapshots;
+    uint64_t snap_ms_sum, snap_ms_min, snap_ms_max;
+} stor_stats;
+
+/* Safe from the loop thread while the log thread runs. */
+void stor_get_stats(stor *st, stor_stats *out);
+void stor_reset_stats(stor *st);
+
 #ifdef __cplusplus
 }
 #endif

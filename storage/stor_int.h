@@ -53,6 +53,9 @@ struct stor {
     /* Snapshot child, owned by the loop thread. */
     pid_t snap_pid; /* 0 when none runs */
     uint64_t snap_zxid;
+    uint64_t snap_started_us;
+
+    stor_stats stats; /* guarded by mu */
 };
 
 /* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32()),
@@ -62,6 +65,9 @@ uint32_t stor_crc32(uint32_t crc, const void *p, size_t n);
 /* Log-side purge: deletes every log entry with zxid <= upto, through the log
  * thread when it runs. */
 void stor_log_purge(stor *st, uint64_t upto);
+
+/* CLOCK_MONOTONIC in microseconds, for the statistics. */
+uint64_t stor_now_us(void);
 
 /* Waits for a running snapshot child (stor_close). */
 void stor_snapshot_wait(stor *st);

@@ -1,0 +1,79 @@
+/*
+ * server/stats.h: the figures srvr, stat, cons and mntr print, as
+ * ZooKeeper 3.8 defines them, each recorded where the thing it counts
+ * happens (stats.c says where). Internal to server/.
+ *
+ * Request latencies are whole milliseconds per sample, as ZooKeeper
+ * records them (arrival and release are read in microseconds and the
+ * difference truncated); storage's fsync times are microseconds, printed
+ * in milliseconds.
+ */
+#ifndef ZABD_SERVER_STATS_H
+#define ZABD_SERVER_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Log-linear buckets: exact below 16, then 16 per power of two, so a
+ * percentile is within 1/16 of the true value. */
+enum { SRV_HIST_BUCKETS = 61 * 16 };
+
+/* ZooKeeper's Summary (avg/min/max/cnt/sum), with percentiles when
+ * has_pct (its SummarySet p50/p95/p99/p999). */
+typedef struct srv_summary {
+    uint64_t count;
+    int64_t sum, min, max;
+    bool has_pct;
+    uint32_t *hist; /* SRV_HIST_BUCKETS, allocated on first use */
+} srv_summary;
+
+void srv_summary_add(srv_summary *s, int64_t v);
+/* The value below which pct % of the samples lie (0 when empty). */
+int64_t srv_summary_pct(const srv_summary *s, double pct);
+void srv_summary_reset(srv_summary *s);
+void srv_summary_fini(srv_summary *s);
+
+typedef struct srv_stats {
+    uint64_t packets_recv, packets_sent;
+    srv_summary latency_ms;        /* every request ZooKeeper counts */
+    srv_summary read_latency_ms;   /* requests without a txn */
+    srv_summary update_latency_ms; /* requests with a txn */
+    int64_t last_response_size, min_response_size, max_response_size;
+    bool has_response_size;
+    uint64_t fsync_batches;
+    uint64_t throttled;            /* times a connection was throttled */
+    uint64_t slow_consumer_closes; /* connections closed for not reading */
+    uint64_t rejected_conns;       /* refused by maxClientCnxns */
+    uint64_t dropped_conns;        /* closed by the client (ZooKeeper's "drop") */
+    uint64_t auth_failures;        /* addAuth or SASL answered AUTHFAILED */
+} srv_stats;
+
+/* Per connection, for cons (ServerCnxn's figures). */
+typedef struct srv_conn_stats {
+    const char *last_op; /* "NA" until a counted reply left */
+    int64_t last_cxid;   /* -1 when none */
+    int64_t last_zxid;
+    int64_t last_response_ms; /* monotonic */
+    int64_t last_latency_ms, min_latency_ms, max_latency_ms, total_latency_ms;
+    uint64_t count;
+} srv_conn_stats;
+
+void srv_conn_stats_reset(srv_conn_stats *cs);
+
+/* ZooKeeper's four-letter code of an operation in cons ("GETD", "CREA"),
+ * or NULL for requests ZooKeeper does not count (auth, SASL, reconnects). */
+const char *srv_stats_op_code(int32_t op);
+
+/* A reply left: `bytes` is header + body (no length prefix), as
+ * ZooKeeper's client response size. */
+void srv_stats_response_size(srv_stats *st, int64_t bytes);
+
+/* A request was answered `us` after it arrived. */
+void srv_stats_request_done(srv_stats *st, srv_conn_stats *cs, int32_t op, bool is_update,
+                            int32_t cxid, int64_t zxid, int64_t us, int64_t now_ms);
+
+/* srst: everything but the counters of what exists (connections, ...). */
+void srv_stats_reset(srv_stats *st);
+void srv_stats_fini(srv_stats *st);
+
+#endif
