@@ -35,6 +35,7 @@
  * ordinary crash mid-write.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,8 +80,31 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
+/* fsyncs the directory that holds path's last component. */
+static int fsync_parent(const char *path)
+{
+    char buf[4096];
+    const char *slash = strrchr(path, '/');
+    size_t len = slash != NULL ? (size_t)(slash - path) : 0;
+    if (len >= sizeof(buf))
+        return -1;
+    memcpy(buf, path, len);
+    buf[len] = '\0';
+    int fd = open(slash == NULL ? "." : len == 0 ? "/" : buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
 /* mkdir -p, then a writability check: RocksDB would fail later with a less
- * helpful message, and the snapshot child would fail silently. */
+ * helpful message, and the snapshot child would fail silently.
+ * A new directory's name is durable only once its parent is fsynced: until
+ * then a power cut can take version-2, and the log and snapshots in it, away
+ * although every file inside was synced. So each directory on the path gets
+ * its parent synced, also one that already existed (an earlier run may have
+ * made it and died before syncing); only a failure for one made here counts. */
 static int dir_make(const char *what, const char *dir, char *err, size_t err_len)
 {
     int rc = ZERR_NOMEM;
@@ -92,9 +116,15 @@ static int dir_make(const char *what, const char *dir, char *err, size_t err_len
         if (*s != '/' && !at_end)
             continue;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        bool made = mkdir(p, 0755) == 0;
+        if (!made && errno != EEXIST) {
             rc = ZERR_IO;
             put_err(err, err_len, "%s %s is not writable: %s", what, dir, strerror(errno));
+            goto out;
+        }
+        if (fsync_parent(p) != 0 && made) {
+            rc = ZERR_IO;
+            put_err(err, err_len, "%s %s: cannot sync its parent: %s", what, dir, strerror(errno));
             goto out;
         }
         if (at_end)
