@@ -25,7 +25,8 @@
  * as ZooKeeper does on a txn log CRC failure.
  *
  * Durability: each batch is one WriteBatch written with sync = true (the
- * WAL is fsynced before on_durable runs; the WAL is never disabled). RocksDB
+ * WAL is fsynced before on_durable runs; the WAL is never disabled), unless
+ * the operator asked for forceSync=no (stor_config.skip_sync). RocksDB
  * opens with WAL recovery mode "tolerate corrupted tail records": after a
  * crash it drops an incomplete record at the very end of the WAL (the only
  * one a crash can tear: the last, unsynced write, never acknowledged) and
@@ -233,6 +234,8 @@ int stor_open(const stor_config *cfg, stor **out, char *err, size_t err_len)
     st->opts = db_options();
     st->wo_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(st->wo_sync, 1);
+    st->wo_log = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(st->wo_log, cfg->skip_sync ? 0 : 1);
     st->ro = rocksdb_readoptions_create();
     st->db = rocksdb_open(st->opts, st->db_dir, &e);
     if (e != NULL) {
@@ -279,6 +282,8 @@ void stor_close(stor *st)
         rocksdb_options_destroy(st->opts);
     if (st->wo_sync != NULL)
         rocksdb_writeoptions_destroy(st->wo_sync);
+    if (st->wo_log != NULL)
+        rocksdb_writeoptions_destroy(st->wo_log);
     if (st->ro != NULL)
         rocksdb_readoptions_destroy(st->ro);
     pthread_cond_destroy(&st->cv);
@@ -445,7 +450,7 @@ static uint64_t batch_write(stor *st, stor_entry *list, uint64_t purge_upto, cha
      * that were still queued when it was asked for go too. */
     if (purge_upto > 0)
         delete_log_upto(b, purge_upto);
-    rocksdb_write(st->db, st->wo_sync, b, e);
+    rocksdb_write(st->db, st->wo_log, b, e);
     rocksdb_writebatch_destroy(b);
     return top;
 }
