@@ -4,7 +4,8 @@
 # WAL syncs, start-up, random times), the data directory rewound to what a
 # power cut leaves, zabd restarted on it without the shim, and every
 # acknowledged write checked; then the negative controls, which must lose
-# writes (powercut.py says what each round does).
+# writes (powercut.py says what each round does). selftest.py checks the
+# shim and the rewind on a scripted process first.
 #
 #   POWERCUT_SEED=N   replay a run      POWERCUT_ONLY=positive|negative
 # Needs the build (build/server/zabd, build/tests/faults/powercut/{libpcshim.so,pc_ctl}).
@@ -33,6 +34,10 @@ cleanup() {
 }
 trap cleanup EXIT
 set +e
+# First the model itself (selftest.py: known file operations, known outcome),
+# then zabd.
+timeout -k 5 60 /usr/bin/python3 -B "$here/selftest.py" --ctl "$ctl" --shim "$shim" \
+  --workdir "$work/selftest" || exit 1
 timeout -k 5 170 /usr/bin/python3 -B "$here/powercut.py" --zabd "$zabd" --shim "$shim" \
   --ctl "$ctl" --workdir "$work" --deadline 150 ${POWERCUT_SEED:+--seed "$POWERCUT_SEED"} \
   ${POWERCUT_ONLY:+--only "$POWERCUT_ONLY"}
