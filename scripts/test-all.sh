@@ -63,6 +63,7 @@ san "curator" "$root/tests/integration/curator/run.sh"
 san "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
 san "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 san "crash" "$root/tests/faults/crash/run.sh"
+san "power cut" "$root/tests/faults/powercut/run.sh"
 
 [ "${#failures[@]}" -eq 0 ] || echo "failed suites: ${failures[*]}"
 echo "$passed passed, $failed failed"

@@ -5,10 +5,12 @@ each one survived.
 Writer: one session per connection, up to WINDOW requests in flight, each a
 create2 (for a path not known to exist) or a setData with version -1 on
 /pc/c<i>/p<k>. Every reply with err 0 is an acknowledgement: its path, the
-version and mzxid from the reply's stat and the data sent are appended to the
-ack journal at once (one JSON line, flushed). Replies that never came (the
-server died) are outcomes unknown and are not journalled. Every payload sent
-is remembered too, so the check can tell a newer write from garbage.
+version and mzxid from the reply's stat and the sequence number of the data
+sent are appended to the ack journal at once (one JSON line, flushed).
+Replies that never came (the server died) are outcomes unknown and are not
+journalled. The data of write s of connection i in round r on p<k> is
+payload(r, i, k, s), so the journal need not hold it and the check can tell
+a newer write (a sequence number that was sent) from garbage.
 
 Wire formats used (all big-endian, jute): a request is len, xid, type, body;
 a reply is len, xid, zxid, err, body; a string is len + bytes; a Stat is
@@ -34,6 +36,22 @@ WORLD_ANYONE_ALL = struct.pack('>i', 1) + struct.pack('>i', 31) + \
     struct.pack('>i', 5) + b'world' + struct.pack('>i', 6) + b'anyone'
 WINDOW = 48
 PATHS = 24
+
+
+def payload(rnd, idx, k, seq):
+    """The bytes of one write; seq 0 is the empty data of /pc and /pc/c<i>."""
+    if seq == 0:
+        return b''
+    head = b'r%d-c%d-p%d-s%d-' % (rnd, idx, k, seq)
+    return head + b'x' * (16 + (seq * 7919 + idx * 31 + rnd * 131 + k) % 384)
+
+
+def path_ids(path):
+    """(i, k) of /pc/c<i>/p<k>, (i, None) of /pc/c<i>, (None, None) of /pc."""
+    parts = path.split('/')[2:]
+    idx = int(parts[0][1:]) if parts else None
+    k = int(parts[1][1:]) if len(parts) > 1 else None
+    return idx, k
 
 
 def jstr(s):
@@ -109,15 +127,14 @@ class Journal:
     def __init__(self, path):
         self.lock = threading.Lock()
         self.f = open(path, 'a', encoding='utf-8')
-        self.sent = {}  # path -> set of payload hex sent, across rounds
+        self.sent = {}  # (round, connection) -> highest sequence number sent
 
-    def note_sent(self, path, data):
-        with self.lock:
-            self.sent.setdefault(path, set()).add(data.hex())
+    def note_sent(self, rnd, idx, seq):
+        self.sent[(rnd, idx)] = seq  # one writer per key: no lock needed
 
-    def ack(self, rnd, path, version, data, mzxid):
-        line = json.dumps({'round': rnd, 'path': path, 'version': version,
-                           'data': data.hex(), 'mzxid': mzxid})
+    def ack(self, rnd, path, version, seq, mzxid):
+        line = json.dumps({'round': rnd, 'path': path, 'version': version, 'seq': seq,
+                           'mzxid': mzxid})
         with self.lock:
             self.f.write(line + '\n')
             self.f.flush()
@@ -151,7 +168,7 @@ class Writer(threading.Thread):
             xid += 1
             if err == 0:
                 st = parse_create2(body)
-                self.journal.ack(self.rnd, path, st[4], b'', st[1])
+                self.journal.ack(self.rnd, path, st[4], 0, st[1])
                 self.acked += 1
             elif err != ERR_NODEEXISTS:
                 raise ConnectionError('create %s: error %d' % (path, err))
@@ -172,16 +189,15 @@ class Writer(threading.Thread):
                     if path in creating:
                         break
                     seq += 1
-                    data = ('r%d-c%d-s%d-' % (self.rnd, self.idx, seq)).encode() + \
-                        b'x' * self.rng.randrange(16, 400)
-                    self.journal.note_sent(path, data)
+                    data = payload(self.rnd, self.idx, k, seq)
+                    self.journal.note_sent(self.rnd, self.idx, seq)
                     if path in known:
                         op, body = OP_SET_DATA, jstr(path) + jstr(data) + struct.pack('>i', -1)
                     else:
                         op, body = OP_CREATE2, create2_body(path, data)
                         creating.add(path)
                     conn.send(struct.pack('>ii', xid, op) + body)
-                    inflight[xid] = (op, path, data)
+                    inflight[xid] = (op, path, seq)
                     xid += 1
                 r = conn.frame(time.monotonic() + 5)
                 if r is None:
@@ -189,18 +205,18 @@ class Writer(threading.Thread):
                 rxid, zxid, err = struct.unpack_from('>iqi', r)
                 if rxid not in inflight:
                     continue  # a watch event or ping: none are asked for
-                op, path, data = inflight.pop(rxid)
+                op, path, seq_sent = inflight.pop(rxid)
                 if op == OP_CREATE2:
                     creating.discard(path)
                     if err in (0, ERR_NODEEXISTS):
                         known.add(path)
                     if err == 0:
                         st = parse_create2(r[16:])
-                        self.journal.ack(self.rnd, path, st[4], data, st[1])
+                        self.journal.ack(self.rnd, path, st[4], seq_sent, st[1])
                         self.acked += 1
                 elif err == 0:
                     st = STAT.unpack_from(r, 16)
-                    self.journal.ack(self.rnd, path, st[4], data, st[1])
+                    self.journal.ack(self.rnd, path, st[4], seq_sent, st[1])
                     self.acked += 1
                 elif err == ERR_NONODE:
                     known.discard(path)
@@ -208,7 +224,23 @@ class Writer(threading.Thread):
             conn.close()
 
 
-def verify(port, journal_path, sent, max_report=20):
+def was_sent(path, data, sent):
+    """Whether data is what some write to path sent (payload() of a sequence
+    number its connection reached)."""
+    idx, k = path_ids(path)
+    if k is None:
+        return data == b''
+    try:
+        head = data.split(b'-x', 1)[0].split(b'x', 1)[0].decode()
+        fields = dict((f[0], int(f[1:])) for f in head.rstrip('-').split('-'))
+        rnd, seq = fields['r'], fields['s']
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return False
+    return (fields.get('c') == idx and fields.get('p') == k and
+            0 < seq <= sent.get((rnd, idx), 0) and data == payload(rnd, idx, k, seq))
+
+
+def verify(port, journal_path, sent):
     """Checks every acknowledged write against the server's tree.
 
     For each path the newest acknowledgement (highest version) must be there:
@@ -218,20 +250,22 @@ def verify(port, journal_path, sent, max_report=20):
     (paths checked, acknowledged writes lost, problems); a write is lost when
     its node is missing or is at an older version."""
     best = {}
-    acks = []
+    versions = {}  # path -> every acknowledged version
     with open(journal_path, encoding='utf-8') as f:
         for line in f:
             r = json.loads(line)
-            acks.append((r['path'], r['version']))
+            versions.setdefault(r['path'], []).append(r['version'])
             b = best.get(r['path'])
             if b is None or r['version'] > b['version']:
                 best[r['path']] = r
+    idxs = sorted(set(idx for rnd, idx in sent))
+    paths = set(best) | {'/pc'} | {'/pc/c%d' % i for i in idxs} | \
+        {'/pc/c%d/p%d' % (i, k) for i in idxs for k in range(PATHS)}
     problems = []
+    found = {}
     conn = Conn(port)
     try:
-        found = {}
-        paths = sorted(set(best) | set(sent))
-        for xid, path in enumerate(paths, 1):
+        for xid, path in enumerate(sorted(paths), 1):
             err, body = conn.call(xid, OP_GET_DATA, jstr(path) + b'\0')
             if err == 0:
                 (dlen,) = struct.unpack_from('>i', body)
@@ -239,33 +273,36 @@ def verify(port, journal_path, sent, max_report=20):
                 found[path] = (data, STAT.unpack_from(body, 4 + max(dlen, 0)))
             elif err != ERR_NONODE:
                 problems.append('%s: getData error %d' % (path, err))
-        for path, r in sorted(best.items()):
-            got = found.get(path)
-            want = 'round %d v%d' % (r['round'], r['version'])
-            if got is None:
-                problems.append('LOST %s (%s): node missing' % (path, want))
-                continue
-            data, st = got
-            version, mzxid = st[4], st[1]
-            if version < r['version']:
-                problems.append('LOST %s (%s): version %d' % (path, want, version))
-            elif version == r['version'] and (data.hex() != r['data'] or mzxid != r['mzxid']):
-                problems.append('LOST %s (%s): same version, other data or mzxid 0x%x'
-                                % (path, want, mzxid))
-            elif mzxid < r['mzxid']:
-                problems.append('LOST %s (%s): mzxid 0x%x < acked 0x%x'
-                                % (path, want, mzxid, r['mzxid']))
-        for path, (data, st) in found.items():
-            if data.hex() not in sent.get(path, ()) and path.count('/') == 3:
-                problems.append('GARBAGE %s: data %r was never written' % (path, data[:40]))
-        parents = sorted(set(p.rsplit('/', 1)[0] for p in found if p.count('/') == 3))
-        for parent in parents:
-            have = sum(1 for p in found if p.startswith(parent + '/'))
-            if parent in found and found[parent][1][9] != have:
-                problems.append('%s: numChildren %d, but %d children answer getData'
-                                % (parent, found[parent][1][9], have))
         conn.send(struct.pack('>ii', len(paths) + 1, OP_CLOSE))
     finally:
         conn.close()
-    lost = sum(1 for path, v in acks if path not in found or found[path][1][4] < v)
+    for path, r in sorted(best.items()):
+        got = found.get(path)
+        want = 'round %d v%d' % (r['round'], r['version'])
+        if got is None:
+            problems.append('LOST %s (%s): node missing' % (path, want))
+            continue
+        data, st = got
+        version, mzxid = st[4], st[1]
+        idx, k = path_ids(path)
+        acked_data = payload(r['round'], idx, k, r['seq']) if k is not None else b''
+        if version < r['version']:
+            problems.append('LOST %s (%s): version %d' % (path, want, version))
+        elif version == r['version'] and (data != acked_data or mzxid != r['mzxid']):
+            problems.append('LOST %s (%s): same version, other data or mzxid 0x%x'
+                            % (path, want, mzxid))
+        elif mzxid < r['mzxid']:
+            problems.append('LOST %s (%s): mzxid 0x%x < acked 0x%x'
+                            % (path, want, mzxid, r['mzxid']))
+    for path, (data, st) in sorted(found.items()):
+        if not was_sent(path, data, sent):
+            problems.append('GARBAGE %s: data %r was never written' % (path, data[:40]))
+    for i in idxs:
+        parent = '/pc/c%d' % i
+        have = sum(1 for k in range(PATHS) if '%s/p%d' % (parent, k) in found)
+        if parent in found and found[parent][1][9] != have:
+            problems.append('%s: numChildren %d, but %d children answer getData'
+                            % (parent, found[parent][1][9], have))
+    lost = sum(1 for path, vs in versions.items() for v in vs
+               if path not in found or found[path][1][4] < v)
     return len(best), lost, problems

@@ -90,6 +90,11 @@ class Server:
         env = dict(os.environ)
         env.pop('LD_PRELOAD', None)
         env.update(env_extra or {})
+        if 'LD_PRELOAD' in env:
+            # An ASan build of zabd (scripts/sanitized.sh) wants its runtime
+            # loaded first; the shim does not allocate through it.
+            env['ASAN_OPTIONS'] = ':'.join(filter(None, [env.get('ASAN_OPTIONS'),
+                                                        'verify_asan_link_order=0']))
         self.log = open(self.log_path, 'wb')
         self.proc = subprocess.Popen([args.zabd, cfg], stdout=self.log, stderr=subprocess.STDOUT,
                                      env=env, start_new_session=True)
