@@ -133,10 +133,14 @@ class Server:
                 self.proc.wait()
         self.log.close()
 
+    def lines(self):
+        self.log.flush()
+        with open(self.log_path, 'rb') as f:
+            return [l.decode(errors='replace').strip() for l in f.readlines()]
+
     def reason(self):
         """The last error line of its log (why it refused to start)."""
-        with open(self.log_path, 'rb') as f:
-            lines = [l.decode(errors='replace').strip() for l in f.readlines()]
+        lines = self.lines()
         errs = [l for l in lines if '[ERROR]' in l or '[FATAL]' in l]
         return (errs or lines or ['(empty log)'])[-1]
 
@@ -256,6 +260,12 @@ class Sequence:
                                   % (srv.proc.returncode, srv.reason())], note
             checked, lost, problems = pcclient.verify(self.port, self.journal_path,
                                                       self.journal.sent)
+            # A snapshot whose name survived must be whole: its data was
+            # synced before the rename. Falling back past a damaged one could
+            # hide a missing fsync whenever an older snapshot and the log
+            # still cover everything.
+            problems += ['recovery skipped a snapshot: %s' % l for l in srv.lines()
+                         if 'skipping snapshot' in l]
         finally:
             srv.stop()
         os.sync()  # what the checking run wrote is the next round's durable start
