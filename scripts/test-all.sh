@@ -6,8 +6,9 @@
 #   3. the unit tests and the fuzz corpus under AddressSanitizer +
 #      UndefinedBehaviorSanitizer, then 60 s of libFuzzer on every decoder
 #   4. kazoo (pytest), raw-socket bad input, Curator (Java), zkCli.sh,
-#      restart/recovery and the SIGKILL crash test, each against a real zabd
-#      on a free 127.0.0.1 port
+#      restart/recovery, the SIGKILL crash test and the power-cut test
+#      (only synced writes survive), each against a real zabd on a free
+#      127.0.0.1 port
 #   5. the server-facing suites again against the ASan+UBSan zabd, through
 #      scripts/sanitized.sh: any sanitizer report fails the suite
 # Ends with one line "N passed, M failed" counting the suites; exits non-zero
@@ -51,6 +52,7 @@ suite "curator" "$root/tests/integration/curator/run.sh"
 suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
 suite "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"
+suite "power cut (unsynced writes dropped)" "$root/tests/faults/powercut/run.sh"
 
 # The same server-facing suites against zabd built with ASan+UBSan.
 san() { suite "$1 (asan+ubsan zabd)" "$root/scripts/sanitized.sh" "$root/build-asan" "${@:2}"; }
@@ -62,6 +64,7 @@ san "curator" "$root/tests/integration/curator/run.sh"
 san "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
 san "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 san "crash" "$root/tests/faults/crash/run.sh"
+san "power cut" "$root/tests/faults/powercut/run.sh"
 
 [ "${#failures[@]}" -eq 0 ] || echo "failed suites: ${failures[*]}"
 echo "$passed passed, $failed failed"

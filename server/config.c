@@ -41,6 +41,7 @@ enum cfg_kind {
     CFG_INT,     /* decimal int32, Integer.parseInt */
     CFG_INT_DEC, /* decimal or 0x hex, Integer.decode (system properties) */
     CFG_BOOL,    /* true/false, any case */
+    CFG_YESNO,   /* a "zookeeper.*" yes/no property: only "no" is false */
     CFG_STR,     /* non-empty string */
     CFG_STR_ANY, /* string, may be empty */
     CFG_DIR,     /* non-empty path; relative ones get a warning */
@@ -78,6 +79,7 @@ static const cfg_key keys[] = {
     {"znode.container.maxPerMinute", CFG_INT_DEC, F(container_max_per_minute), 1, IMAX},
     {"reconfigEnabled", CFG_BOOL, F(reconfig_enabled), 0, 0},
     {"globalOutstandingLimit", CFG_INT_DEC, F(global_outstanding_limit), 1, IMAX},
+    {"forceSync", CFG_YESNO, F(force_sync), 0, 0},
 };
 
 /* Keys ZooKeeper 3.8 understands that a standalone zabd ignores. Entries
@@ -104,7 +106,6 @@ static const char *const unused_keys[] = {
     "sslQuorumReloadCertFiles",
     "oraclePath",
     "preAllocSize",
-    "forceSync",
     "maxCnxns",
     "serverCnxnFactory",
     "leaderServes",
@@ -360,6 +361,13 @@ static int apply_key(parse_ctx *p, srv_config *c, int line, const char *k, const
         *(bool *)((char *)c + ck->off) = b;
         return 0;
     }
+    case CFG_YESNO:
+        /* FileTxnLog: forceSync = !"no".equals(System.getProperty("zookeeper.forceSync")),
+         * so "false" or "off" silently mean yes there; here they warn. */
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+            warnf(p, line, "%s: '%s' is neither yes nor no; ZooKeeper reads it as yes", k, v);
+        *(bool *)((char *)c + ck->off) = strcmp(v, "no") != 0;
+        return 0;
     case CFG_DIGEST: {
         const char *colon = strchr(v, ':');
         if (colon == NULL || colon == v || colon[1] == '\0') {
@@ -572,6 +580,7 @@ static void defaults_common(srv_config *c)
     c->container_max_per_minute = 10000;
     c->reconfig_enabled = false;
     c->global_outstanding_limit = 1000;
+    c->force_sync = true;
 }
 
 void srv_config_defaults(srv_config *c)

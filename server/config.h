@@ -57,6 +57,8 @@ typedef struct srv_config {
     int32_t container_max_per_minute;    /* znode.container.maxPerMinute, default 10000 */
     bool reconfig_enabled;               /* reconfigEnabled, default false */
     int32_t global_outstanding_limit;    /* globalOutstandingLimit, default 1000 */
+    bool force_sync;                     /* forceSync, default yes; only "no" turns the txn
+                                          * log's sync off, as in ZooKeeper */
 } srv_config;
 
 /* ---- Loading ------------------------------------------------------------- */

@@ -24,7 +24,11 @@ int srv_open(srv *s, char *err, size_t err_len)
         .max_txn_len = 2 * s->cfg.jute_maxbuffer,
         .autopurge_retain =
             s->cfg.autopurge_purge_interval_h > 0 ? s->cfg.autopurge_snap_retain_count : 0,
+        .skip_sync = !s->cfg.force_sync,
     };
+    if (!s->cfg.force_sync)
+        srv_log(SRV_LOG_WARN, "forceSync=no: the txn log is not synced; acknowledged writes "
+                              "survive a crash of zabd but not a power cut or a kernel crash");
     pthread_mutex_init(&s->durable_mu, NULL);
     s->started_ms = srv_now_ms();
     s->stats.read_latency_ms.has_pct = true;

@@ -25,7 +25,8 @@
  * as ZooKeeper does on a txn log CRC failure.
  *
  * Durability: each batch is one WriteBatch written with sync = true (the
- * WAL is fsynced before on_durable runs; the WAL is never disabled). RocksDB
+ * WAL is fsynced before on_durable runs; the WAL is never disabled), unless
+ * the operator asked for forceSync=no (stor_config.skip_sync). RocksDB
  * opens with WAL recovery mode "tolerate corrupted tail records": after a
  * crash it drops an incomplete record at the very end of the WAL (the only
  * one a crash can tear: the last, unsynced write, never acknowledged) and
@@ -35,6 +36,7 @@
  * ordinary crash mid-write.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -80,8 +82,31 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
+/* fsyncs the directory that holds path's last component. */
+static int fsync_parent(const char *path)
+{
+    char buf[4096];
+    const char *slash = strrchr(path, '/');
+    size_t len = slash != NULL ? (size_t)(slash - path) : 0;
+    if (len >= sizeof(buf))
+        return -1;
+    memcpy(buf, path, len);
+    buf[len] = '\0';
+    int fd = open(slash == NULL ? "." : len == 0 ? "/" : buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
 /* mkdir -p, then a writability check: RocksDB would fail later with a less
- * helpful message, and the snapshot child would fail silently. */
+ * helpful message, and the snapshot child would fail silently.
+ * A new directory's name is durable only once its parent is fsynced: until
+ * then a power cut can take version-2, and the log and snapshots in it, away
+ * although every file inside was synced. So each directory on the path gets
+ * its parent synced, also one that already existed (an earlier run may have
+ * made it and died before syncing); only a failure for one made here counts. */
 static int dir_make(const char *what, const char *dir, char *err, size_t err_len)
 {
     int rc = ZERR_NOMEM;
@@ -93,9 +118,15 @@ static int dir_make(const char *what, const char *dir, char *err, size_t err_len
         if (*s != '/' && !at_end)
             continue;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        bool made = mkdir(p, 0755) == 0;
+        if (!made && errno != EEXIST) {
             rc = ZERR_IO;
             put_err(err, err_len, "%s %s is not writable: %s", what, dir, strerror(errno));
+            goto out;
+        }
+        if (fsync_parent(p) != 0 && made) {
+            rc = ZERR_IO;
+            put_err(err, err_len, "%s %s: cannot sync its parent: %s", what, dir, strerror(errno));
             goto out;
         }
         if (at_end)
@@ -204,6 +235,8 @@ int stor_open(const stor_config *cfg, stor **out, char *err, size_t err_len)
     st->opts = db_options();
     st->wo_sync = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(st->wo_sync, 1);
+    st->wo_log = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_set_sync(st->wo_log, cfg->skip_sync ? 0 : 1);
     st->ro = rocksdb_readoptions_create();
     st->db = rocksdb_open(st->opts, st->db_dir, &e);
     if (e != NULL) {
@@ -250,6 +283,8 @@ void stor_close(stor *st)
         rocksdb_options_destroy(st->opts);
     if (st->wo_sync != NULL)
         rocksdb_writeoptions_destroy(st->wo_sync);
+    if (st->wo_log != NULL)
+        rocksdb_writeoptions_destroy(st->wo_log);
     if (st->ro != NULL)
         rocksdb_readoptions_destroy(st->ro);
     pthread_cond_destroy(&st->cv);
@@ -437,7 +472,7 @@ static uint64_t batch_write(stor *st, stor_entry *list, uint64_t purge_upto, cha
      * that were still queued when it was asked for go too. */
     if (purge_upto > 0)
         delete_log_upto(b, purge_upto);
-    rocksdb_write(st->db, st->wo_sync, b, e);
+    rocksdb_write(st->db, st->wo_log, b, e);
     rocksdb_writebatch_destroy(b);
     return top;
 }

@@ -28,6 +28,7 @@
 #ifndef ZABD_STOR_H
 #define ZABD_STOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,6 +49,10 @@ typedef struct stor_config {
     int32_t autopurge_retain; /* > 0: stor_snapshot_poll() runs
                                  stor_purge(st, autopurge_retain) after each
                                  completed snapshot; 0: it never purges */
+    bool skip_sync;           /* zoo.cfg forceSync=no: txn batches are written
+                                 without sync (on_durable then means "handed to
+                                 the kernel": it survives a crash of the process,
+                                 not of the machine). Named values stay synced. */
 } stor_config;
 
 /* ---- Open and close ---------------------------------------------------------- */

@@ -32,7 +32,8 @@ struct stor {
 
     rocksdb_t *db;
     rocksdb_options_t *opts;
-    rocksdb_writeoptions_t *wo_sync;
+    rocksdb_writeoptions_t *wo_sync; /* named values; always synced */
+    rocksdb_writeoptions_t *wo_log;  /* txn batches: synced unless forceSync=no */
     rocksdb_readoptions_t *ro;
 
     /* Guarded by mu: the queue and the thread's state. */

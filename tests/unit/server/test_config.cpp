@@ -244,6 +244,25 @@ TEST(SrvConfig, SnapRetainCountBelowThreeIsRaisedWithWarning)
     CHECK(f.warnings[0].find(":2:") != std::string::npos);
 }
 
+TEST(SrvConfig, ForceSyncIsOffOnlyForNoAsInZooKeeper)
+{
+    Fixture f;
+    LONGS_EQUAL(0, f.load(f.base()));
+    CHECK_TRUE(f.c.force_sync);
+    LONGS_EQUAL(0, f.load(f.base() + "forceSync=no\n"));
+    CHECK_FALSE(f.c.force_sync);
+    LONGS_EQUAL(0, f.warnings.size());
+    LONGS_EQUAL(0, f.load(f.base() + "forceSync=yes\n"));
+    CHECK_TRUE(f.c.force_sync);
+    LONGS_EQUAL(0, f.warnings.size());
+    /* FileTxnLog reads anything but "no" as yes; zabd does too, with a warning. */
+    LONGS_EQUAL(0, f.load(f.base() + "forceSync=false\n"));
+    CHECK_TRUE(f.c.force_sync);
+    LONGS_EQUAL(1, f.warnings.size());
+    CHECK(f.warnings[0].find("forceSync") != std::string::npos);
+    CHECK(f.warnings[0].find(":2:") != std::string::npos);
+}
+
 TEST(SrvConfig, SessionTimeoutDefaultsFollowTickTime)
 {
     Fixture f;
