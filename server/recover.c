@@ -250,8 +250,11 @@ void srv_snapshot_final(srv *s)
         srv_log(SRV_LOG_ERROR, "txn log not drained at stop: no final snapshot");
         return;
     }
-    if (stor_snapshot_newest(s->st) == (uint64_t)s->last_zxid && s->last_zxid != 0)
-        return; /* the newest snapshot already covers everything */
+    if (stor_snapshot_newest(s->st) == (uint64_t)s->last_zxid && s->last_zxid != 0) {
+        srv_log(SRV_LOG_INFO, "final snapshot: snapshot.%" PRIx64 " already covers every txn",
+                (uint64_t)s->last_zxid);
+        return;
+    }
     stor_snap_digest dg = digest_now(s);
     int64_t t0 = srv_now_ms();
     rc = stor_snapshot_sync(s->st, (uint64_t)s->last_zxid, &dg, produce, s);
