@@ -537,7 +537,11 @@ int stor_snapshot_sync(stor *st, uint64_t zxid, const stor_snap_digest *digest,
         st->snap_pid = 0;
         return ZERR_IO;
     }
-    return child_result(st, status) == 1 ? 0 : ZERR_IO;
+    if (child_result(st, status) != 1)
+        return ZERR_IO;
+    if (st->autopurge_retain > 0)
+        stor_purge(st, st->autopurge_retain);
+    return 0;
 }
 
 /* ---- Purge and sizes ------------------------------------------------------- */

@@ -209,8 +209,9 @@ int stor_snapshot_begin(stor *st, uint64_t zxid, const stor_snap_digest *digest,
                                        void *ea),
                         void *produce_arg);
 
-/* The same, waiting: first for a child still running, then for this one.
- * For a clean stop. 0, or ZERR_IO if the snapshot could not be written. */
+/* The same, waiting: first for a child still running, then for this one,
+ * then autopurging as stor_snapshot_poll would. For a clean stop. 0, or
+ * ZERR_IO if the snapshot could not be written. */
 int stor_snapshot_sync(stor *st, uint64_t zxid, const stor_snap_digest *digest,
                        int (*produce)(void *arg, int (*emit)(void *ea, const void *p, size_t n),
                                       void *ea),
