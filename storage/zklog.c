@@ -154,7 +154,8 @@ int stor_zklog_list(const char *dir, stor_zklog_file **files_out, size_t *n_out)
         snprintf(v[n].name, sizeof v[n].name, "%s", de->d_name);
         n++;
     }
-    qsort(v, n, sizeof *v, logfile_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof *v, logfile_cmp);
     *files_out = (stor_zklog_file *)v;
     *n_out = n;
     v = NULL;
