@@ -210,10 +210,12 @@ static void say(void (*warn)(void *, const char *), void *arg, const char *fmt, 
     warn(arg, msg);
 }
 
-/* Replays one mapped file. */
+/* Replays one mapped file. *last: the newest zxid applied; *seen: the
+ * newest read, applied or not (for messages). */
 static int replay_file(const char *path, const uint8_t *p, size_t len, int32_t max_len,
-                       uint64_t *last, int (*fn)(void *, uint64_t, const uint8_t *, size_t),
-                       void *arg, void (*warn)(void *, const char *), void *warn_arg, char *err,
+                       uint64_t *last, uint64_t *seen,
+                       int (*fn)(void *, uint64_t, const uint8_t *, size_t), void *arg,
+                       void (*warn)(void *, const char *), void *warn_arg, char *err,
                        size_t err_len)
 {
     int32_t version;
@@ -237,7 +239,7 @@ static int replay_file(const char *path, const uint8_t *p, size_t len, int32_t m
             snprintf(err, err_len,
                      "ZooKeeper txn log %s: damaged entry at offset %zu after zxid 0x%" PRIx64
                      " (checksum or length)",
-                     path, off, *last);
+                     path, off, *seen);
             return ZERR_CORRUPT;
         }
         if (r == 0) {
@@ -245,9 +247,10 @@ static int replay_file(const char *path, const uint8_t *p, size_t len, int32_t m
                 say(warn, warn_arg,
                     "ZooKeeper txn log %s: torn record at offset %zu after zxid 0x%" PRIx64
                     ", ignored as ZooKeeper does",
-                    path, off, *last);
+                    path, off, *seen);
             return 0;
         }
+        *seen = e.zxid;
         if (e.zxid <= *last)
             continue; /* covered by the snapshot (or repeated) */
         int rc = fn(arg, e.zxid, e.txn, e.len);
@@ -267,7 +270,7 @@ int stor_zklog_replay(stor *st, uint64_t after,
 {
     stor_zklog_file *files = NULL;
     size_t n = 0;
-    uint64_t last = after;
+    uint64_t last = after, seen = 0;
     int rc = stor_zklog_list(st->log_v2, &files, &n);
     if (rc != 0) {
         snprintf(err, err_len, "cannot list %s: %s", st->log_v2, wire_err_name(rc));
@@ -288,7 +291,7 @@ int stor_zklog_replay(stor *st, uint64_t after,
             snprintf(err, err_len, "cannot read ZooKeeper txn log %s: %s", path, strerror(errno));
             break;
         }
-        rc = replay_file(path, p, len, st->max_txn_len, &last, fn, arg, warn, warn_arg, err,
+        rc = replay_file(path, p, len, st->max_txn_len, &last, &seen, fn, arg, warn, warn_arg, err,
                          err_len);
         stor_zklog_unmap(p, len);
     }
