@@ -5,8 +5,11 @@
  *   1. stor_open() creates data_dir/version-2 and log_dir/version-2/txnlog
  *      and opens RocksDB.
  *   2. Recovery, on the loop thread before anything runs:
- *      stor_snapshot_load() gives the newest valid snapshot body and its
- *      zxid; stor_replay(after = that zxid) feeds every later txn.
+ *      stor_snapshot_load() gives the newest valid snapshot file (Apache
+ *      ZooKeeper 3.8's format, whoever wrote it) and its zxid;
+ *      stor_zklog_replay(after = that zxid) feeds every later txn of
+ *      ZooKeeper's own log.* files, if any; stor_replay(after = the newest
+ *      zxid so far) feeds every later txn of our log.
  *   3. stor_start() launches the log thread. From then on the loop calls
  *      stor_append() for each txn; the log thread writes everything queued as
  *      one synced RocksDB write (group commit) and calls on_durable() with the
@@ -18,9 +21,10 @@
  *      snapshot child and closes RocksDB.
  *
  * Txns and snapshot bodies are opaque bytes here: this module knows nothing
- * of the tree or sessions, and includes neither libevent nor OpenSSL. The
- * on-disk formats are written out at the top of storage/log.c (log) and
- * storage/snapfile.c (snapshot files).
+ * of the tree or sessions (it reads a txn's zxid from its TxnHeader), and includes neither libevent nor OpenSSL. The
+ * on-disk formats are written out at the top of storage/log.c (our log),
+ * storage/snapfile.c (snapshot files) and storage/zklog.c (ZooKeeper's log
+ * files, only ever read).
  *
  * Threads: every function except the callbacks is called from one thread
  * (the loop). on_durable and on_error run on the log thread.
