@@ -53,6 +53,7 @@ suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
 suite "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"
 suite "power cut (unsynced writes dropped)" "$root/tests/faults/powercut/run.sh"
+suite "ZooKeeper's files both ways" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/zkfiles"
 
 # The same server-facing suites against zabd built with ASan+UBSan.
 san() { suite "$1 (asan+ubsan zabd)" "$root/scripts/sanitized.sh" "$root/build-asan" "${@:2}"; }

@@ -50,6 +50,7 @@ int main(int argc, char **argv)
         return 2;
     }
     event_base_dispatch(s.base);
+    srv_snapshot_final(&s);
     bool failed = s.log_failed;
     srv_close(&s);
     srv_log(SRV_LOG_INFO, "stopped");

@@ -1,7 +1,21 @@
 /*
- * recover.c: start-up recovery (newest valid snapshot, then the log after
- * it) and taking snapshots every snapCount txns without stalling the loop
- * (storage forks; the child serialises the copy-on-write image).
+ * recover.c: start-up recovery and snapshots.
+ *
+ * Recovery reads what Apache ZooKeeper 3.8 would, then our own log:
+ *   1. the newest snapshot.<zxid> whose framing is valid and whose DataTree
+ *      decodes (ours or ZooKeeper's: the same format), older ones if not;
+ *   2. every txn after it in ZooKeeper's log.<zxid> files, if the directory
+ *      was ZooKeeper's (or has been since);
+ *   3. every txn after that in our RocksDB log.
+ * While replaying ZooKeeper's files the tree digest is checked as ZooKeeper
+ * checks it: against the snapshot's ZxidDigest once its zxid is reached,
+ * then against each entry's TxnDigest. A mismatch is logged, not fatal
+ * (ZooKeeper only reports it too).
+ *
+ * Snapshots are taken every snapCount txns without stalling the loop
+ * (storage forks; the child serialises the copy-on-write image), and once
+ * more at a clean stop so that the newest snapshot covers every committed
+ * txn: Apache ZooKeeper started on the directory then needs nothing else.
  */
 #include "server/srv_int.h"
 
@@ -10,54 +24,6 @@
 static void warn_cb(void *arg, const char *msg)
 {
     srv_log(SRV_LOG_WARN, "%s", msg);
-}
-
-static int add_session(void *arg, int64_t id, int32_t timeout_ms)
-{
-    srv *s = arg;
-    return sess_add(s->sessions, id, timeout_ms, srv_now_ms());
-}
-
-static int replay_one(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
-{
-    return srv_replay_txn(arg, txn, len);
-}
-
-int srv_recover(srv *s, char *err, size_t err_len)
-{
-    uint64_t snap_zxid = 0;
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    int64_t t0 = srv_now_ms();
-    int rc = stor_snapshot_load(s->st, &snap_zxid, &bytes, &len, warn_cb, s);
-    if (rc == 0) {
-        zt_tree *t = NULL;
-        rc = zt_snapshot_decode(bytes, len, INT32_MAX, add_session, s, &t);
-        free(bytes);
-        if (rc != 0) {
-            snprintf(err, err_len, "snapshot 0x%" PRIx64 " is unreadable: %s", snap_zxid,
-                     wire_err_name(rc));
-            return rc;
-        }
-        zt_free(s->tree);
-        s->tree = t;
-        s->last_zxid = (int64_t)snap_zxid;
-        srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions", snap_zxid,
-                zt_node_count(t), sess_count(s->sessions));
-    } else if (rc != ZERR_NONODE) {
-        snprintf(err, err_len, "no usable snapshot in %s: %s", s->cfg.data_dir, wire_err_name(rc));
-        return rc;
-    }
-    rc = stor_replay(s->st, snap_zxid, replay_one, s, err, err_len);
-    if (rc != 0)
-        return rc;
-    if ((int64_t)stor_last_zxid(s->st) > s->last_zxid)
-        s->last_zxid = (int64_t)stor_last_zxid(s->st);
-    s->durable_zxid = s->last_zxid;
-    srv_log(
-        SRV_LOG_INFO, "recovered to zxid 0x%" PRIx64 " in %" PRId64 " ms: %zu znodes, %zu sessions",
-        (uint64_t)s->last_zxid, srv_now_ms() - t0, zt_node_count(s->tree), sess_count(s->sessions));
-    return 0;
 }
 
 typedef struct snap_sessions {
@@ -74,6 +40,159 @@ static int collect_session(void *arg, int64_t id, int32_t timeout_ms)
     return 0;
 }
 
+/* Digest checks while replaying (DataTree.compareSnapshotDigests and
+ * compareDigest). */
+typedef struct replay_ctx {
+    srv *s;
+    bool has_snap_digest; /* waiting for the snapshot's digest zxid */
+    stor_snap_digest snap_digest;
+    uint64_t n_txns, n_checked, n_mismatch;
+} replay_ctx;
+
+static void check_digest(replay_ctx *c, uint64_t zxid, const char *what, int64_t want)
+{
+    int64_t got = zt_digest(c->s->tree);
+    c->n_checked++;
+    if (got == want)
+        return;
+    if (c->n_mismatch++ == 0)
+        srv_log(SRV_LOG_WARN,
+                "digest mismatch at zxid 0x%" PRIx64 " (%s): ZooKeeper recorded %" PRId64
+                ", our tree gives %" PRId64,
+                zxid, what, want, got);
+}
+
+static void snap_digest_due(replay_ctx *c, uint64_t zxid)
+{
+    if (c->has_snap_digest && (uint64_t)c->snap_digest.zxid == zxid) {
+        check_digest(c, zxid, "snapshot digest", c->snap_digest.digest);
+        c->has_snap_digest = false;
+    }
+}
+
+static int replay_zk(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
+{
+    replay_ctx *c = arg;
+    int rc = srv_replay_txn(c->s, txn, len);
+    if (rc != 0)
+        return rc;
+    c->n_txns++;
+    bool has = false;
+    int32_t version = 0;
+    int64_t digest = 0;
+    /* ZooKeeper compares the txn digests only once it has reached the
+     * snapshot's digest zxid (out of the fuzzy range). */
+    if (!c->has_snap_digest && wire_txn_entry_digest(txn, len, &has, &version, &digest) == 0 &&
+        has && version == ZT_DIGEST_VERSION)
+        check_digest(c, zxid, "txn digest", digest);
+    snap_digest_due(c, zxid);
+    return 0;
+}
+
+static int replay_own(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
+{
+    replay_ctx *c = arg;
+    int rc = srv_replay_txn(c->s, txn, len);
+    snap_digest_due(c, zxid);
+    return rc;
+}
+
+/* Loads the newest snapshot that decodes: 0 (*snap_zxid = 0 when there is
+ * none at all), or an error with err written. */
+static int load_snapshot(srv *s, replay_ctx *c, uint64_t *snap_zxid, char *err, size_t err_len)
+{
+    uint64_t before = UINT64_MAX;
+    for (;;) {
+        uint8_t *file = NULL;
+        stor_snapfile sf;
+        uint64_t zxid = 0;
+        snap_sessions ss = {0};
+        zt_tree *t = NULL;
+        int rc = stor_snapshot_load(s->st, before, &zxid, &file, &sf, warn_cb, s);
+        if (rc == ZERR_NONODE && before == UINT64_MAX) {
+            *snap_zxid = 0;
+            return 0;
+        }
+        if (rc != 0) {
+            snprintf(err, err_len, "no usable snapshot in %s/version-2: %s", s->cfg.data_dir,
+                     wire_err_name(rc == ZERR_NONODE ? ZERR_CORRUPT : rc));
+            return rc == ZERR_NONODE ? ZERR_CORRUPT : rc;
+        }
+        rc = zt_snapshot_decode(sf.body, sf.body_len, INT32_MAX, (int64_t)zxid, collect_session,
+                                &ss, &t);
+        if (rc == 0) {
+            for (size_t i = 0; i < ss.n && rc == 0; i++)
+                rc = sess_add(s->sessions, ss.v[i].id, ss.v[i].timeout_ms, srv_now_ms());
+        }
+        free(ss.v);
+        if (rc == ZERR_NOMEM || (rc != 0 && t != NULL)) {
+            free(file);
+            zt_free(t);
+            snprintf(err, err_len, "out of memory loading snapshot 0x%" PRIx64, zxid);
+            return ZERR_NOMEM;
+        }
+        if (rc != 0) {
+            free(file);
+            srv_log(SRV_LOG_WARN, "skipping snapshot 0x%" PRIx64 ": its tree does not decode (%s)",
+                    zxid, wire_err_name(rc));
+            before = zxid;
+            continue;
+        }
+        zt_free(s->tree);
+        s->tree = t;
+        s->last_zxid = (int64_t)zxid;
+        *snap_zxid = zxid;
+        /* A digest older than the snapshot cannot be checked (ZooKeeper
+         * ignores it too); zxid 0 means "none". */
+        if (sf.has_digest && sf.digest.zxid != 0 && (uint64_t)sf.digest.zxid >= zxid &&
+            sf.digest.version == ZT_DIGEST_VERSION) {
+            c->has_snap_digest = true;
+            c->snap_digest = sf.digest;
+        }
+        free(file);
+        srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions", zxid,
+                zt_node_count(t), sess_count(s->sessions));
+        snap_digest_due(c, zxid);
+        return 0;
+    }
+}
+
+int srv_recover(srv *s, char *err, size_t err_len)
+{
+    uint64_t snap_zxid = 0, zk_last = 0;
+    replay_ctx c = {.s = s};
+    int64_t t0 = srv_now_ms();
+    int rc = load_snapshot(s, &c, &snap_zxid, err, err_len);
+    if (rc != 0)
+        return rc;
+    rc = stor_zklog_replay(s->st, snap_zxid, replay_zk, &c, &zk_last, warn_cb, s, err, err_len);
+    if (rc != 0)
+        return rc;
+    if (c.n_txns > 0)
+        srv_log(SRV_LOG_INFO,
+                "replayed %" PRIu64 " txns from ZooKeeper's log files up to 0x%" PRIx64
+                "; digests checked: %" PRIu64 ", mismatched: %" PRIu64,
+                c.n_txns, zk_last, c.n_checked, c.n_mismatch);
+    rc =
+        stor_replay(s->st, zk_last > snap_zxid ? zk_last : snap_zxid, replay_own, &c, err, err_len);
+    if (rc != 0)
+        return rc;
+    if (c.has_snap_digest)
+        srv_log(SRV_LOG_WARN,
+                "the log does not reach the snapshot digest's zxid 0x%" PRIx64
+                ": the tree may be inconsistent",
+                (uint64_t)c.snap_digest.zxid);
+    if ((int64_t)stor_last_zxid(s->st) > s->last_zxid)
+        s->last_zxid = (int64_t)stor_last_zxid(s->st);
+    s->durable_zxid = s->last_zxid;
+    srv_log(SRV_LOG_INFO,
+            "recovered to zxid 0x%" PRIx64 " in %" PRId64 " ms: %zu znodes, %zu sessions, "
+            "digest %" PRId64,
+            (uint64_t)s->last_zxid, srv_now_ms() - t0, zt_node_count(s->tree),
+            sess_count(s->sessions), zt_digest(s->tree));
+    return 0;
+}
+
 /* Runs in the forked child. */
 static int produce(void *arg, int (*emit)(void *ea, const void *p, size_t n), void *ea)
 {
@@ -84,6 +203,11 @@ static int produce(void *arg, int (*emit)(void *ea, const void *p, size_t n), vo
         rc = zt_snapshot_encode(s->tree, ss.v, ss.n, emit, ea);
     free(ss.v);
     return rc;
+}
+
+static stor_snap_digest digest_now(const srv *s)
+{
+    return (stor_snap_digest){s->last_zxid, ZT_DIGEST_VERSION, zt_digest(s->tree)};
 }
 
 static int64_t next_trigger(srv *s)
@@ -101,7 +225,8 @@ void srv_maybe_snapshot(srv *s)
         s->snap_trigger = next_trigger(s);
     if (s->txns_since_snap < s->snap_trigger)
         return;
-    int rc = stor_snapshot_begin(s->st, (uint64_t)s->last_zxid, produce, s);
+    stor_snap_digest dg = digest_now(s);
+    int rc = stor_snapshot_begin(s->st, (uint64_t)s->last_zxid, &dg, produce, s);
     if (rc == ZERR_CLOSING)
         return; /* one is still being written; try again on a later txn */
     if (rc != 0) {
@@ -112,4 +237,31 @@ void srv_maybe_snapshot(srv *s)
     }
     s->txns_since_snap = 0;
     s->snap_trigger = next_trigger(s);
+}
+
+void srv_snapshot_final(srv *s)
+{
+    if (s->st == NULL || s->tree == NULL || s->log_failed)
+        return;
+    /* Every txn in the tree was queued to the log before it was applied:
+     * once the queue is durable the tree is exactly the committed state. */
+    int rc = stor_flush(s->st);
+    if (rc != 0) {
+        srv_log(SRV_LOG_ERROR, "txn log not drained at stop: no final snapshot");
+        return;
+    }
+    if (stor_snapshot_newest(s->st) == (uint64_t)s->last_zxid && s->last_zxid != 0) {
+        srv_log(SRV_LOG_INFO, "final snapshot: snapshot.%" PRIx64 " already covers every txn",
+                (uint64_t)s->last_zxid);
+        return;
+    }
+    stor_snap_digest dg = digest_now(s);
+    int64_t t0 = srv_now_ms();
+    rc = stor_snapshot_sync(s->st, (uint64_t)s->last_zxid, &dg, produce, s);
+    if (rc != 0)
+        srv_log(SRV_LOG_ERROR, "final snapshot of 0x%" PRIx64 " failed: %s", (uint64_t)s->last_zxid,
+                wire_err_name(rc));
+    else
+        srv_log(SRV_LOG_INFO, "final snapshot of 0x%" PRIx64 " written in %" PRId64 " ms",
+                (uint64_t)s->last_zxid, srv_now_ms() - t0);
 }

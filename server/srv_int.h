@@ -243,5 +243,9 @@ void srv_trace_init(srv *s); /* ZooTrace's default mask */
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);
 void srv_maybe_snapshot(srv *s);
+/* At a clean stop, after the loop: waits for the log to drain, then writes
+ * a snapshot of everything committed (unless the newest one is already of
+ * the last zxid). Logs and gives up on failure. */
+void srv_snapshot_final(srv *s);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * CRC-32 for log entries and snapshot files: the IEEE polynomial in its
+ * Checksums. Adler-32 (below) is what ZooKeeper's snapshot and txn log files
+ * use. CRC-32 guards our RocksDB log entries: the IEEE polynomial in its
  * reflected form (0xEDB88320), initial value and final xor 0xFFFFFFFF, the
  * same function as zlib's crc32(), so `python3 -c "import zlib"` can check
  * our files. Byte-at-a-time over a constant table (entry i is the CRC of
@@ -55,4 +56,24 @@ uint32_t stor_crc32(uint32_t crc, const void *p, size_t n)
     for (size_t i = 0; i < n; i++)
         crc = table[(crc ^ b[i]) & 0xFF] ^ (crc >> 8);
     return ~crc;
+}
+
+/* Adler-32 (RFC 1950, java.util.zip.Adler32): two sums mod 65521, reduced
+ * every 5552 bytes, the most that cannot overflow 32 bits. */
+uint32_t stor_adler32(uint32_t adler, const void *p, size_t n)
+{
+    enum { MOD = 65521, NMAX = 5552 };
+    const uint8_t *b = p;
+    uint32_t a = adler & 0xFFFF, s = adler >> 16;
+    while (n > 0) {
+        size_t k = n < NMAX ? n : NMAX;
+        n -= k;
+        while (k-- > 0) {
+            a += *b++;
+            s += a;
+        }
+        a %= MOD;
+        s %= MOD;
+    }
+    return s << 16 | a;
 }

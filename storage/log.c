@@ -223,7 +223,7 @@ int stor_open(const stor_config *cfg, stor **out, char *err, size_t err_len)
     st->max_txn_len = cfg->max_txn_len > 0 ? cfg->max_txn_len : 2 * WIRE_MAXBUFFER_DEFAULT;
     st->autopurge_retain = cfg->autopurge_retain;
     st->snap_dir = path_join(cfg->data_dir, "version-2");
-    log_v2 = path_join(log_dir, "version-2");
+    log_v2 = st->log_v2 = path_join(log_dir, "version-2");
     if (st->snap_dir == NULL || log_v2 == NULL ||
         (st->db_dir = path_join(log_v2, "txnlog")) == NULL)
         goto nomem;
@@ -256,7 +256,6 @@ nomem:
     put_err(err, err_len, "out of memory opening storage");
 out:
     rocksdb_free(e);
-    free(log_v2);
     stor_close(st);
     return rc;
 }
@@ -291,6 +290,7 @@ void stor_close(stor *st)
     pthread_mutex_destroy(&st->mu);
     free(st->snap_dir);
     free(st->db_dir);
+    free(st->log_v2);
     free(st);
 }
 
@@ -617,4 +617,23 @@ void stor_log_purge(stor *st, uint64_t upto)
     rocksdb_writeoptions_destroy(wo);
     rocksdb_writebatch_destroy(b);
     rocksdb_free(e);
+}
+
+int stor_flush(stor *st)
+{
+    /* The log thread never stops with a non-empty queue unless it failed,
+     * so this ends; the bound only guards against a wedged disk. */
+    for (int i = 0; i < 600000; i++) {
+        pthread_mutex_lock(&st->mu);
+        bool running = st->is_started && !st->is_stopping;
+        bool failed = st->has_failed;
+        uint64_t want = st->last_queued_zxid;
+        pthread_mutex_unlock(&st->mu);
+        if (failed)
+            return ZERR_IO;
+        if (!running || stor_last_zxid(st) >= want)
+            return 0;
+        usleep(1000);
+    }
+    return ZERR_IO;
 }

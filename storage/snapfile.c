@@ -1,31 +1,51 @@
 /*
- * snapfile: snapshot files (written by a fork()ed child), loading the newest
- * valid one, and autopurge.
+ * snapfile: snapshot files in Apache ZooKeeper 3.8's own format (written by
+ * a fork()ed child), loading the newest valid one, and autopurge.
  *
- * It does not know what a snapshot body holds (the tree module serialises
- * it); it only frames, checksums and names the bytes.
+ * It does not know what the DataTree stream holds (znode-tree serialises
+ * it, see znode-tree/snapshot.c); it writes the file around it, checks the
+ * checksums and names the files, so that ZooKeeper can start on our files
+ * and we on its.
  *
  * Files live in data_dir/version-2/:
  *
- *   snapshot.<zxid>       a complete snapshot; <zxid> in lower-case hex
- *                         without "0x" or padding, as ZooKeeper names its
- *                         snapshot files (snapshot.1a2b)
- *   snapshot.<zxid>.tmp   being written, or left by a crash: never loaded
+ *   snapshot.<zxid>             a complete snapshot; <zxid> in lower-case hex
+ *                               without "0x" or padding (Long.toHexString),
+ *                               e.g. snapshot.1a2b
+ *   zabd-snapshot.<zxid>.tmp    being written, or left by a crash: never
+ *                               loaded. ZooKeeper's loader takes any name
+ *                               "snapshot.<hex>[.anything]" as a candidate,
+ *                               so ours must not start with "snapshot.".
  *
- * Layout of snapshot.<zxid>, all integers big-endian:
+ * Layout of snapshot.<zxid> (FileSnap.serialize + SnapStream.sealStream),
+ * all integers big-endian:
  *
- *   offset 0       magic "ZBSN"                          4 bytes
- *   offset 4       format version = 1                    4 bytes
- *   offset 8       zxid (must equal the name's zxid)     8 bytes
- *   offset 16      body                                  body_len bytes
- *   offset 16+len  body_len                              8 bytes
- *                  CRC-32 of the body (storage/crc.c)    4 bytes
+ *   offset 0   magic "ZKSN"                                 4 bytes
+ *   offset 4   version = 2                                  4 bytes
+ *   offset 8   dbid = -1                                    8 bytes
+ *   offset 16  the DataTree stream (znode-tree/snapshot.c)  n bytes
+ *   then       seal: long Adler-32 of every byte before it  8 bytes
+ *              ustring "/" (int 1, '/')                     5 bytes
+ *   then       ZxidDigest: long zxid, int digest version    20 bytes
+ *              (2), long tree digest (znode-tree/digest.c)
+ *              seal: long Adler-32 of every byte before it  8 bytes
+ *              (the first seal and the digest included)
+ *              ustring "/"                                  5 bytes
  *
- * A file is valid when its size is exactly 28 + body_len, the magic, version
- * and zxid agree and the checksum matches. The child writes the .tmp file,
- * fsyncs it, renames it and fsyncs the directory, so a file under its final
- * name is complete unless the disk itself damaged it; a damaged one is
- * skipped for the next older one.
+ * ZooKeeper writes the digest part only with digest.enabled (the default);
+ * we always write it and read files with or without it. The digest's zxid
+ * is the snapshot's, since our snapshots are exact (a fork), not fuzzy.
+ *
+ * A file is valid when the magic and version are right, it ends with "/",
+ * and the checksums of one of the two layouts match (with the digest part
+ * first, then without); the DataTree stream must then decode exactly (the
+ * caller's job). The child writes the .tmp file, fsyncs it, renames it and
+ * fsyncs the directory, so a file under its final name is complete unless
+ * the disk itself damaged it; a damaged one is skipped for the next older
+ * one, as ZooKeeper's FileSnap.deserialize does. Compressed snapshots
+ * (snapshot.<zxid>.gz / .snappy, zookeeper.snapshot.compression.method) are
+ * skipped with a warning: we read and write only the default, uncompressed
+ * format.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,40 +63,56 @@
 #include "wire/wire.h"
 
 enum {
-    SNAP_VERSION = 1,
+    SNAP_VERSION = 2,
     HEADER_LEN = 16,
-    TRAILER_LEN = 12,
+    SEAL_LEN = 13,   /* long checksum + ustring "/" */
+    DIGEST_LEN = 20, /* long zxid + int version + long digest */
     CHILD_BUF = 64 * 1024,
     MAX_SNAPS = 4096, /* files considered by one scan; more is an operator problem */
 };
-static const char SNAP_MAGIC[4] = {'Z', 'B', 'S', 'N'};
+static const char SNAP_MAGIC[4] = {'Z', 'K', 'S', 'N'};
 static const char SNAP_PREFIX[] = "snapshot.";
+static const char TMP_PREFIX[] = "zabd-snapshot.";
 
 /* ---- Names --------------------------------------------------------------- */
 
-/* Parses "snapshot.<hex>" (tmp = false) or "snapshot.<hex>.tmp" (tmp =
- * true); anything else, including hex past 16 digits, is not ours. */
-static bool name_parse(const char *name, bool tmp, uint64_t *zxid)
+/* Parses "<prefix><hex><rest>" and returns rest (NULL if the name does not
+ * start so). Hex as Long.parseLong(s, 16) takes it, at most 16 digits. */
+static const char *name_zxid(const char *name, const char *prefix, uint64_t *zxid)
 {
-    size_t plen = sizeof(SNAP_PREFIX) - 1;
-    if (strncmp(name, SNAP_PREFIX, plen) != 0)
-        return false;
+    size_t plen = strlen(prefix);
+    if (strncmp(name, prefix, plen) != 0)
+        return NULL;
     const char *s = name + plen;
     uint64_t v = 0;
     size_t n = 0;
     for (; s[n] != '\0' && s[n] != '.'; n++) {
         char c = s[n];
-        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        int d = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : -1;
         if (d < 0 || n >= 16)
-            return false;
+            return NULL;
         v = v << 4 | (uint64_t)d;
     }
     if (n == 0)
-        return false;
-    if (tmp ? strcmp(s + n, ".tmp") != 0 : s[n] != '\0')
-        return false;
+        return NULL;
     *zxid = v;
-    return true;
+    return s + n;
+}
+
+/* A snapshot file we can load: exactly "snapshot.<hex>". */
+static bool name_parse(const char *name, uint64_t *zxid)
+{
+    const char *rest = name_zxid(name, SNAP_PREFIX, zxid);
+    return rest != NULL && *rest == '\0';
+}
+
+static bool tmp_parse(const char *name, uint64_t *zxid)
+{
+    const char *rest = name_zxid(name, TMP_PREFIX, zxid);
+    return rest != NULL && strcmp(rest, ".tmp") == 0;
 }
 
 static int cmp_desc(const void *a, const void *b)
@@ -85,8 +121,11 @@ static int cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-/* Lists the zxids of complete-named snapshot files, newest first. */
-static int snaps_list(const stor *st, uint64_t **zxids_out, size_t *n_out)
+/* Lists the zxids of loadable snapshot files, newest first. Names that
+ * ZooKeeper would take as snapshots but we cannot read (compressed ones)
+ * are reported to warn. */
+static int snaps_list(const stor *st, uint64_t **zxids_out, size_t *n_out,
+                      void (*warn)(void *arg, const char *msg), void *warn_arg)
 {
     int rc = 0;
     size_t n = 0, cap = 0;
@@ -96,8 +135,17 @@ static int snaps_list(const stor *st, uint64_t **zxids_out, size_t *n_out)
         return ZERR_IO;
     for (struct dirent *de; (de = readdir(d)) != NULL && n < MAX_SNAPS;) {
         uint64_t zxid;
-        if (!name_parse(de->d_name, false, &zxid))
+        if (!name_parse(de->d_name, &zxid)) {
+            const char *rest = name_zxid(de->d_name, SNAP_PREFIX, &zxid);
+            if (rest != NULL && warn != NULL && strcmp(rest, ".tmp") != 0) {
+                char msg[512];
+                snprintf(msg, sizeof msg,
+                         "ignoring %s/%s: only uncompressed snapshot files can be read",
+                         st->snap_dir, de->d_name);
+                warn(warn_arg, msg);
+            }
             continue;
+        }
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             uint64_t *nz = realloc(z, ncap * sizeof(*z));
@@ -123,7 +171,58 @@ out:
 
 static void snap_path(const stor *st, uint64_t zxid, bool tmp, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s/%s%" PRIx64 "%s", st->snap_dir, SNAP_PREFIX, zxid, tmp ? ".tmp" : "");
+    snprintf(buf, cap, "%s/%s%" PRIx64 "%s", st->snap_dir, tmp ? TMP_PREFIX : SNAP_PREFIX, zxid,
+             tmp ? ".tmp" : "");
+}
+
+/* ---- Parsing --------------------------------------------------------------- */
+
+static bool is_seal(const uint8_t *p, uint32_t adler)
+{
+    static const uint8_t slash[5] = {0, 0, 0, 1, '/'};
+    return wire_get_be64(p) == (uint64_t)adler && memcmp(p + 8, slash, 5) == 0;
+}
+
+int stor_snapfile_parse(const uint8_t *p, size_t len, stor_snapfile *out, char *why, size_t why_len)
+{
+    if (len < HEADER_LEN + 4 + 4 + 8 + SEAL_LEN) {
+        snprintf(why, why_len, "too short to be a snapshot (%zu bytes)", len);
+        return ZERR_CORRUPT;
+    }
+    if (memcmp(p, SNAP_MAGIC, 4) != 0 || wire_get_be32(p + 4) != SNAP_VERSION) {
+        snprintf(why, why_len, "bad magic or format version (not a ZooKeeper snapshot file)");
+        return ZERR_CORRUPT;
+    }
+    memset(out, 0, sizeof *out);
+    out->dbid = (int64_t)wire_get_be64(p + 8);
+    /* One pass of Adler-32, checked at both places a seal may start. */
+    size_t with = HEADER_LEN + SEAL_LEN + DIGEST_LEN + SEAL_LEN;
+    uint32_t a = 1;
+    if (len >= with) {
+        size_t at1 = len - SEAL_LEN - DIGEST_LEN - SEAL_LEN;
+        a = stor_adler32(1, p, at1);
+        bool ok1 = is_seal(p + at1, a);
+        a = stor_adler32(a, p + at1, len - SEAL_LEN - at1);
+        const uint8_t *dg = p + at1 + SEAL_LEN;
+        if (ok1 && is_seal(p + len - SEAL_LEN, a) && (int32_t)wire_get_be32(dg + 8) >= 2) {
+            out->body = p + HEADER_LEN;
+            out->body_len = at1 - HEADER_LEN;
+            out->has_digest = true;
+            out->digest.zxid = (int64_t)wire_get_be64(dg);
+            out->digest.version = (int32_t)wire_get_be32(dg + 8);
+            out->digest.digest = (int64_t)wire_get_be64(dg + 12);
+            return 0;
+        }
+    } else {
+        a = stor_adler32(1, p, len - SEAL_LEN);
+    }
+    if (is_seal(p + len - SEAL_LEN, a)) {
+        out->body = p + HEADER_LEN;
+        out->body_len = len - SEAL_LEN - HEADER_LEN;
+        return 0;
+    }
+    snprintf(why, why_len, "checksum mismatch or truncated");
+    return ZERR_CORRUPT;
 }
 
 /* ---- Loading --------------------------------------------------------------- */
@@ -144,80 +243,62 @@ static bool read_full(int fd, void *buf, size_t n, off_t off)
     return true;
 }
 
-/* Reads and checks one file. Returns 0, ZERR_NOMEM, or ZERR_CORRUPT with
- * the reason in why. */
-static int snap_read(const char *path, uint64_t zxid, uint8_t **body_out, size_t *len_out,
-                     char *why, size_t why_len)
+int stor_snapfile_read(const char *path, uint8_t **file_out, stor_snapfile *out, char *why,
+                       size_t why_len)
 {
     int rc = ZERR_CORRUPT;
-    uint8_t hdr[HEADER_LEN], trl[TRAILER_LEN];
-    uint8_t *body = NULL;
+    uint8_t *buf = NULL;
     struct stat sb;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, why_len, "cannot open: %s", strerror(errno));
+        rc = ZERR_IO;
         goto out;
     }
-    if (fstat(fd, &sb) != 0 || sb.st_size < HEADER_LEN + TRAILER_LEN) {
-        snprintf(why, why_len, "too short to be a snapshot");
+    if (fstat(fd, &sb) != 0) {
+        snprintf(why, why_len, "cannot stat: %s", strerror(errno));
+        rc = ZERR_IO;
         goto out;
     }
-    size_t body_len = (size_t)sb.st_size - HEADER_LEN - TRAILER_LEN;
-    if (!read_full(fd, hdr, sizeof(hdr), 0) ||
-        !read_full(fd, trl, sizeof(trl), (off_t)(HEADER_LEN + body_len))) {
-        snprintf(why, why_len, "read failed");
-        goto out;
-    }
-    if (memcmp(hdr, SNAP_MAGIC, 4) != 0 || wire_get_be32(hdr + 4) != SNAP_VERSION) {
-        snprintf(why, why_len, "bad magic or format version");
-        goto out;
-    }
-    if (wire_get_be64(hdr + 8) != zxid) {
-        snprintf(why, why_len, "header zxid 0x%" PRIx64 " differs from its name",
-                 wire_get_be64(hdr + 8));
-        goto out;
-    }
-    if (wire_get_be64(trl) != body_len) {
-        snprintf(why, why_len, "trailer says %" PRIu64 " body bytes, file holds %zu (truncated?)",
-                 wire_get_be64(trl), body_len);
-        goto out;
-    }
-    if ((body = malloc(body_len ? body_len : 1)) == NULL) {
+    size_t len = (size_t)sb.st_size;
+    if ((buf = malloc(len ? len : 1)) == NULL) {
         rc = ZERR_NOMEM;
         goto out;
     }
-    if (!read_full(fd, body, body_len, HEADER_LEN)) {
+    if (!read_full(fd, buf, len, 0)) {
         snprintf(why, why_len, "read failed");
+        rc = ZERR_IO;
         goto out;
     }
-    if (stor_crc32(0, body, body_len) != wire_get_be32(trl + 8)) {
-        snprintf(why, why_len, "checksum mismatch");
+    if ((rc = stor_snapfile_parse(buf, len, out, why, why_len)) != 0)
         goto out;
-    }
-    *body_out = body;
-    *len_out = body_len;
-    body = NULL;
-    rc = 0;
+    *file_out = buf;
+    buf = NULL;
 out:
     if (fd >= 0)
         close(fd);
-    free(body);
+    free(buf);
     return rc;
 }
 
-int stor_snapshot_load(stor *st, uint64_t *zxid_out, uint8_t **bytes_out, size_t *len_out,
-                       void (*warn)(void *arg, const char *msg), void *warn_arg)
+int stor_snapshot_load(stor *st, uint64_t before, uint64_t *zxid_out, uint8_t **file_out,
+                       stor_snapfile *snap_out, void (*warn)(void *arg, const char *msg),
+                       void *warn_arg)
 {
     uint64_t *z = NULL;
     size_t n = 0;
-    int rc = snaps_list(st, &z, &n);
+    int rc = snaps_list(st, &z, &n, before == UINT64_MAX ? warn : NULL, warn_arg);
     if (rc != 0)
         goto out;
-    rc = n == 0 ? ZERR_NONODE : ZERR_CORRUPT;
+    rc = ZERR_NONODE;
     for (size_t i = 0; i < n; i++) {
         char path[4096], why[256], msg[4096 + 320];
+        if (z[i] >= before)
+            continue;
+        if (rc == ZERR_NONODE)
+            rc = ZERR_CORRUPT; /* there are candidates: none valid so far */
         snap_path(st, z[i], false, path, sizeof(path));
-        int r = snap_read(path, z[i], bytes_out, len_out, why, sizeof(why));
+        int r = stor_snapfile_read(path, file_out, snap_out, why, sizeof(why));
         if (r == 0) {
             *zxid_out = z[i];
             rc = 0;
@@ -237,13 +318,22 @@ out:
     return rc;
 }
 
+uint64_t stor_snapshot_newest(stor *st)
+{
+    uint64_t *z = NULL, top = 0;
+    size_t n = 0;
+    if (snaps_list(st, &z, &n, NULL, NULL) == 0 && n > 0)
+        top = z[0];
+    free(z);
+    return top;
+}
+
 /* ---- Writing (in the child) ------------------------------------------------ */
 
 typedef struct child_out {
     int fd;
     size_t used;
-    uint64_t body_len;
-    uint32_t crc;
+    uint32_t adler; /* of every byte put so far */
     uint8_t buf[CHILD_BUF];
 } child_out;
 
@@ -272,6 +362,7 @@ static int child_flush(child_out *o)
 static int child_put(child_out *o, const void *p, size_t n)
 {
     const uint8_t *b = p;
+    o->adler = stor_adler32(o->adler, p, n);
     while (n > 0) {
         if (o->used == sizeof(o->buf)) {
             int rc = child_flush(o);
@@ -291,10 +382,17 @@ static int child_put(child_out *o, const void *p, size_t n)
 
 static int child_emit(void *ea, const void *p, size_t n)
 {
-    child_out *o = ea;
-    o->crc = stor_crc32(o->crc, p, n);
-    o->body_len += n;
-    return child_put(o, p, n);
+    return child_put(ea, p, n);
+}
+
+/* SnapStream.sealStream: the checksum so far, then the string "/". */
+static int child_seal(child_out *o)
+{
+    uint8_t seal[SEAL_LEN] = {0};
+    wire_put_be64(seal, o->adler);
+    seal[11] = 1;
+    seal[12] = '/';
+    return child_put(o, seal, sizeof seal);
 }
 
 static int fsync_dir(const char *dir)
@@ -309,12 +407,12 @@ static int fsync_dir(const char *dir)
 
 /* Runs in the child; returns its exit status. Touches no lock, no RocksDB
  * and no state another thread of the parent owned at fork time. */
-static int child_run(const stor *st, uint64_t zxid,
+static int child_run(const stor *st, uint64_t zxid, const stor_snap_digest *dg,
                      int (*produce)(void *, int (*)(void *, const void *, size_t), void *),
                      void *produce_arg)
 {
     char tmp[4096], fin[4096];
-    uint8_t hdr[HEADER_LEN], trl[TRAILER_LEN];
+    uint8_t hdr[HEADER_LEN], dgb[DIGEST_LEN];
     child_out *o = malloc(sizeof(*o));
     int rc = ZERR_NOMEM;
     /* Drop every descriptor inherited from the server (client sockets, the
@@ -326,19 +424,22 @@ static int child_run(const stor *st, uint64_t zxid,
     if (o == NULL)
         goto out;
     memset(o, 0, offsetof(child_out, buf));
+    o->adler = 1;
     rc = ZERR_IO;
     if ((o->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
         goto out;
     memcpy(hdr, SNAP_MAGIC, 4);
     stor_put_be32(hdr + 4, SNAP_VERSION);
-    wire_put_be64(hdr + 8, zxid);
+    wire_put_be64(hdr + 8, UINT64_MAX); /* FileSnap's dbId, always -1 */
     if ((rc = child_put(o, hdr, sizeof(hdr))) != 0)
         goto out;
-    if ((rc = produce(produce_arg, child_emit, o)) != 0)
+    if ((rc = produce(produce_arg, child_emit, o)) != 0 || (rc = child_seal(o)) != 0)
         goto out;
-    wire_put_be64(trl, o->body_len);
-    stor_put_be32(trl + 8, o->crc);
-    if ((rc = child_put(o, trl, sizeof(trl))) != 0 || (rc = child_flush(o)) != 0)
+    wire_put_be64(dgb, (uint64_t)dg->zxid);
+    stor_put_be32(dgb + 8, (uint32_t)dg->version);
+    wire_put_be64(dgb + 12, (uint64_t)dg->digest);
+    if ((rc = child_put(o, dgb, sizeof dgb)) != 0 || (rc = child_seal(o)) != 0 ||
+        (rc = child_flush(o)) != 0)
         goto out;
     rc = ZERR_IO;
     if (fsync(o->fd) != 0 || close(o->fd) != 0) {
@@ -358,13 +459,14 @@ out:
     return rc == 0 ? 0 : 1;
 }
 
-int stor_snapshot_begin(stor *st, uint64_t zxid,
+int stor_snapshot_begin(stor *st, uint64_t zxid, const stor_snap_digest *digest,
                         int (*produce)(void *arg, int (*emit)(void *ea, const void *p, size_t n),
                                        void *ea),
                         void *produce_arg)
 {
     if (st->snap_pid != 0)
         return ZERR_CLOSING;
+    stor_snap_digest dg = *digest; /* the child reads its own copy */
     /* Flush stdio so buffered output is not written twice (once by the
      * child's copy); the child leaves with _exit and never flushes. */
     fflush(NULL);
@@ -372,7 +474,7 @@ int stor_snapshot_begin(stor *st, uint64_t zxid,
     if (pid < 0)
         return ZERR_IO;
     if (pid == 0)
-        _exit(child_run(st, zxid, produce, produce_arg));
+        _exit(child_run(st, zxid, &dg, produce, produce_arg));
     st->snap_pid = pid;
     st->snap_zxid = zxid;
     st->snap_started_us = stor_now_us();
@@ -430,6 +532,30 @@ void stor_snapshot_wait(stor *st)
     st->snap_pid = 0;
 }
 
+int stor_snapshot_sync(stor *st, uint64_t zxid, const stor_snap_digest *digest,
+                       int (*produce)(void *arg, int (*emit)(void *ea, const void *p, size_t n),
+                                      void *ea),
+                       void *produce_arg)
+{
+    int status;
+    stor_snapshot_wait(st);
+    int rc = stor_snapshot_begin(st, zxid, digest, produce, produce_arg);
+    if (rc != 0)
+        return rc;
+    pid_t r;
+    while ((r = waitpid(st->snap_pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    if (r < 0) {
+        st->snap_pid = 0;
+        return ZERR_IO;
+    }
+    if (child_result(st, status) != 1)
+        return ZERR_IO;
+    if (st->autopurge_retain > 0)
+        stor_purge(st, st->autopurge_retain);
+    return 0;
+}
+
 /* ---- Purge and sizes ------------------------------------------------------- */
 
 /* Removes .tmp files that no running child is writing: leftovers of a crash. */
@@ -440,7 +566,7 @@ static void tmp_sweep(stor *st)
         return;
     for (struct dirent *de; (de = readdir(d)) != NULL;) {
         uint64_t zxid;
-        if (!name_parse(de->d_name, true, &zxid))
+        if (!tmp_parse(de->d_name, &zxid))
             continue;
         if (st->snap_pid != 0 && zxid == st->snap_zxid)
             continue;
@@ -455,7 +581,7 @@ int stor_purge(stor *st, int retain)
     size_t n = 0;
     if (retain < 3)
         retain = 3; /* ZooKeeper's PurgeTxnLog refuses fewer than 3 */
-    int rc = snaps_list(st, &z, &n);
+    int rc = snaps_list(st, &z, &n, NULL, NULL);
     if (rc != 0)
         goto out;
     tmp_sweep(st);

@@ -5,8 +5,11 @@
  *   1. stor_open() creates data_dir/version-2 and log_dir/version-2/txnlog
  *      and opens RocksDB.
  *   2. Recovery, on the loop thread before anything runs:
- *      stor_snapshot_load() gives the newest valid snapshot body and its
- *      zxid; stor_replay(after = that zxid) feeds every later txn.
+ *      stor_snapshot_load() gives the newest valid snapshot file (Apache
+ *      ZooKeeper 3.8's format, whoever wrote it) and its zxid;
+ *      stor_zklog_replay(after = that zxid) feeds every later txn of
+ *      ZooKeeper's own log.* files, if any; stor_replay(after = the newest
+ *      zxid so far) feeds every later txn of our log.
  *   3. stor_start() launches the log thread. From then on the loop calls
  *      stor_append() for each txn; the log thread writes everything queued as
  *      one synced RocksDB write (group commit) and calls on_durable() with the
@@ -18,9 +21,10 @@
  *      snapshot child and closes RocksDB.
  *
  * Txns and snapshot bodies are opaque bytes here: this module knows nothing
- * of the tree or sessions, and includes neither libevent nor OpenSSL. The
- * on-disk formats are written out at the top of storage/log.c (log) and
- * storage/snapfile.c (snapshot files).
+ * of the tree or sessions (it reads a txn's zxid from its TxnHeader), and includes neither libevent nor OpenSSL. The
+ * on-disk formats are written out at the top of storage/log.c (our log),
+ * storage/snapfile.c (snapshot files) and storage/zklog.c (ZooKeeper's log
+ * files, only ever read).
  *
  * Threads: every function except the callbacks is called from one thread
  * (the loop). on_durable and on_error run on the log thread.
@@ -70,15 +74,50 @@ void stor_close(stor *st);
 
 /* ---- Recovery (call before stor_start) ------------------------------------- */
 
-/* Loads the newest snapshot file that is complete and whose checksum is
- * right; older ones are tried when the newest is bad (the reason goes to
- * warn, which may be NULL). `.tmp` files are never considered.
- * Returns 0 with *bytes_out malloc'd (caller frees), ZERR_NONODE when there
- * is no snapshot file at all, ZERR_CORRUPT when there are snapshot files but
- * none is valid (starting empty would silently lose data), ZERR_NOMEM.
- * Cost: reads and checksums each file tried. */
-int stor_snapshot_load(stor *st, uint64_t *zxid_out, uint8_t **bytes_out, size_t *len_out,
-                       void (*warn)(void *arg, const char *msg), void *warn_arg);
+/* The digest record of a snapshot file (ZooKeeper's ZxidDigest): the tree
+ * digest (zt_digest) as of zxid, in digest version `version`. */
+typedef struct stor_snap_digest {
+    int64_t zxid;
+    int32_t version;
+    int64_t digest;
+} stor_snap_digest;
+
+/* A snapshot file, parsed: views into the file's bytes. */
+typedef struct stor_snapfile {
+    int64_t dbid;
+    const uint8_t *body; /* the DataTree stream, for zt_snapshot_decode */
+    size_t body_len;
+    bool has_digest; /* ZooKeeper with digest.enabled=false writes none */
+    stor_snap_digest digest;
+} stor_snapfile;
+
+/* Checks the framing of a whole snapshot file in p[0..len) (header,
+ * checksums, the optional digest part; layout at the top of
+ * storage/snapfile.c). Pure, for any bytes. 0, or ZERR_CORRUPT with the
+ * reason in why. The body itself is not decoded. */
+int stor_snapfile_parse(const uint8_t *p, size_t len, stor_snapfile *out, char *why,
+                        size_t why_len);
+/* Reads and parses one file (tools). *file_out is malloc'd (the caller
+ * frees it; out points into it). ZERR_IO, ZERR_NOMEM or ZERR_CORRUPT with
+ * the reason in why. */
+int stor_snapfile_read(const char *path, uint8_t **file_out, stor_snapfile *out, char *why,
+                       size_t why_len);
+
+/* Loads the newest snapshot file with zxid < before (UINT64_MAX: any) whose
+ * framing is valid; older ones are tried when the newest is bad (the reason
+ * goes to warn, which may be NULL). Our own `.tmp` files are never
+ * considered; compressed ZooKeeper snapshots are skipped with a warning.
+ * Returns 0 with *file_out malloc'd (caller frees; snap_out points into it),
+ * ZERR_NONODE when there is no candidate at all, ZERR_CORRUPT when there are
+ * candidates but none is valid (starting empty would silently lose data),
+ * ZERR_NOMEM. A caller whose decode of the body fails calls again with
+ * before = that zxid. Cost: reads and checksums each file tried. */
+int stor_snapshot_load(stor *st, uint64_t before, uint64_t *zxid_out, uint8_t **file_out,
+                       stor_snapfile *snap_out, void (*warn)(void *arg, const char *msg),
+                       void *warn_arg);
+
+/* zxid of the newest loadable snapshot file name, 0 if none (not read). */
+uint64_t stor_snapshot_newest(stor *st);
 
 /* Calls fn for every logged txn with zxid > after, in zxid order; txn points
  * into a buffer valid only during the call. Stops and returns fn's value if
@@ -88,6 +127,44 @@ int stor_snapshot_load(stor *st, uint64_t *zxid_out, uint8_t **bytes_out, size_t
 int stor_replay(stor *st, uint64_t after,
                 int (*fn)(void *arg, uint64_t zxid, const uint8_t *txn, size_t len), void *arg,
                 char *err, size_t err_len);
+
+/* ZooKeeper's own txn log files (log.<zxid> in log_dir/version-2, the
+ * format at the top of storage/zklog.c): calls fn for every txn with zxid >
+ * after, in log order, txn = the entry's TxnHeader + txn (+ the TxnDigest
+ * ZooKeeper 3.8 appends), valid during the call only. *last_out gets the
+ * highest zxid handed to fn (after if none). The files are only read, never
+ * changed. A torn or zero-padded end of a file ends that file, as in
+ * ZooKeeper (a warning goes to warn if it was not clean padding); a complete
+ * entry whose checksum fails, an unreasonable length or a header that is not
+ * ZKLG returns ZERR_CORRUPT with the file and the last good zxid in err. */
+int stor_zklog_replay(stor *st, uint64_t after,
+                      int (*fn)(void *arg, uint64_t zxid, const uint8_t *txn, size_t len),
+                      void *arg, uint64_t *last_out, void (*warn)(void *arg, const char *msg),
+                      void *warn_arg, char *err, size_t err_len);
+
+/* The pieces of that reader, for tools and tests. */
+typedef struct stor_zklog_entry {
+    uint64_t zxid;
+    const uint8_t *txn; /* TxnHeader + txn (+ TxnDigest), len bytes */
+    size_t len;
+    size_t off; /* of the entry's checksum in the file */
+} stor_zklog_entry;
+typedef struct stor_zklog_file {
+    uint64_t zxid; /* from the name: the first txn's */
+    char name[64];
+} stor_zklog_file;
+/* The FileHeader of a log file in p[0..len): 0 or ZERR_CORRUPT. */
+int stor_zklog_header(const uint8_t *p, size_t len, int32_t *version, int64_t *dbid);
+/* The entry at *off (start at 16, after the header): 1 with *e set and *off
+ * moved past it; 0 at the end of the file's txns (*torn: not at a clean end
+ * or the zero padding); ZERR_CORRUPT for a damaged entry. Pure. */
+int stor_zklog_next(const uint8_t *p, size_t len, size_t *off, int32_t max_len, stor_zklog_entry *e,
+                    bool *torn);
+/* log.<zxid> files in dir, by zxid (malloc'd; a missing dir is empty). */
+int stor_zklog_list(const char *dir, stor_zklog_file **files_out, size_t *n_out);
+/* Maps a file read-only (p NULL for an empty file); unmap with the length. */
+int stor_zklog_map(const char *path, const uint8_t **p_out, size_t *len_out);
+void stor_zklog_unmap(const uint8_t *p, size_t len);
 
 /* Highest zxid that is durable in the log, 0 if none. A purge can empty
  * the log (every entry <= the oldest kept snapshot), so recovery takes the
@@ -128,17 +205,30 @@ int stor_meta_get(stor *st, const char *name, uint64_t *val_out);
 /* Writes a snapshot of state at `zxid` WITHOUT stalling the caller: fork()s;
  * the child calls produce(produce_arg, emit, emit_arg), which calls emit()
  * with successive chunks of the snapshot body (emit returns 0 or a negative
- * zerr, which produce should pass back). The child writes
- * data_dir/version-2/snapshot.<zxid hex>.tmp, fsyncs it, renames it to
- * snapshot.<zxid hex>, fsyncs the directory and _exit()s. The child must not
+ * zerr, which produce should pass back) and digest is written after it.
+ * The child writes data_dir/version-2/zabd-snapshot.<zxid hex>.tmp, fsyncs
+ * it, renames it to snapshot.<zxid hex>, fsyncs the directory and _exit()s. The child must not
  * touch anything the loop's other threads own; produce only reads the
  * (copy-on-write) memory image.
  * The parent returns at once: 0, ZERR_CLOSING if a snapshot is already in
  * progress (one at a time), ZERR_IO if fork fails. */
-int stor_snapshot_begin(stor *st, uint64_t zxid,
+int stor_snapshot_begin(stor *st, uint64_t zxid, const stor_snap_digest *digest,
                         int (*produce)(void *arg, int (*emit)(void *ea, const void *p, size_t n),
                                        void *ea),
                         void *produce_arg);
+
+/* The same, waiting: first for a child still running, then for this one,
+ * then autopurging as stor_snapshot_poll would. For a clean stop. 0, or
+ * ZERR_IO if the snapshot could not be written. */
+int stor_snapshot_sync(stor *st, uint64_t zxid, const stor_snap_digest *digest,
+                       int (*produce)(void *arg, int (*emit)(void *ea, const void *p, size_t n),
+                                      void *ea),
+                       void *produce_arg);
+
+/* Waits until every txn queued so far is durable or the log has failed
+ * (then ZERR_IO); 0 at once if the thread is not running. Polls; for a
+ * clean stop, not for the request path. */
+int stor_flush(stor *st);
 
 /* Non-blocking: reaps a finished child. Returns 1 if a snapshot completed
  * since the last call (and then purges if cfg.autopurge_retain > 0), 0 if

@@ -27,6 +27,7 @@ struct stor_entry {
 struct stor {
     char *snap_dir; /* data_dir/version-2 */
     char *db_dir;   /* log_dir/version-2/txnlog */
+    char *log_v2;   /* log_dir/version-2: where ZooKeeper keeps its log.<zxid> files */
     int32_t max_txn_len;
     int32_t autopurge_retain;
 
@@ -62,6 +63,8 @@ struct stor {
 /* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32()),
  * incremental: start with crc = 0 and feed the previous result back. */
 uint32_t stor_crc32(uint32_t crc, const void *p, size_t n);
+/* Adler-32 as java.util.zip.Adler32: start with adler = 1. */
+uint32_t stor_adler32(uint32_t adler, const void *p, size_t n);
 
 /* Log-side purge: deletes every log entry with zxid <= upto, through the log
  * thread when it runs. */

@@ -159,6 +159,11 @@ int wire_txn_body_decode(wire_rd *r, int32_t type, wire_txn *t)
     case WIRE_OP_DELETECONTAINER:
         t->path = wire_rd_str(r);
         break;
+    case WIRE_OP_RECONFIG:
+        /* ZooKeeper logs a reconfig as the SetDataTxn of /zookeeper/config
+         * and applies it as one (DataTree.processTxn). */
+        t->type = WIRE_OP_SETDATA;
+        /* fall through */
     case WIRE_OP_SETDATA:
         t->path = wire_rd_str(r);
         t->data = wire_rd_buf(r);
@@ -221,4 +226,26 @@ void wire_txn_fini(wire_txn *t)
     t->acl = NULL;
     t->paths = NULL;
     t->n_sub = t->n_acl = t->n_paths = 0;
+}
+
+int wire_txn_entry_digest(const uint8_t *p, size_t len, bool *has_digest, int32_t *version,
+                          int64_t *digest)
+{
+    wire_rd r;
+    wire_txn_hdr h;
+    wire_txn t;
+    wire_rd_init(&r, p, len, INT32_MAX);
+    wire_txn_hdr_decode(&r, &h);
+    if (r.err != 0)
+        return r.err;
+    int rc = wire_txn_body_decode(&r, h.type, &t);
+    if (rc != 0)
+        return rc;
+    wire_txn_fini(&t);
+    *has_digest = wire_rd_left(&r) == 12;
+    if (*has_digest) {
+        *version = wire_rd_i32(&r);
+        *digest = wire_rd_i64(&r);
+    }
+    return 0;
 }

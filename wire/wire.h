@@ -372,7 +372,10 @@ void wire_multi_req_fini(wire_multi_req *m);
  *   closeSession:    CloseSessionTxn { vector<ustring> paths2Delete; }
  *   error:           ErrorTxn { int err; }
  *   multi:           MultiTxn { vector<Txn { int type; buffer data; }> txns; }
- * In a txn the "version" of setData/setACL is the node's new version. */
+ *   reconfig:        SetDataTxn of /zookeeper/config (decoded with type setData)
+ * In a txn the "version" of setData/setACL is the node's new version.
+ * ZooKeeper 3.8 (digest.enabled) logs TxnDigest { int version; long
+ * treeDigest; } after the body: the tree digest once the txn is applied. */
 typedef struct wire_txn_hdr {
     int64_t client_id;
     int32_t cxid;
@@ -407,6 +410,11 @@ void wire_txn_body_encode(wire_wr *w, const wire_txn *t);
 /* Decodes a body of type `type`; strings borrow from r's bytes. */
 int wire_txn_body_decode(wire_rd *r, int32_t type, wire_txn *out);
 void wire_txn_fini(wire_txn *t);
+/* The TxnDigest after a logged TxnHeader + body in p[0..len): 0 with
+ * *has_digest telling whether exactly one follows the body, or the error
+ * decoding the header or body gave. */
+int wire_txn_entry_digest(const uint8_t *p, size_t len, bool *has_digest, int32_t *version,
+                          int64_t *digest);
 
 #ifdef __cplusplus
 }

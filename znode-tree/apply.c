@@ -100,14 +100,17 @@ static int apply_create(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt
     n->czxid = n->mzxid = n->pzxid = h->zxid;
     n->ctime = n->mtime = h->time_ms;
     n->owner = owner_of(h, x);
+    zt_digest_add(t, n);
     if (zt_index_add(t, n) != 0)
         return ZERR_NOMEM;
     /* DataTree.createNode: a replayed create may carry an older cversion
      * than the parent already has (fuzzy snapshots); only move forward. */
     int32_t pcv = x->parent_cversion == -1 ? zt_inc32(parent->cversion) : x->parent_cversion;
     if (pcv > parent->cversion) {
+        zt_digest_sub(t, parent);
         parent->cversion = pcv;
         parent->pzxid = h->zxid;
+        zt_digest_add(t, parent);
     }
     r->path_len = (uint32_t)len;
     r->path_off = add_str(o, x->path.p, len);
@@ -131,11 +134,15 @@ static int delete_node(zt_tree *t, zt_node *n, int64_t zxid, zt_out *o)
         return rc;
     zt_index_remove(t, n);
     zt_acl_release(t, n->acl);
+    zt_digest_sub(t, n);
     zt_node_unlink(t, n);
     /* DataTree.deleteNode leaves the stored cversion alone (it counts
      * creations, see zt_node_stat) and moves pzxid only forward. */
-    if (zxid > parent->pzxid)
+    if (zxid > parent->pzxid) {
+        zt_digest_sub(t, parent);
         parent->pzxid = zxid;
+        zt_digest_add(t, parent);
+    }
     return 0;
 }
 
@@ -144,6 +151,16 @@ static int apply_delete(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt
 {
     zt_node *n = x->path.len > 0 ? zt_find(t, x->path.p, (size_t)x->path.len) : NULL;
     if (n == NULL) {
+        /* DataTree.deleteNode moves the parent's pzxid even when the child
+         * is already gone: replaying a fuzzy snapshot's log meets that. */
+        zt_node *parent = x->path.len > 1 && x->path.p[0] == '/'
+                              ? zt_find(t, x->path.p, zt_parent_len(x->path.p, (size_t)x->path.len))
+                              : NULL;
+        if (parent != NULL && h->zxid > parent->pzxid) {
+            zt_digest_sub(t, parent);
+            parent->pzxid = h->zxid;
+            zt_digest_add(t, parent);
+        }
         r->err = ZERR_NONODE;
         return 0;
     }
@@ -163,11 +180,16 @@ static int apply_set_data(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, 
         r->err = ZERR_NONODE;
         return 0;
     }
-    if (zt_node_set_data(t, n, x->data.p, x->data.len) != 0)
-        return ZERR_NOMEM;
-    n->version = x->version;
-    n->mzxid = h->zxid;
-    n->mtime = h->time_ms;
+    zt_digest_sub(t, n);
+    int rc = zt_node_set_data(t, n, x->data.p, x->data.len);
+    if (rc == 0) {
+        n->version = x->version;
+        n->mzxid = h->zxid;
+        n->mtime = h->time_ms;
+    }
+    zt_digest_add(t, n);
+    if (rc != 0)
+        return rc;
     zt_node_stat(n, &r->stat);
     return add_event(o, WIRE_EVENT_DATA_CHANGED, n->path, n->path_len);
 }
@@ -184,7 +206,9 @@ static int apply_set_acl(zt_tree *t, const wire_txn *x, zt_result *r)
         return ZERR_NOMEM;
     zt_acl_release(t, n->acl);
     n->acl = acl;
+    zt_digest_sub(t, n);
     n->aversion = x->version;
+    zt_digest_add(t, n);
     zt_node_stat(n, &r->stat);
     return 0;
 }

@@ -1,8 +1,36 @@
 /*
- * snapshot.c: the tree (and the session list handed in) to bytes and back.
- * The layout is documented in zt.h above zt_snapshot_encode; it follows
- * ZooKeeper's serialised DataTree (sessions, ACL cache, nodes in pre-order
- * ending with "/"). Decoding treats the bytes as untrusted.
+ * snapshot.c: the tree (and the session list handed in) to the DataTree
+ * stream of an Apache ZooKeeper 3.8 snapshot file, and back.
+ *
+ * This is the part of the file between ZooKeeper's FileHeader and its first
+ * checksum (storage/snapfile.c writes those), the bytes of
+ * SerializeUtils.serializeSnapshot. All integers big-endian, strings and
+ * buffers as jute writes them (int length, then the bytes; -1 for null):
+ *
+ *   int    n_sessions                       SerializeUtils: the session map
+ *   { long id; int timeout_ms } * n_sessions
+ *   int    n_acl_lists                      ReferenceCountedACLCache.serialize
+ *   { long index;
+ *     int n; { int perms; ustring scheme; ustring id } * n } * n_acl_lists
+ *   { ustring path;                         DataTree.serializeNode: pre-order,
+ *     buffer  data;                         a parent before its children,
+ *     long    acl;                          the root as "" (then "/zookeeper",
+ *     StatPersisted { long czxid, mzxid,    "/zookeeper/quota", ... as full
+ *       ctime, mtime; int version,          paths); acl is an index of the
+ *       cversion, aversion;                 ACL cache, or -1 for
+ *       long ephemeralOwner, pzxid } } *    OPEN_ACL_UNSAFE
+ *   ustring "/"                             the end marker
+ *
+ * We write every node, /zookeeper, /zookeeper/quota and /zookeeper/config
+ * included, as ZooKeeper does (it rebuilds its tree from the snapshot alone,
+ * so leaving them out would lose the config node's ACL). ACL indexes are our
+ * table slots plus one, so -1 and 0 never appear; sessions and children
+ * come in no particular order, as ZooKeeper's hash maps give them.
+ *
+ * Decoding treats the bytes as untrusted: every length is bounded, a node
+ * whose parent has not been seen, an unknown ACL index or trailing bytes
+ * give ZERR_CORRUPT and no tree. Nodes zt_new() creates that the snapshot
+ * also holds take the snapshot's state.
  */
 #include "znode-tree/zt_int.h"
 
@@ -29,11 +57,12 @@ static void enc_flush(enc *e, bool force)
 
 static void enc_node(enc *e, const zt_node *n)
 {
-    wire_str path = {n->path, (int32_t)n->path_len};
+    /* DataTree files the root under "" and serialises it by that name. */
+    wire_str path = {n->path, n->parent == NULL ? 0 : (int32_t)n->path_len};
     wire_buf data = {n->data, n->data_len};
     wire_wr_str(&e->w, path);
     wire_wr_buf(&e->w, data);
-    wire_wr_i64(&e->w, (int64_t)n->acl);
+    wire_wr_i64(&e->w, (int64_t)n->acl + 1);
     wire_wr_i64(&e->w, n->czxid);
     wire_wr_i64(&e->w, n->mzxid);
     wire_wr_i64(&e->w, n->ctime);
@@ -63,8 +92,9 @@ int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions, size_t 
     wire_wr_i32(&e.w, n_acls);
     for (size_t i = 0; i < t->n_acls; i++)
         if (t->acls[i].refs > 0) {
-            wire_wr_i64(&e.w, (int64_t)i);
+            wire_wr_i64(&e.w, (int64_t)i + 1);
             wire_wr_acls(&e.w, t->acls[i].acl, t->acls[i].n);
+            enc_flush(&e, false);
         }
     /* Pre-order walk: a parent is always written before its children. */
     const zt_node *n = t->root;
@@ -83,29 +113,40 @@ int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions, size_t 
         c = c->next;
     }
     wire_wr_cstr(&e.w, "/");
-    wire_wr_i64(&e.w, t->last_zxid);
     enc_flush(&e, true);
     wire_wr_fini(&e.w);
     return e.rc;
 }
 
+/* The snapshot's ACL indexes, sorted, mapped to our table slots. */
+typedef struct acl_pair {
+    int64_t from;
+    uint32_t to;
+} acl_pair;
+
 typedef struct acl_map {
-    int64_t *from;
-    uint32_t *to;
+    acl_pair *v;
     int32_t n;
+    bool has_open; /* slot `open` holds OPEN_ACL_UNSAFE for index -1 */
+    uint32_t open;
 } acl_map;
+
+static int pair_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const acl_pair *)a)->from, y = ((const acl_pair *)b)->from;
+    return x < y ? -1 : x > y;
+}
 
 static int read_acls(wire_rd *r, zt_tree *t, acl_map *m)
 {
     int32_t n = wire_rd_count(r, 12);
     if (r->err != 0)
         return ZERR_CORRUPT;
-    m->from = calloc((size_t)(n ? n : 1), sizeof *m->from);
-    m->to = calloc((size_t)(n ? n : 1), sizeof *m->to);
-    if (m->from == NULL || m->to == NULL)
+    m->v = calloc((size_t)(n ? n : 1), sizeof *m->v);
+    if (m->v == NULL)
         return ZERR_NOMEM;
     for (int32_t i = 0; i < n; i++) {
-        m->from[i] = wire_rd_i64(r);
+        m->v[i].from = wire_rd_i64(r);
         int32_t k = wire_rd_count(r, 12);
         wire_acl *acl = calloc((size_t)(k ? k : 1), sizeof *acl);
         if (acl == NULL)
@@ -114,17 +155,45 @@ static int read_acls(wire_rd *r, zt_tree *t, acl_map *m)
             acl[j].perms = wire_rd_i32(r);
             acl[j].scheme = wire_rd_str(r);
             acl[j].id = wire_rd_str(r);
+            if (acl[j].scheme.len < 0 || acl[j].id.len < 0)
+                r->err = ZERR_CORRUPT;
         }
-        int rc = r->err != 0 ? ZERR_CORRUPT : zt_acl_intern(t, acl, k, &m->to[i]);
+        int rc = r->err != 0 ? ZERR_CORRUPT : zt_acl_intern(t, acl, k, &m->v[i].to);
         free(acl);
         if (rc != 0)
             return rc;
         m->n = i + 1;
     }
+    qsort(m->v, (size_t)m->n, sizeof *m->v, pair_cmp);
+    for (int32_t i = 1; i < m->n; i++)
+        if (m->v[i].from == m->v[i - 1].from)
+            return ZERR_CORRUPT;
     return 0;
 }
 
-static int read_node(wire_rd *r, zt_tree *t, const acl_map *m, wire_str path)
+static int acl_lookup(zt_tree *t, acl_map *m, int64_t index, uint32_t *slot)
+{
+    if (index == -1) {
+        /* ReferenceCountedACLCache: -1 is OPEN_ACL_UNSAFE without an entry. */
+        static const wire_acl open[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}}};
+        if (!m->has_open) {
+            int rc = zt_acl_intern(t, open, 1, &m->open);
+            if (rc != 0)
+                return rc;
+            m->has_open = true;
+        }
+        *slot = m->open;
+        return 0;
+    }
+    acl_pair key = {index, 0};
+    const acl_pair *p = bsearch(&key, m->v, (size_t)m->n, sizeof *m->v, pair_cmp);
+    if (p == NULL)
+        return ZERR_CORRUPT;
+    *slot = p->to;
+    return 0;
+}
+
+static int read_node(wire_rd *r, zt_tree *t, acl_map *m, wire_str path)
 {
     wire_buf data = wire_rd_buf(r);
     int64_t acl_index = wire_rd_i64(r);
@@ -139,22 +208,30 @@ static int read_node(wire_rd *r, zt_tree *t, const acl_map *m, wire_str path)
     tmp.aversion = wire_rd_i32(r);
     tmp.owner = wire_rd_i64(r);
     tmp.pzxid = wire_rd_i64(r);
-    if (r->err != 0 || path.len <= 0 || path.p[0] != '/')
+    if (r->err != 0)
         return ZERR_CORRUPT;
-    int32_t k = 0;
-    while (k < m->n && m->from[k] != acl_index)
-        k++;
-    if (k == m->n)
+    if (path.len == 0)
+        path = (wire_str){"/", 1};
+    else if (zt_path_validate(path) != 0)
         return ZERR_CORRUPT;
+    uint32_t slot;
+    int rc = acl_lookup(t, m, acl_index, &slot);
+    if (rc != 0)
+        return rc;
     zt_node *n = zt_find(t, path.p, (size_t)path.len);
     if (n != NULL) {
-        /* One of the nodes zt_new made: take the snapshot's state. */
-        if (zt_node_set_data(t, n, data.p, data.len) != 0)
-            return ZERR_NOMEM;
+        /* One of the nodes zt_new made, or a repeated path: the
+         * snapshot's state wins, as ZooKeeper's nodes.put does. */
+        zt_digest_sub(t, n);
+        rc = zt_node_set_data(t, n, data.p, data.len);
         zt_acl_release(t, n->acl);
+        n->acl = slot;
+        zt_acl_retain(t, n->acl);
+        if (rc != 0) {
+            zt_digest_add(t, n);
+            return ZERR_NOMEM;
+        }
     } else {
-        if (path.len == 1)
-            return ZERR_CORRUPT;
         size_t plen = zt_parent_len(path.p, (size_t)path.len);
         zt_node *parent = zt_find(t, path.p, plen);
         if (parent == NULL)
@@ -162,9 +239,9 @@ static int read_node(wire_rd *r, zt_tree *t, const acl_map *m, wire_str path)
         n = zt_node_insert(t, parent, path.p, (size_t)path.len, data.p, data.len);
         if (n == NULL)
             return ZERR_NOMEM;
+        n->acl = slot;
+        zt_acl_retain(t, n->acl);
     }
-    n->acl = m->to[k];
-    zt_acl_retain(t, n->acl);
     n->czxid = tmp.czxid;
     n->mzxid = tmp.mzxid;
     n->ctime = tmp.ctime;
@@ -173,14 +250,14 @@ static int read_node(wire_rd *r, zt_tree *t, const acl_map *m, wire_str path)
     n->cversion = tmp.cversion;
     n->aversion = tmp.aversion;
     n->pzxid = tmp.pzxid;
-    if (n->owner == 0 && tmp.owner != 0) {
+    bool index = n->owner == 0 && tmp.owner != 0;
+    if (index)
         n->owner = tmp.owner;
-        return zt_index_add(t, n);
-    }
-    return 0;
+    zt_digest_add(t, n);
+    return index ? zt_index_add(t, n) : 0;
 }
 
-int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len,
+int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len, int64_t zxid,
                        int (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg,
                        zt_tree **out)
 {
@@ -195,7 +272,7 @@ int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len,
     for (int32_t i = 0; i < n_sessions && r.err == 0; i++) {
         int64_t id = wire_rd_i64(&r);
         int32_t timeout = wire_rd_i32(&r);
-        if (r.err == 0 && (rc = fn(arg, id, timeout)) != 0)
+        if (r.err == 0 && fn != NULL && (rc = fn(arg, id, timeout)) != 0)
             goto out;
     }
     rc = ZERR_CORRUPT;
@@ -203,32 +280,28 @@ int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len,
         goto out;
     if ((rc = read_acls(&r, t, &m)) != 0)
         goto out;
-    bool first = true;
-    for (;;) {
+    /* ZooKeeper's reader stops at the first "/", so the root ("") must
+     * come first and "/" can only be the end marker. */
+    for (bool first = true;; first = false) {
         wire_str path = wire_rd_str(&r);
-        if (r.err != 0) {
-            rc = ZERR_CORRUPT;
+        rc = ZERR_CORRUPT;
+        if (r.err != 0 || path.len < 0 || first != (path.len == 0))
             goto out;
-        }
-        if (!first && wire_str_eqc(path, "/"))
+        if (wire_str_eqc(path, "/"))
             break;
-        if (first != wire_str_eqc(path, "/")) {
-            rc = ZERR_CORRUPT;
-            goto out;
-        }
-        first = false;
         if ((rc = read_node(&r, t, &m, path)) != 0)
             goto out;
     }
-    t->last_zxid = wire_rd_i64(&r);
-    rc = r.err != 0 || wire_rd_left(&r) != 0 ? ZERR_CORRUPT : 0;
-    /* ACL entries referenced by no node were only kept alive by the map. */
+    t->last_zxid = zxid;
+    rc = wire_rd_left(&r) != 0 ? ZERR_CORRUPT : 0;
 out:
-    if (m.to != NULL)
-        for (int32_t i = 0; i < m.n; i++)
-            zt_acl_release(t, m.to[i]);
-    free(m.from);
-    free(m.to);
+    /* ACL entries referenced by no node were only kept alive by the map
+     * (ReferenceCountedACLCache.purgeUnused). */
+    for (int32_t i = 0; i < m.n; i++)
+        zt_acl_release(t, m.v[i].to);
+    if (m.has_open)
+        zt_acl_release(t, m.open);
+    free(m.v);
     if (rc != 0) {
         zt_free(t);
         return rc;

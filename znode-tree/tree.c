@@ -276,6 +276,10 @@ zt_tree *zt_new(void)
     /* ZooKeeper's DataTree.addConfigNode leaves the config node at aversion -1. */
     config->aversion = -1;
     t->root = root;
+    zt_digest_add(t, root);
+    zt_digest_add(t, zk);
+    zt_digest_add(t, quota);
+    zt_digest_add(t, config);
     return t;
 fail:
     zt_free(t);

@@ -158,27 +158,44 @@ int zt_apply(zt_tree *t, const wire_txn_hdr *h, const wire_txn *txn, zt_out *out
 
 /* ---- snapshots ---------------------------------------------------------------- */
 
-/* Body layout (all jute):
- *   int n_sessions; { long id; int timeout_ms; } * n_sessions
- *   int n_acl_lists; { long index; vector<ACL> acl; } * n_acl_lists
- *   { ustring path; buffer data; long acl_index; StatPersisted {long czxid,
- *     mzxid, ctime, mtime; int version, cversion, aversion; long
- *     ephemeralOwner, pzxid} } * nodes, parents before children, "/" first
- *   ustring "/" ends the list (ZooKeeper's end marker)
- *   long last_zxid
- * emit() is called with successive chunks; a non-zero return aborts. */
+/* The DataTree stream of an Apache ZooKeeper 3.8 snapshot file: sessions,
+ * the ACL cache, every node from the root (written as "") down, then the
+ * "/" end marker. Its layout, field by field, is at the top of
+ * znode-tree/snapshot.c. The file around it (FileHeader, checksums, the
+ * digest record) is storage's. */
 typedef struct zt_session_rec {
     int64_t id;
     int32_t timeout_ms;
 } zt_session_rec;
 
+/* emit() is called with successive chunks; a non-zero return aborts and is
+ * returned. O(nodes + ACL lists + sessions); allocates 64 KiB at most. */
 int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions, size_t n_sessions,
                        int (*emit)(void *arg, const void *p, size_t n), void *arg);
-/* Builds a tree from a snapshot body. Sessions are handed to fn. Malformed
- * input yields ZERR_CORRUPT and no tree. */
-int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len,
+/* Builds a tree from a DataTree stream, which must fill p[0..len) exactly;
+ * zxid (the snapshot file's) becomes zt_last_zxid. Sessions are handed to fn
+ * (NULL: ignored), which may abort with a non-zero return. Malformed input
+ * yields ZERR_CORRUPT and no tree; max_len bounds every length read. */
+int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len, int64_t zxid,
                        int (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg,
                        zt_tree **out);
+
+/* ---- digest --------------------------------------------------------------------- */
+
+/* ZooKeeper 3.8's tree digest (DataTree.getTreeDigest, digest version 2),
+ * kept up to date by every apply and snapshot load: O(1) to read. The exact
+ * definition is at the top of znode-tree/digest.c. ZooKeeper logs it after
+ * each txn (TxnDigest) and writes it into snapshots (ZxidDigest); equal
+ * digests on two servers mean equal trees outside /zookeeper/. */
+#define ZT_DIGEST_VERSION 2
+int64_t zt_digest(const zt_tree *t);
+/* The same value by a whole-tree walk, for tests and checks. O(nodes + data). */
+int64_t zt_digest_recompute(const zt_tree *t);
+/* One node's term (0 for a node the digest leaves out); path "/" hashes as
+ * "", as ZooKeeper's does. */
+uint32_t zt_digest_calc(const char *path, size_t path_len, const uint8_t *data, int32_t data_len,
+                        const wire_stat *st);
+bool zt_digest_excluded(const char *path, size_t path_len);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@ struct zt_node {
     int64_t czxid, mzxid, pzxid, ctime, mtime, owner;
     int32_t version, cversion, aversion, num_children;
     uint32_t hash;
+    uint32_t digest; /* this node's term of the tree digest (digest.c), 0 if not counted */
     uint32_t path_len;
     uint32_t name_off;
     char path[]; /* NUL-terminated */
@@ -59,6 +60,7 @@ struct zt_tree {
     zt_nodevec containers, ttls;
     int64_t last_zxid;
     int64_t data_size;
+    uint64_t digest; /* ZooKeeper's tree digest: sum of the nodes' digests, mod 2^64 */
 };
 
 /* Java int arithmetic: versions and cversions wrap at INT32_MAX, as
@@ -84,6 +86,11 @@ int zt_index_add(zt_tree *t, zt_node *n);
 void zt_index_remove(zt_tree *t, zt_node *n);
 bool zt_owner_is_session(int64_t owner); /* EphemeralType.NORMAL */
 bool zt_owner_is_ttl(int64_t owner);
+
+/* digest.c: call sub before changing a node's path, data or stat and add
+ * after (add also for a new node once its stat is set; sub before freeing). */
+void zt_digest_add(zt_tree *t, zt_node *n);
+void zt_digest_sub(zt_tree *t, const zt_node *n);
 
 /* acl.c */
 int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out);

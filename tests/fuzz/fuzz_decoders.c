@@ -2,7 +2,10 @@
  * fuzz_decoders.c: one entry point that feeds arbitrary bytes to every
  * decoder that reads untrusted input: the connect handshake, write requests
  * of every type, multi and multiRead, txn headers and bodies (the log is
- * untrusted too), and snapshots. The first byte picks the decoder.
+ * untrusted too), snapshots, and Apache ZooKeeper's own files: a whole
+ * snapshot file (framing, then its DataTree) and a whole txn log file
+ * (header, entries, each entry's txn and TxnDigest). The first byte picks
+ * the decoder: 0xF6 a snapshot file, 0xF7 a log file, else its value mod 6.
  *
  * Past decoding it checks invariants that ZK_ASSERT turns into crashes:
  * a decoded write request or multi, prepped on a fresh tree, yields a txn
@@ -15,6 +18,7 @@
  */
 #include "fuzz_decoders.h"
 
+#include "storage/stor.h"
 #include "wire/wire.h"
 #include "znode-tree/zt.h"
 
@@ -108,12 +112,72 @@ static void txn(const uint8_t *p, size_t n)
     }
 }
 
+/* A ZooKeeper snapshot file: if the framing holds, the body must decode or
+ * be refused cleanly, and a decoded tree's incremental digest must equal
+ * its recomputed one. */
+static void zk_snapfile(const uint8_t *p, size_t n)
+{
+    stor_snapfile sf;
+    char why[128];
+    if (stor_snapfile_parse(p, n, &sf, why, sizeof why) != 0)
+        return;
+    zt_tree *t = NULL;
+    if (zt_snapshot_decode(sf.body, sf.body_len, WIRE_MAXBUFFER_DEFAULT, sf.digest.zxid,
+                           count_session, NULL, &t) == 0) {
+        ZK_ASSERT(zt_digest(t) == zt_digest_recompute(t), "digest drifted on a snapshot load");
+        zt_free(t);
+    }
+}
+
+/* A ZooKeeper txn log file: every entry the reader hands out is applied
+ * to one tree, in order, as recovery would, and the digest stays equal to
+ * a recomputed one. */
+static void zk_logfile(const uint8_t *p, size_t n)
+{
+    int32_t version;
+    int64_t dbid;
+    if (stor_zklog_header(p, n, &version, &dbid) != 0)
+        return;
+    zt_tree *tree = zt_new();
+    zt_out out;
+    zt_out_init(&out);
+    size_t off = 16;
+    stor_zklog_entry e;
+    bool torn;
+    while (tree != NULL && stor_zklog_next(p, n, &off, WIRE_MAXBUFFER_DEFAULT, &e, &torn) == 1) {
+        bool has;
+        int64_t digest;
+        (void)wire_txn_entry_digest(e.txn, e.len, &has, &version, &digest);
+        wire_rd r;
+        wire_rd_init(&r, e.txn, e.len, WIRE_MAXBUFFER_DEFAULT);
+        wire_txn_hdr h;
+        wire_txn_hdr_decode(&r, &h);
+        wire_txn t;
+        if (wire_rd_err(&r) != 0 || wire_txn_body_decode(&r, h.type, &t) != 0)
+            continue;
+        zt_out_reset(&out);
+        (void)zt_apply(tree, &h, &t, &out);
+        wire_txn_fini(&t);
+        ZK_ASSERT(zt_digest(tree) == zt_digest_recompute(tree), "digest drifted in a replay");
+    }
+    zt_out_fini(&out);
+    zt_free(tree);
+}
+
 int zabd_fuzz_one(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
+    if (data[0] == 0xF6) {
+        zk_snapfile(p, n);
+        return 0;
+    }
+    if (data[0] == 0xF7) {
+        zk_logfile(p, n);
+        return 0;
+    }
     wire_rd r;
     wire_rd_init(&r, p, n, WIRE_MAXBUFFER_DEFAULT);
     switch (data[0] % 6) {
@@ -141,14 +205,14 @@ int zabd_fuzz_one(const uint8_t *data, size_t size)
         break;
     default: {
         zt_tree *t = NULL;
-        if (zt_snapshot_decode(p, n, WIRE_MAXBUFFER_DEFAULT, count_session, NULL, &t) == 0) {
+        if (zt_snapshot_decode(p, n, WIRE_MAXBUFFER_DEFAULT, 1, count_session, NULL, &t) == 0) {
             /* Whatever decoded must encode and decode again to as many nodes. */
             wire_wr w;
             wire_wr_init(&w);
             zt_tree *again = NULL;
             if (zt_snapshot_encode(t, NULL, 0, collect, &w) == 0 && wire_wr_err(&w) == 0) {
-                int rc = zt_snapshot_decode(w.p, w.len, WIRE_MAXBUFFER_DEFAULT, count_session, NULL,
-                                            &again);
+                int rc = zt_snapshot_decode(w.p, w.len, WIRE_MAXBUFFER_DEFAULT, 1, count_session,
+                                            NULL, &again);
                 ZK_ASSERT(rc == 0 || rc == ZERR_NOMEM, "a re-encoded snapshot is corrupt: %d", rc);
                 ZK_ASSERT(again == NULL || zt_node_count(again) == zt_node_count(t),
                           "a snapshot round trip lost nodes");

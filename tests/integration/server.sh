@@ -9,7 +9,8 @@
 #   server.sh stop DIR         stops the pid in DIR/pid with SIGTERM (SIGKILL after 10 s)
 #   server.sh kill DIR         SIGKILL
 #   server.sh freeport         prints a free loopback TCP port
-# The server binds to 127.0.0.1 only.
+# The server binds to 127.0.0.1 only. ZK_EXTRA_CP is appended to ZooKeeper's
+# classpath (e.g. /usr/share/java/slf4j-simple.jar to see its log).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -54,7 +55,7 @@ start)
     done
     java -Xmx${ZK_HEAP:-1g} "${props[@]}" -Dzookeeper.log.dir="$dir" -Dzookeeper.root.logger=INFO,CONSOLE \
       -Dzookeeper.extendedTypesEnabled=true \
-      -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar \
+      -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar${ZK_EXTRA_CP:+:$ZK_EXTRA_CP} \
       org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" > "$dir/server.log" 2>&1 & ;;
   *) echo "server.sh: unknown kind $kind" >&2; exit 2 ;;
   esac

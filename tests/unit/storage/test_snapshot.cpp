@@ -1,4 +1,5 @@
-// Snapshot files: fork-and-write, load with fallback, purge, sizes.
+// Snapshot files in ZooKeeper 3.8's framing: fork-and-write, load with
+// fallback, purge, sizes, the final synchronous snapshot.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +12,8 @@
 
 #include <CppUTest/TestHarness.h>
 
-namespace {
+namespace
+{
 
 // The body a produce() call emits: `len` bytes of a pattern seeded by seed,
 // in uneven chunks so the child's buffering is crossed.
@@ -96,11 +98,15 @@ TEST_GROUP(StorSnapshot)
         c.autopurge_retain = retain;
         LONGS_EQUAL_TEXT(0, stor_open(&c, &st, err, sizeof(err)), err);
     }
-    std::string snap_file(const char *name) { return data_path + "/version-2/" + name; }
+    std::string snap_file(const char *name)
+    {
+        return data_path + "/version-2/" + name;
+    }
     // Runs one snapshot to completion and returns stor_snapshot_poll's result.
     int snapshot(uint64_t zxid, Body b)
     {
-        LONGS_EQUAL(0, stor_snapshot_begin(st, zxid, produce, &b));
+        stor_snap_digest dg = {(int64_t)zxid, 2, (int64_t)(zxid * 1000003)};
+        LONGS_EQUAL(0, stor_snapshot_begin(st, zxid, &dg, produce, &b));
         int rc = 0;
         CHECK(wait_until([&] { return (rc = stor_snapshot_poll(st)) != 0; }, 10000));
         return rc;
@@ -117,14 +123,22 @@ TEST_GROUP(StorSnapshot)
         std::sort(out.begin(), out.end());
         return out;
     }
-    uint64_t load(std::string *body, std::vector<std::string> *warns, int expect_rc = 0)
+    uint64_t load(std::string * body, std::vector<std::string> * warns, int expect_rc = 0,
+                  uint64_t before = UINT64_MAX)
     {
         uint64_t zxid = 0;
         uint8_t *bytes = NULL;
-        size_t len = 0;
-        LONGS_EQUAL(expect_rc, stor_snapshot_load(st, &zxid, &bytes, &len, collect_warn, warns));
-        if (expect_rc == 0)
-            body->assign(reinterpret_cast<char *>(bytes), len);
+        stor_snapfile sf;
+        LONGS_EQUAL(expect_rc,
+                    stor_snapshot_load(st, before, &zxid, &bytes, &sf, collect_warn, warns));
+        if (expect_rc == 0) {
+            body->assign(reinterpret_cast<const char *>(sf.body), sf.body_len);
+            CHECK(sf.has_digest);
+            LONGS_EQUAL(zxid, sf.digest.zxid);
+            LONGS_EQUAL(2, sf.digest.version);
+            CHECK(sf.digest.digest == (int64_t)(zxid * 1000003));
+            CHECK(sf.dbid == -1);
+        }
         free(bytes);
         return zxid;
     }
@@ -148,7 +162,8 @@ TEST(StorSnapshot, RoundTripThroughFork)
     STRCMP_EQUAL("snapshot.1a2b", f[0].c_str());
     struct stat sb;
     CHECK(stat(snap_file("snapshot.1a2b").c_str(), &sb) == 0);
-    LONGS_EQUAL(16 + 200000 + 12, sb.st_size);
+    /* header, body, seal, ZxidDigest, seal */
+    LONGS_EQUAL(16 + 200000 + 13 + 20 + 13, sb.st_size);
 
     std::string body;
     std::vector<std::string> warns;
@@ -169,9 +184,10 @@ TEST(StorSnapshot, EmptyBodyRoundTrips)
 TEST(StorSnapshot, OnlyOneAtATime)
 {
     Body b = {1000, 1, false};
-    LONGS_EQUAL(0, stor_snapshot_begin(st, 10, produce, &b));
+    stor_snap_digest dg = {10, 2, 0};
+    LONGS_EQUAL(0, stor_snapshot_begin(st, 10, &dg, produce, &b));
     /* Until the child is reaped, a second one is refused. */
-    LONGS_EQUAL(ZERR_CLOSING, stor_snapshot_begin(st, 11, produce, &b));
+    LONGS_EQUAL(ZERR_CLOSING, stor_snapshot_begin(st, 11, &dg, produce, &b));
     int rc = 0;
     CHECK(wait_until([&] { return (rc = stor_snapshot_poll(st)) != 0; }, 10000));
     LONGS_EQUAL(1, rc);
@@ -194,8 +210,8 @@ TEST(StorSnapshot, TruncatedNewestFallsBackToPrevious)
     CHECK(stat(p.c_str(), &sb) == 0);
     CHECK(truncate(p.c_str(), sb.st_size - 5) == 0);
     /* A partial .tmp with a higher zxid is never considered. */
-    FILE *f = fopen(snap_file("snapshot.30.tmp").c_str(), "w");
-    fputs("ZBSN partial", f);
+    FILE *f = fopen(snap_file("zabd-snapshot.30.tmp").c_str(), "w");
+    fputs("ZKSN partial", f);
     fclose(f);
 
     std::string body;
@@ -229,9 +245,10 @@ TEST(StorSnapshot, AllDamagedIsCorruptNotEmpty)
 {
     LONGS_EQUAL(1, snapshot(0x10, Body{100, 1, false}));
     CHECK(truncate(snap_file("snapshot.10").c_str(), 10) == 0);
-    /* A file whose header zxid disagrees with its name is not trusted. */
-    LONGS_EQUAL(1, snapshot(0x12, Body{100, 1, false}));
-    CHECK(rename(snap_file("snapshot.12").c_str(), snap_file("snapshot.13").c_str()) == 0);
+    /* A file that is not a ZooKeeper snapshot at all. */
+    FILE *f = fopen(snap_file("snapshot.13").c_str(), "w");
+    fputs("ZBSN\0\0\0\1 an old zabd snapshot, or anything else", f);
+    fclose(f);
     std::string body;
     std::vector<std::string> warns;
     load(&body, &warns, ZERR_CORRUPT);
@@ -245,7 +262,7 @@ TEST(StorSnapshot, PurgeKeepsRetainSnapshotsAndDropsOldLog)
         LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"t", 1));
     for (uint64_t z = 10; z <= 50; z += 10)
         LONGS_EQUAL(1, snapshot(z, Body{100, (unsigned)z, false}));
-    FILE *f = fopen(snap_file("snapshot.5.tmp").c_str(), "w"); /* crash leftover */
+    FILE *f = fopen(snap_file("zabd-snapshot.5.tmp").c_str(), "w"); /* crash leftover */
     fclose(f);
     LONGS_EQUAL(0, stor_purge(st, 1)); /* below the minimum: keeps 3 */
     std::vector<std::string> f3 = files();
@@ -295,6 +312,73 @@ TEST(StorSnapshot, SizesCountSnapshotFiles)
     LONGS_EQUAL(1, snapshot(2, Body{2000, 0, false}));
     uint64_t snap = 0, log = 0;
     stor_sizes(st, &snap, &log);
-    LONGS_EQUAL(2 * 28 + 3000, snap);
+    LONGS_EQUAL(2 * (16 + 46) + 3000, snap);
     CHECK(log > 0);
+}
+
+TEST(StorSnapshot, TmpNamesAreNotSnapshotNames)
+{
+    /* ZooKeeper's loader takes any "snapshot.<hex>[.x]" as a candidate, so
+     * the file being written must be named otherwise, and a crash leftover
+     * is swept by the next purge. */
+    FILE *f = fopen(snap_file("zabd-snapshot.40.tmp").c_str(), "w");
+    fclose(f);
+    LONGS_EQUAL(1, snapshot(0x41, Body{10, 0, false}));
+    std::vector<std::string> fs = files();
+    LONGS_EQUAL(1, fs.size());
+    STRCMP_EQUAL("snapshot.41", fs[0].c_str());
+    LONGS_EQUAL(0, stor_purge(st, 3));
+    CHECK(access(snap_file("zabd-snapshot.40.tmp").c_str(), F_OK) != 0);
+}
+
+TEST(StorSnapshot, BeforeSkipsNewerFiles)
+{
+    LONGS_EQUAL(1, snapshot(0x10, Body{50, 1, false}));
+    LONGS_EQUAL(1, snapshot(0x20, Body{50, 2, false}));
+    std::string body;
+    std::vector<std::string> warns;
+    LONGS_EQUAL(0x10, load(&body, &warns, 0, 0x20));
+    CHECK(body == body_bytes(Body{50, 1, false}));
+    load(&body, &warns, ZERR_NONODE, 0x10); /* nothing older */
+    LONGS_EQUAL(0x20, stor_snapshot_newest(st));
+}
+
+TEST(StorSnapshot, CompressedSnapshotsAreSkippedWithWarning)
+{
+    LONGS_EQUAL(1, snapshot(0x10, Body{50, 1, false}));
+    FILE *f = fopen(snap_file("snapshot.20.gz").c_str(), "w");
+    fputs("\x1f\x8b", f);
+    fclose(f);
+    std::string body;
+    std::vector<std::string> warns;
+    LONGS_EQUAL(0x10, load(&body, &warns));
+    LONGS_EQUAL(1, warns.size());
+    CHECK_TEXT(warns[0].find("snapshot.20.gz") != std::string::npos, warns[0].c_str());
+}
+
+TEST(StorSnapshot, SyncWaitsAndWrites)
+{
+    Body b = {3000, 9, false};
+    stor_snap_digest dg = {0x50, 2, 0x50 * 1000003};
+    LONGS_EQUAL(0, stor_snapshot_begin(st, 0x4f, &dg, produce, &b));
+    LONGS_EQUAL(0, stor_snapshot_sync(st, 0x50, &dg, produce, &b)); /* waits for 0x4f first */
+    std::vector<std::string> fs = files();
+    LONGS_EQUAL(2, fs.size());
+    std::string body;
+    std::vector<std::string> warns;
+    LONGS_EQUAL(0x50, load(&body, &warns));
+    CHECK(body == body_bytes(b));
+    Body bad = {3000, 9, true};
+    LONGS_EQUAL(ZERR_IO, stor_snapshot_sync(st, 0x51, &dg, produce, &bad));
+    LONGS_EQUAL(0x50, stor_snapshot_newest(st));
+}
+
+TEST(StorSnapshot, FlushWaitsForTheQueue)
+{
+    LONGS_EQUAL(0, stor_flush(st)); /* no thread: nothing to wait for */
+    LONGS_EQUAL(0, stor_start(st, NULL, NULL, NULL));
+    for (uint64_t z = 1; z <= 200; z++)
+        LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"txn", 3));
+    LONGS_EQUAL(0, stor_flush(st));
+    LONGS_EQUAL(200, stor_last_zxid(st));
 }

@@ -284,3 +284,53 @@ TEST(WireTxn, FiniIsIdempotent)
     wire_txn_fini(&t);
     LONGS_EQUAL(0, t.n_sub);
 }
+
+TEST_GROUP(WireTxnZkLog){};
+
+// ZooKeeper logs a reconfig as the SetDataTxn of /zookeeper/config.
+TEST(WireTxnZkLog, ReconfigDecodesAsSetData)
+{
+    wire_txn t = sample(WIRE_OP_SETDATA);
+    wire_wr w;
+    wire_wr_init(&w);
+    wire_txn_body_encode(&w, &t);
+    wire_rd r;
+    wire_rd_init(&r, w.p, w.len, INT32_MAX);
+    wire_txn out;
+    LONGS_EQUAL(0, wire_txn_body_decode(&r, WIRE_OP_RECONFIG, &out));
+    LONGS_EQUAL(WIRE_OP_SETDATA, out.type);
+    CHECK(wire_str_eqc(out.path, "/x/y"));
+    LONGS_EQUAL(4, out.version);
+    LONGS_EQUAL(0, wire_rd_left(&r));
+    wire_txn_fini(&out);
+    wire_wr_fini(&w);
+}
+
+// 3.8 appends TxnDigest { int version; long treeDigest } to logged txns.
+TEST(WireTxnZkLog, EntryDigestIsFoundOnlyWhenExactlyOneFollows)
+{
+    int32_t types[] = {WIRE_OP_CREATE,       WIRE_OP_CREATETTL, WIRE_OP_SETDATA,
+                       WIRE_OP_CLOSESESSION, WIRE_OP_ERROR,     WIRE_OP_CREATESESSION};
+    for (int32_t type : types) {
+        wire_txn t = sample(type);
+        wire_wr w;
+        wire_wr_init(&w);
+        encode(&w, &t);
+        bool has = true;
+        int32_t version = 0;
+        int64_t digest = 0;
+        LONGS_EQUAL(0, wire_txn_entry_digest(w.p, w.len, &has, &version, &digest));
+        CHECK_FALSE(has);
+        wire_wr_i32(&w, 2);
+        wire_wr_i64(&w, -1234567890123LL);
+        LONGS_EQUAL(0, wire_txn_entry_digest(w.p, w.len, &has, &version, &digest));
+        CHECK(has);
+        LONGS_EQUAL(2, version);
+        CHECK(digest == -1234567890123LL);
+        wire_wr_i32(&w, 0); /* 16 trailing bytes: not a digest */
+        LONGS_EQUAL(0, wire_txn_entry_digest(w.p, w.len, &has, &version, &digest));
+        CHECK_FALSE(has);
+        LONGS_EQUAL(ZERR_SHORT, wire_txn_entry_digest(w.p, 20, &has, &version, &digest));
+        wire_wr_fini(&w);
+    }
+}

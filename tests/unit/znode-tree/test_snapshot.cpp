@@ -1,5 +1,5 @@
-// Snapshot encode/decode: an identical tree back, sessions handed over, and
-// every damaged input refused.
+// Snapshot encode/decode (ZooKeeper 3.8's DataTree stream): an identical
+// tree back, sessions handed over, and every damaged input refused.
 #include "zt_test_util.h"
 
 #include <vector>
@@ -91,8 +91,8 @@ TEST(ZtSnapshot, DecodeGivesAnIdenticalTree)
 {
     zt_tree *t = NULL;
     int sessions = 0;
-    LONGS_EQUAL(0, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, count_sessions,
-                                      &sessions, &t));
+    LONGS_EQUAL(0, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, zt_last_zxid(d->t),
+                                      count_sessions, &sessions, &t));
     LONGS_EQUAL(2, sessions);
     LONGS_EQUAL(zt_node_count(d->t), zt_node_count(t));
     CHECK(zt_last_zxid(t) == zt_last_zxid(d->t));
@@ -108,7 +108,8 @@ TEST(ZtSnapshot, EveryTruncationIsCorrupt)
     for (size_t n = 0; n < bytes.size(); n++) {
         zt_tree *t = NULL;
         int sessions = 0;
-        int rc = zt_snapshot_decode(bytes.data(), n, INT32_MAX, count_sessions, &sessions, &t);
+        int rc = zt_snapshot_decode(bytes.data(), n, INT32_MAX, zt_last_zxid(d->t), count_sessions,
+                                    &sessions, &t);
         LONGS_EQUAL_TEXT(ZERR_CORRUPT, rc, std::to_string(n).c_str());
         CHECK_TEXT(t == NULL, "a truncated snapshot left a tree");
     }
@@ -119,16 +120,17 @@ TEST(ZtSnapshot, TrailingBytesAreCorrupt)
     bytes.push_back(0);
     zt_tree *t = NULL;
     int sessions = 0;
-    LONGS_EQUAL(ZERR_CORRUPT, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX,
-                                                 count_sessions, &sessions, &t));
+    LONGS_EQUAL(ZERR_CORRUPT,
+                zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, zt_last_zxid(d->t),
+                                   count_sessions, &sessions, &t));
 }
 
 TEST(ZtSnapshot, SessionsComeBackInOrderWithTheirTimeouts)
 {
     session_list got;
     zt_tree *t = NULL;
-    LONGS_EQUAL(0,
-                zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, list_sessions, &got, &t));
+    LONGS_EQUAL(0, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, zt_last_zxid(d->t),
+                                      list_sessions, &got, &t));
     LONGS_EQUAL(2, got.size());
     CHECK(got[0].first == 0x100 && got[0].second == 4000);
     CHECK(got[1].first == 0x200 && got[1].second == 8000);
@@ -139,8 +141,8 @@ TEST(ZtSnapshot, DecodedTreeBehavesLikeTheOriginal)
 {
     zt_tree *t = NULL;
     int sessions = 0;
-    LONGS_EQUAL(0, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, count_sessions,
-                                      &sessions, &t));
+    LONGS_EQUAL(0, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, zt_last_zxid(d->t),
+                                      count_sessions, &sessions, &t));
     ZtDriver copy;
     zt_free(copy.t);
     copy.t = t;
@@ -172,8 +174,8 @@ TEST(ZtSnapshot, FreshTreeRoundTrips)
     LONGS_EQUAL(0, zt_snapshot_encode(fresh.t, NULL, 0, collect, &b));
     zt_tree *t = NULL;
     int sessions = 0;
-    LONGS_EQUAL(0,
-                zt_snapshot_decode(b.data(), b.size(), INT32_MAX, count_sessions, &sessions, &t));
+    LONGS_EQUAL(
+        0, zt_snapshot_decode(b.data(), b.size(), INT32_MAX, 0, count_sessions, &sessions, &t));
     LONGS_EQUAL(0, sessions);
     LONGS_EQUAL(4, zt_node_count(t));
     for (const char *p : {"/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"})
@@ -185,8 +187,8 @@ TEST(ZtSnapshot, SessionCallbackErrorAbortsTheDecode)
 {
     zt_tree *t = NULL;
     auto refuse = [](void *, int64_t, int32_t) -> int { return ZERR_NOMEM; };
-    LONGS_EQUAL(ZERR_NOMEM,
-                zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, refuse, NULL, &t));
+    LONGS_EQUAL(ZERR_NOMEM, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX,
+                                               zt_last_zxid(d->t), refuse, NULL, &t));
     CHECK(t == NULL);
 }
 
@@ -195,7 +197,8 @@ TEST(ZtSnapshot, MaxLenBoundsEveryBuffer)
     zt_tree *t = NULL;
     int sessions = 0;
     // "data-a2" is 7 bytes: a 6-byte jute.maxbuffer refuses it
-    CHECK(zt_snapshot_decode(bytes.data(), bytes.size(), 6, count_sessions, &sessions, &t) != 0);
+    CHECK(zt_snapshot_decode(bytes.data(), bytes.size(), 6, zt_last_zxid(d->t), count_sessions,
+                             &sessions, &t) != 0);
     CHECK(t == NULL);
 }
 
@@ -229,7 +232,6 @@ static std::vector<uint8_t> build_snapshot(std::initializer_list<SnapNode> nodes
         wire_wr_i64(&w, 5); // pzxid
     }
     wire_wr_cstr(&w, "/");
-    wire_wr_i64(&w, 5);
     std::vector<uint8_t> v(w.p, w.p + w.len);
     wire_wr_fini(&w);
     return v;
@@ -239,14 +241,14 @@ static int decode(const std::vector<uint8_t> &b, zt_tree **t)
 {
     int sessions = 0;
     *t = NULL;
-    return zt_snapshot_decode(b.data(), b.size(), INT32_MAX, count_sessions, &sessions, t);
+    return zt_snapshot_decode(b.data(), b.size(), INT32_MAX, 5, count_sessions, &sessions, t);
 }
 
 TEST(ZtSnapshot, HandBuiltSnapshotDecodes)
 {
     zt_tree *t;
-    LONGS_EQUAL(
-        0, decode(build_snapshot({{"/", 7, 0, 0}, {"/x", 7, 0, 0}, {"/x/e", 7, 0, 0x55}}), &t));
+    LONGS_EQUAL(0,
+                decode(build_snapshot({{"", 7, 0, 0}, {"/x", 7, 0, 0}, {"/x/e", 7, 0, 0x55}}), &t));
     CHECK(zt_lookup(t, wire_str_c("/x/e")) != NULL);
     LONGS_EQUAL(1, zt_ephemeral_count(t));
     CHECK(zt_last_zxid(t) == 5);
@@ -256,14 +258,18 @@ TEST(ZtSnapshot, HandBuiltSnapshotDecodes)
 TEST(ZtSnapshot, StructuralDamageIsCorrupt)
 {
     zt_tree *t;
-    // the first node must be "/"
+    // the first node must be the root, which ZooKeeper writes as ""
     LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/x", 7, 0, 0}}), &t));
     // a child before its parent
-    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/", 7, 0, 0}, {"/x/y", 7, 0, 0}}), &t));
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"", 7, 0, 0}, {"/x/y", 7, 0, 0}}), &t));
     // an ACL index that no list has
-    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/", 7, 0, 0}, {"/x", 8, 0, 0}}), &t));
-    // a relative path
-    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/", 7, 0, 0}, {"x", 7, 0, 0}}), &t));
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"", 7, 0, 0}, {"/x", 8, 0, 0}}), &t));
+    // a relative path, an invalid one, a second root
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"", 7, 0, 0}, {"x", 7, 0, 0}}), &t));
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"", 7, 0, 0}, {"/x/", 7, 0, 0}}), &t));
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"", 7, 0, 0}, {"", 7, 0, 0}}), &t));
+    // "/" first would be ZooKeeper's end marker: an empty tree it cannot use
+    LONGS_EQUAL(ZERR_CORRUPT, decode(build_snapshot({{"/", 7, 0, 0}}), &t));
     CHECK(t == NULL);
 }
 
@@ -273,9 +279,63 @@ TEST(ZtSnapshot, SequentialSuffixOfANegativeCversionHasJavasSign)
     // String.format("%010d", -3) is "-000000003".
     ZtDriver d2;
     zt_free(d2.t);
-    LONGS_EQUAL(0, decode(build_snapshot({{"/", 7, 0, 0}, {"/q", 7, -3, 0}}), &d2.t));
+    LONGS_EQUAL(0, decode(build_snapshot({{"", 7, 0, 0}, {"/q", 7, -3, 0}}), &d2.t));
     d2.zxid = 5;
     LONGS_EQUAL(-6, d2.stat("/q").cversion);
     LONGS_EQUAL(0, d2.create("/q/n", WIRE_MODE_PERSISTENT_SEQUENTIAL));
     STRCMP_EQUAL("/q/n-000000003", d2.created_path().c_str());
+}
+
+TEST(ZtSnapshot, AclIndexMinusOneIsOpenAclUnsafe)
+{
+    // ReferenceCountedACLCache keeps no entry for -1: ZooKeeper's root,
+    // /zookeeper and /zookeeper/quota carry it.
+    zt_tree *t;
+    LONGS_EQUAL(0, decode(build_snapshot({{"", -1, 0, 0}, {"/x", -1, 0, 0}}), &t));
+    const wire_acl *acl;
+    int32_t n;
+    zt_node_acl(t, zt_lookup(t, wire_str_c("/x")), &acl, &n);
+    LONGS_EQUAL(1, n);
+    LONGS_EQUAL(WIRE_PERM_ALL, acl[0].perms);
+    CHECK(wire_str_eqc(acl[0].scheme, "world") && wire_str_eqc(acl[0].id, "anyone"));
+    zt_free(t);
+}
+
+TEST(ZtSnapshot, RootIsWrittenAsTheEmptyPathAndEndsWithSlash)
+{
+    // sessions (2 x 12 bytes after the count), then the ACL map, then "".
+    wire_rd r;
+    wire_rd_init(&r, bytes.data(), bytes.size(), INT32_MAX);
+    LONGS_EQUAL(2, wire_rd_i32(&r));
+    for (int i = 0; i < 2; i++) {
+        wire_rd_i64(&r);
+        wire_rd_i32(&r);
+    }
+    int32_t n_acls = wire_rd_i32(&r);
+    for (int32_t i = 0; i < n_acls; i++) {
+        CHECK(wire_rd_i64(&r) > 0); // our indexes are never -1 or 0
+        int32_t k = wire_rd_i32(&r);
+        for (int32_t j = 0; j < k; j++) {
+            wire_rd_i32(&r);
+            wire_rd_str(&r);
+            wire_rd_str(&r);
+        }
+    }
+    wire_str root = wire_rd_str(&r);
+    LONGS_EQUAL(0, root.len);
+    LONGS_EQUAL(0, r.err);
+    // the last 5 bytes are the "/" end marker
+    static const uint8_t end[5] = {0, 0, 0, 1, '/'};
+    MEMCMP_EQUAL(end, bytes.data() + bytes.size() - 5, 5);
+}
+
+TEST(ZtSnapshot, DigestSurvivesTheRoundTrip)
+{
+    zt_tree *t = NULL;
+    int sessions = 0;
+    LONGS_EQUAL(0, zt_snapshot_decode(bytes.data(), bytes.size(), INT32_MAX, zt_last_zxid(d->t),
+                                      count_sessions, &sessions, &t));
+    CHECK(zt_digest(t) == zt_digest(d->t));
+    CHECK(zt_digest_recompute(t) == zt_digest(t));
+    zt_free(t);
 }
