@@ -51,7 +51,7 @@ static void prep_and_apply(const wire_write_req *q, const wire_multi_req *m)
 {
     static const wire_acl ids[] = {{0, {"ip", 2}, {"127.0.0.1", 9}},
                                    {0, {"digest", 6}, {"u:h", 3}}};
-    zt_auth auth = {ids, 2, false};
+    zt_auth auth = {ids, 2, false, true, NULL};
     zt_prep_ctx c = {0x100, 1, 1, 1000, &auth, true};
     zt_tree *t = zt_new();
     wire_wr w;
