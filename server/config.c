@@ -692,9 +692,11 @@ static int apply_flags(parse_ctx *outer, srv_config *c, const srv_jvm_flags *f)
  * provider (ip and digest always, sasl with the SASL provider). */
 static int check_auth(parse_ctx *p, srv_config *c)
 {
-    if (c->session_require_sasl || !c->enforce_auth_enabled)
+    if (!c->session_require_sasl && !c->enforce_auth_enabled)
         return 0;
-    char *list = xstrdup(c->enforce_auth_schemes != NULL ? c->enforce_auth_schemes : ""), *save;
+    /* sessionRequireClientSASLAuth means ["sasl"], whatever else is set. */
+    const char *schemes = c->session_require_sasl ? "sasl" : c->enforce_auth_schemes;
+    char *list = xstrdup(schemes != NULL ? schemes : ""), *save;
     int rc = -1, n = 0;
     for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save), n++) {
         t = trim(t);
