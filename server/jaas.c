@@ -249,7 +249,8 @@ static const char *found(const lexer *lx, char *buf, size_t cap)
     }
 }
 
-/* The current token must be a word or quoted string: copies it to *out. */
+/* The current token must be a word or quoted string: copies it to *out
+ * (written only when the token after it reads too). */
 static int take_string(lexer *lx, const char *what, char **out)
 {
     char buf[80];
@@ -259,8 +260,13 @@ static int take_string(lexer *lx, const char *what, char **out)
     if (s == NULL)
         return ZERR_NOMEM;
     memcpy(s, lx->sval, lx->sval_len + 1);
+    int rc = next(lx);
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
     *out = s;
-    return next(lx);
+    return 0;
 }
 
 static int expect_char(lexer *lx, char ch)
