@@ -18,6 +18,72 @@
 #include <string.h>
 #include <strings.h>
 
+/* Java's String.hashCode over the UTF-16 units of a UTF-8 string (an
+ * undecodable byte counts as U+FFFD, as Java decodes it). */
+static uint32_t java_hash(wire_str s)
+{
+    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    const uint8_t *p = (const uint8_t *)s.p;
+    uint32_t h = 0;
+    for (int32_t i = 0, k; i < s.len; i += k) {
+        k = p[i] < 0x80             ? 1
+            : (p[i] & 0xe0) == 0xc0 ? 2
+            : (p[i] & 0xf0) == 0xe0 ? 3
+            : (p[i] & 0xf8) == 0xf0 ? 4
+                                    : 0;
+        uint32_t cp = k == 1 ? p[i] : p[i] & (0x7fu >> k);
+        for (int32_t j = 1; k > 1 && j < k; j++) {
+            if (i + j >= s.len || (p[i + j] & 0xc0) != 0x80) {
+                k = 0;
+                break;
+            }
+            cp = cp << 6 | (p[i + j] & 0x3fu);
+        }
+        if (k == 0 || cp < min_cp[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            cp = 0xfffd, k = 1;
+        if (cp >= 0x10000) {
+            h = 31 * h + (0xd800 + ((cp - 0x10000) >> 10));
+            h = 31 * h + (0xdc00 + ((cp - 0x10000) & 0x3ff));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    return h;
+}
+
+/* ServerCnxn keeps ids in a ConcurrentHashMap-backed set (16 bins, doubled
+ * once it holds 3/4 of its bins), so whoAmI and the expansion of an "auth"
+ * ACL list them by bin, in insertion order within a bin. c->auth is kept in
+ * that order. Id.hashCode is jute's 37 * (37 * 17 + scheme) + id. Exact
+ * while a connection has fewer than 12 ids; beyond, colliding ids may list
+ * in another order than Java's resize leaves them. */
+static uint32_t id_bin(const wire_acl *id, uint32_t bins)
+{
+    uint32_t h = 37 * (37 * 17 + java_hash(id->scheme)) + java_hash(id->id);
+    return (h ^ (h >> 16)) & 0x7fffffff & (bins - 1);
+}
+
+/* A stable insertion sort by bin: only the appended id moves, except when
+ * the bin count just doubled. */
+static void sort_ids(conn *c)
+{
+    uint32_t bins = 16;
+    while ((uint32_t)c->n_auth >= bins / 4 * 3)
+        bins *= 2;
+    for (int32_t i = 1; i < c->n_auth; i++) {
+        wire_acl a = c->auth[i];
+        char *blob = c->auth_blob[i];
+        uint32_t bin = id_bin(&a, bins);
+        int32_t j = i;
+        for (; j > 0 && id_bin(&c->auth[j - 1], bins) > bin; j--) {
+            c->auth[j] = c->auth[j - 1];
+            c->auth_blob[j] = c->auth_blob[j - 1];
+        }
+        c->auth[j] = a;
+        c->auth_blob[j] = blob;
+    }
+}
+
 int srv_auth_add(conn *c, const char *scheme, const char *id)
 {
     size_t ls = strlen(scheme), li = strlen(id);
@@ -40,6 +106,7 @@ int srv_auth_add(conn *c, const char *scheme, const char *id)
     c->auth_blob[c->n_auth] = blob;
     c->auth[c->n_auth] = (wire_acl){0, {blob, (int32_t)ls}, {blob + ls + 1, (int32_t)li}};
     c->n_auth++;
+    sort_ids(c);
     return 0;
 }
 
@@ -276,60 +343,5 @@ void srv_auth_sasl(conn *c, int32_t xid, wire_buf token)
                 srv_sasl_conn_error(c->sasl));
         srv_conn_close(c, "unprocessable SASL response");
         break;
-    }
-}
-
-/* ---- whoAmI order -------------------------------------------------------------- */
-
-/* Java's String.hashCode over the UTF-16 units of a UTF-8 string (an
- * undecodable byte counts as U+FFFD, as Java decodes it). */
-static uint32_t java_hash(wire_str s)
-{
-    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-    const uint8_t *p = (const uint8_t *)s.p;
-    uint32_t h = 0;
-    for (int32_t i = 0, k; i < s.len; i += k) {
-        k = p[i] < 0x80             ? 1
-            : (p[i] & 0xe0) == 0xc0 ? 2
-            : (p[i] & 0xf0) == 0xe0 ? 3
-            : (p[i] & 0xf8) == 0xf0 ? 4
-                                    : 0;
-        uint32_t cp = k == 1 ? p[i] : p[i] & (0x7fu >> k);
-        for (int32_t j = 1; k > 1 && j < k; j++) {
-            if (i + j >= s.len || (p[i + j] & 0xc0) != 0x80) {
-                k = 0;
-                break;
-            }
-            cp = cp << 6 | (p[i + j] & 0x3fu);
-        }
-        if (k == 0 || cp < min_cp[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            cp = 0xfffd, k = 1;
-        if (cp >= 0x10000) {
-            h = 31 * h + (0xd800 + ((cp - 0x10000) >> 10));
-            h = 31 * h + (0xdc00 + ((cp - 0x10000) & 0x3ff));
-        } else {
-            h = 31 * h + cp;
-        }
-    }
-    return h;
-}
-
-/* ServerCnxn keeps ids in a ConcurrentHashMap-backed set (16 bins, doubled
- * once it holds 3/4 of its bins): they are listed by bin, and in insertion
- * order within a bin. Id.hashCode is jute's 37 * (37 * 17 + scheme) + id.
- * Exact while a connection has fewer than 12 ids; beyond, bins that
- * collide may list in another order than Java's resize leaves them. */
-void srv_auth_order(const conn *c, int32_t *idx_out)
-{
-    uint32_t bins = 16;
-    while ((uint32_t)c->n_auth >= bins / 4 * 3)
-        bins *= 2;
-    int32_t k = 0;
-    for (uint32_t b = 0; b < bins; b++) {
-        for (int32_t i = 0; i < c->n_auth; i++) {
-            uint32_t h = 37 * (37 * 17 + java_hash(c->auth[i].scheme)) + java_hash(c->auth[i].id);
-            if (((h ^ (h >> 16)) & 0x7fffffff & (bins - 1)) == b)
-                idx_out[k++] = i;
-        }
     }
 }

@@ -9,7 +9,6 @@
  */
 #include "server/srv_int.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct req {
@@ -309,14 +308,9 @@ static void op_add_watch(req *q)
 static void op_whoami(req *q)
 {
     const conn *c = q->c;
-    int32_t *order = malloc((size_t)(c->n_auth > 0 ? c->n_auth : 1) * sizeof *order);
-    if (order == NULL)
-        return srv_conn_close(q->c, "out of memory");
-    srv_auth_order(c, order);
     wire_wr *w = begin(q, 0);
     wire_wr_i32(w, c->n_auth);
-    for (int32_t k = 0; k < c->n_auth; k++) {
-        int32_t i = order[k];
+    for (int32_t i = 0; i < c->n_auth; i++) {
         wire_str user = c->auth[i].id;
         /* AuthUtil.getUser: no user name for a scheme without a provider
          * ("super", or "sasl" without SASLAuthenticationProvider). */
@@ -333,7 +327,6 @@ static void op_whoami(req *q)
         wire_wr_str(w, c->auth[i].scheme);
         wire_wr_str(w, user);
     }
-    free(order);
     finish(q);
 }
 

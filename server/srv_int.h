@@ -82,7 +82,7 @@ struct conn {
     int64_t req_arrival_us; /* of the request being handled */
     char addr[64];
     int port;
-    wire_acl *auth; /* (scheme, id) pairs; strings owned in auth_blob */
+    wire_acl *auth; /* (scheme, id) pairs in ZooKeeper's order (auth.c); strings in auth_blob */
     char **auth_blob;
     int32_t n_auth;
     bool is_super;
@@ -231,9 +231,6 @@ void srv_auth_sasl(conn *c, int32_t xid, wire_buf token);
 /* False when enforce.auth.* (or sessionRequireClientSASLAuth) requires a
  * scheme c lacks; the caller then answers SESSIONCLOSEDREQUIRESASLAUTH. */
 bool srv_auth_enforced_ok(const conn *c);
-/* The order ZooKeeper lists a connection's ids in (whoAmI): idx_out[i] is
- * the index into c->auth of the i-th one. */
-void srv_auth_order(const conn *c, int32_t *idx_out);
 /* SASL start-up: loads the JAAS file the configuration names (s->sasl stays
  * NULL when SASL is not offered, with a log line saying why). */
 int srv_auth_sasl_setup(srv *s, char *err, size_t err_len);
