@@ -31,7 +31,9 @@ TEST_TIMEOUT_S = 90  # zkCli.sh starts a JVM per run
 
 SASL_PROVIDER = 'authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider'
 USERS = {'super': 'super_secret', 'bob': 'bobsecret', 'carol': 'carolsecret',
-         'admin': 'adminsecret'}
+         'admin': 'adminsecret',
+         # Non-ASCII: Java hashes a name ISO-8859-1 when every character fits.
+         'j\u00fcrgen': 'p\u00e4ssw\u00f6rd', '\u65e5\u672c': 'p\u00e4ss'}
 JAAS = ('Server {\n'
         '    org.apache.zookeeper.server.auth.DigestLoginModule required\n' +
         ''.join('    user_%s="%s"\n' % kv for kv in USERS.items()) +
@@ -84,7 +86,7 @@ def start(cfg, jaas=JAAS, jvmflags=None, expect_fail=False):
     env = dict(os.environ)
     env.pop('JVMFLAGS', None)
     if jvmflags is None and jaas is not None:
-        with open(os.path.join(d, 'jaas.conf'), 'w') as f:
+        with open(os.path.join(d, 'jaas.conf'), 'w', encoding='utf-8') as f:
             f.write(jaas)
         jvmflags = '-Djava.security.auth.login.config=%s' % os.path.join(d, 'jaas.conf')
     if jvmflags is not None:
@@ -206,7 +208,7 @@ def zkcli(server, user, password, *command):
     d = tempfile.mkdtemp(prefix='sasl-zkcli-')
     try:
         path = os.path.join(d, 'client.jaas')
-        with open(path, 'w') as f:
+        with open(path, 'w', encoding='utf-8') as f:
             f.write('Client {\n    org.apache.zookeeper.server.auth.DigestLoginModule required\n'
                     '    username="%s"\n    password="%s";\n};\n' % (user, password))
         env = dict(os.environ)

@@ -249,6 +249,18 @@ def test_zkcli_with_a_jaas_client_section(server, clients):
     bob.delete(path)
 
 
+def test_non_ascii_users_hash_as_java_hashes_them(server, clients):
+    """DigestMD5Base.stringToByte_8859_1: the Java client and server hash
+    j\u00fcrgen in ISO-8859-1 and a name with CJK characters in UTF-8, so
+    both log in with zkCli.sh; pure-sasl hashes UTF-8 bytes, so kazoo's
+    j\u00fcrgen is refused, by ZooKeeper as by zabd."""
+    out = zkcli(server, 'j\u00fcrgen', 'p\u00e4ssw\u00f6rd', 'whoami')
+    assert 'sasl: j\u00fcrgen' in out, out
+    out = zkcli(server, '\u65e5\u672c', 'p\u00e4ss', 'whoami')
+    assert 'sasl: \u65e5\u672c' in out, out
+    assert login_fails(clients, 'j\u00fcrgen', 'p\u00e4ssw\u00f6rd')
+
+
 # ---- configuration ----------------------------------------------------------------
 
 def test_sasl_required_closes_unauthenticated_sessions():
