@@ -272,13 +272,22 @@ static void sasl_done(conn *c, int32_t xid, const uint8_t *tok, size_t n)
     sasl_reply(c, xid, 0, tok, n, false);
 }
 
+/* The username the client named, quoted, for log lines. */
+static const char *user_of(const conn *c, char *buf, size_t cap)
+{
+    const char *u = srv_sasl_conn_user(c->sasl);
+    snprintf(buf, cap, u[0] != '\0' ? "'%s'" : "(none named)", u);
+    return buf;
+}
+
 static void sasl_failed(conn *c, int32_t xid)
 {
     const srv_config *cfg = &c->s->cfg;
     bool required = in_list(enforced_schemes(cfg), (wire_str){"sasl", 4});
+    char u[160];
     srv_log(SRV_LOG_WARN,
-            "client %s:%d (session 0x%016" PRIx64 ") failed to SASL authenticate as user '%s': %s",
-            c->addr, c->port, (uint64_t)c->session_id, srv_sasl_conn_user(c->sasl),
+            "client %s:%d (session 0x%016" PRIx64 ") failed to SASL authenticate as user %s: %s",
+            c->addr, c->port, (uint64_t)c->session_id, user_of(c, u, sizeof u),
             srv_sasl_conn_error(c->sasl));
     if (cfg->allow_sasl_failed_clients && !required) {
         srv_log(SRV_LOG_WARN, "keeping the connection despite the SASL failure "
@@ -333,15 +342,17 @@ void srv_auth_sasl(conn *c, int32_t xid, wire_buf token)
     case SRV_SASL_FAILED:
         sasl_failed(c, xid);
         break;
-    case SRV_SASL_BROKEN:
+    case SRV_SASL_BROKEN: {
         /* Java throws outside SaslException here; the worker thread drops
          * the connection without an answer. */
+        char u[160];
         srv_log(SRV_LOG_WARN,
-                "client %s:%d (session 0x%016" PRIx64 ") sent a SASL response for user '%s' that "
+                "client %s:%d (session 0x%016" PRIx64 ") sent a SASL response for user %s that "
                 "ZooKeeper cannot process (%s); closing without a reply",
-                c->addr, c->port, (uint64_t)c->session_id, srv_sasl_conn_user(c->sasl),
+                c->addr, c->port, (uint64_t)c->session_id, user_of(c, u, sizeof u),
                 srv_sasl_conn_error(c->sasl));
         srv_conn_close(c, "unprocessable SASL response");
         break;
+    }
     }
 }

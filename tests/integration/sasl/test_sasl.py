@@ -287,6 +287,21 @@ def test_sasl_required_closes_unauthenticated_sessions():
         stop(s)
 
 
+def test_allow_sasl_failed_clients_keeps_the_connection():
+    s = start([SASL_PROVIDER, 'allowSaslFailedClients=true'])
+    try:
+        c = Raw(s.port)
+        _, nonce = challenge(c)
+        assert sasl_request(c, response_token(b'bob', b'wrong', nonce), 2) == (2, 0, OK, None)
+        assert s.logged(['127.0.0.1:%d' % c.port, 'Mismatched response'])
+        c.send(107, b'', xid=3)  # still served, as ip only
+        r = c.read_frame()
+        assert struct.unpack('>i', r[:4]) + struct.unpack('>i', r[12:16]) == (3, OK)
+        assert r[16:] == struct.pack('>i', 1) + ustr('ip') + ustr('127.0.0.1')
+    finally:
+        stop(s)
+
+
 def test_jaas_file_from_zoo_cfg_and_another_section_name():
     """zabd's own key jaasLoginConfig, and zookeeper.sasl.serverconfig (a
     zoo.cfg key to ZooKeeper too)."""
