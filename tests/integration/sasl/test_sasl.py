@@ -19,8 +19,8 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl, make_digest_acl
 
 import zkraw
-from conftest import (JAAS, KIND, SASL_PROVIDER, challenge, digest_response, response_token,
-                      sasl_request, start, stop, zkcli)
+from conftest import (JAAS, KIND, SASL_PROVIDER, challenge, digest_response, free_port,
+                      response_token, sasl_request, start, stop, zkcli)
 from rawwire import GETDATA, Raw, ustr
 
 OK, MARSHALLINGERROR, AUTHFAILED, SESSIONCLOSEDREQUIRESASLAUTH = 0, -5, -115, -124
@@ -259,6 +259,25 @@ def test_non_ascii_users_hash_as_java_hashes_them(server, clients):
     out = zkcli(server, '\u65e5\u672c', 'p\u00e4ss', 'whoami')
     assert 'sasl: \u65e5\u672c' in out, out
     assert login_fails(clients, 'j\u00fcrgen', 'p\u00e4ssw\u00f6rd')
+
+
+def test_kazoo_own_sasl_tests():
+    """kazoo's own DIGEST-MD5 tests (kazoo/tests/test_sasl.py), through its
+    KazooTestHarness, which starts the server itself with java -D flags and
+    a zoo.cfg of its own; javashim/java turns that into the server of this
+    run, bound to 127.0.0.1."""
+    import kazoo.tests
+    tests = os.path.join(os.path.dirname(kazoo.tests.__file__), 'test_sasl.py')
+    env = dict(os.environ)
+    env.update(PATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'javashim') +
+               os.pathsep + env['PATH'],
+               SHIM_KIND=KIND, ZABD=os.path.abspath(ZABD), ZOOKEEPER_VERSION='3.8.0',
+               ZOOKEEPER_CLASSPATH='/etc/zookeeper/conf:/usr/share/java/zookeeper.jar',
+               ZOOKEEPER_CLUSTER_SIZE='1', ZOOKEEPER_PORT_OFFSET=str(free_port()))
+    res = subprocess.run(['/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+                          tests, '-k', 'Digest'], cwd=tempfile.gettempdir(), env=env,
+                         capture_output=True, text=True, timeout=80)
+    assert res.returncode == 0 and '4 passed' in res.stdout, res.stdout[-3000:]
 
 
 # ---- configuration ----------------------------------------------------------------
