@@ -3,12 +3,86 @@
  * ("ip", its address); addauth adds ("digest", "user:base64(sha1(user:pw))"),
  * and ("super", "") when that digest equals the configured superDigest
  * (DigestAuthenticationProvider). Other schemes fail with AUTHFAILED.
+ *
+ * SASL (opcode 102, ZooKeeperServer.processSasl): each GetSASLRequest
+ * {buffer token} is answered with ReplyHeader(xid, zxid 0, err) and
+ * SetSASLResponse {buffer token}; the mechanism is in sasl.c. Success adds
+ * ("sasl", authorised id), and ("super", "") when zookeeper.superUser names
+ * it. A failed login answers AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH when
+ * SASL is required) with a null token and closes the connection.
  */
 #include "server/srv_int.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <string.h>
+#include <strings.h>
+
+/* Java's String.hashCode over the UTF-16 units of a UTF-8 string (an
+ * undecodable byte counts as U+FFFD, as Java decodes it). */
+static uint32_t java_hash(wire_str s)
+{
+    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
+    const uint8_t *p = (const uint8_t *)s.p;
+    uint32_t h = 0;
+    for (int32_t i = 0, k; i < s.len; i += k) {
+        k = p[i] < 0x80             ? 1
+            : (p[i] & 0xe0) == 0xc0 ? 2
+            : (p[i] & 0xf0) == 0xe0 ? 3
+            : (p[i] & 0xf8) == 0xf0 ? 4
+                                    : 0;
+        uint32_t cp = k == 1 ? p[i] : p[i] & (0x7fu >> k);
+        for (int32_t j = 1; k > 1 && j < k; j++) {
+            if (i + j >= s.len || (p[i + j] & 0xc0) != 0x80) {
+                k = 0;
+                break;
+            }
+            cp = cp << 6 | (p[i + j] & 0x3fu);
+        }
+        if (k == 0 || cp < min_cp[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            cp = 0xfffd, k = 1;
+        if (cp >= 0x10000) {
+            h = 31 * h + (0xd800 + ((cp - 0x10000) >> 10));
+            h = 31 * h + (0xdc00 + ((cp - 0x10000) & 0x3ff));
+        } else {
+            h = 31 * h + cp;
+        }
+    }
+    return h;
+}
+
+/* ServerCnxn keeps ids in a ConcurrentHashMap-backed set (16 bins, doubled
+ * once it holds 3/4 of its bins), so whoAmI and the expansion of an "auth"
+ * ACL list them by bin, in insertion order within a bin. c->auth is kept in
+ * that order. Id.hashCode is jute's 37 * (37 * 17 + scheme) + id. Exact
+ * while a connection has fewer than 12 ids; beyond, colliding ids may list
+ * in another order than Java's resize leaves them. */
+static uint32_t id_bin(const wire_acl *id, uint32_t bins)
+{
+    uint32_t h = 37 * (37 * 17 + java_hash(id->scheme)) + java_hash(id->id);
+    return (h ^ (h >> 16)) & 0x7fffffff & (bins - 1);
+}
+
+/* A stable insertion sort by bin: only the appended id moves, except when
+ * the bin count just doubled. */
+static void sort_ids(conn *c)
+{
+    uint32_t bins = 16;
+    while ((uint32_t)c->n_auth >= bins / 4 * 3)
+        bins *= 2;
+    for (int32_t i = 1; i < c->n_auth; i++) {
+        wire_acl a = c->auth[i];
+        char *blob = c->auth_blob[i];
+        uint32_t bin = id_bin(&a, bins);
+        int32_t j = i;
+        for (; j > 0 && id_bin(&c->auth[j - 1], bins) > bin; j--) {
+            c->auth[j] = c->auth[j - 1];
+            c->auth_blob[j] = c->auth_blob[j - 1];
+        }
+        c->auth[j] = a;
+        c->auth_blob[j] = blob;
+    }
+}
 
 int srv_auth_add(conn *c, const char *scheme, const char *id)
 {
@@ -32,6 +106,7 @@ int srv_auth_add(conn *c, const char *scheme, const char *id)
     c->auth_blob[c->n_auth] = blob;
     c->auth[c->n_auth] = (wire_acl){0, {blob, (int32_t)ls}, {blob + ls + 1, (int32_t)li}};
     c->n_auth++;
+    sort_ids(c);
     return 0;
 }
 
@@ -44,13 +119,14 @@ void srv_auth_free(conn *c)
     c->auth_blob = NULL;
     c->auth = NULL;
     c->n_auth = 0;
+    srv_sasl_conn_free(c->sasl);
+    c->sasl = NULL;
 }
 
 void srv_auth_view(const conn *c, zt_auth *out)
 {
-    out->ids = c->auth;
-    out->n_ids = c->n_auth;
-    out->is_super = c->is_super;
+    *out = (zt_auth){c->auth, c->n_auth, c->is_super, c->s->cfg.sasl_provider,
+                     c->s->cfg.sasl_any_user_id};
 }
 
 /* "user:password" -> "user:" + base64(sha1("user:password")) */
@@ -95,4 +171,189 @@ int srv_auth_packet(conn *c, wire_str scheme, wire_buf auth)
         return ZERR_AUTHFAILED;
     }
     return 0;
+}
+
+/* ---- SASL --------------------------------------------------------------------- */
+
+int srv_auth_sasl_setup(srv *s, char *err, size_t err_len)
+{
+    const srv_config *c = &s->cfg;
+    if (c->jaas_config == NULL) {
+        if (c->sasl_provider)
+            srv_log(SRV_LOG_WARN,
+                    "authProvider names SASLAuthenticationProvider but no JAAS file is configured "
+                    "(-Djava.security.auth.login.config=FILE in SERVER_JVMFLAGS, or "
+                    "jaasLoginConfig=FILE): SASL logins are not offered");
+        return 0;
+    }
+    srv_sasl_opts o = {c->jaas_config, c->sasl_section, c->sasl_super_password,
+                       c->kerberos_remove_host, c->kerberos_remove_realm};
+    char warn[1024];
+    int rc = srv_sasl_new(&o, &s->sasl, warn, sizeof warn, err, err_len);
+    if (rc != 0)
+        return rc;
+    if (warn[0] != '\0')
+        srv_log(SRV_LOG_WARN, "%s", warn);
+    if (s->sasl != NULL)
+        srv_log(SRV_LOG_INFO, "SASL DIGEST-MD5 logins offered: section '%s' of %s, %d user(s)%s",
+                c->sasl_section, c->jaas_config, srv_sasl_n_users(s->sasl),
+                c->sasl_provider ? ""
+                                 : "; no authProvider names SASLAuthenticationProvider, so sasl "
+                                   "ACLs are refused");
+    return 0;
+}
+
+/* Whether scheme is in a comma-separated list (entries trimmed). */
+static bool in_list(const char *list, wire_str scheme)
+{
+    for (const char *p = list != NULL ? list : ""; *p != '\0';) {
+        const char *end = strchr(p, ',');
+        const char *e = end != NULL ? end : p + strlen(p);
+        while (p < e && (unsigned char)*p <= ' ')
+            p++;
+        const char *b = e;
+        while (b > p && (unsigned char)b[-1] <= ' ')
+            b--;
+        if (b - p == scheme.len && memcmp(p, scheme.p, (size_t)scheme.len) == 0)
+            return true;
+        p = end != NULL ? end + 1 : e;
+    }
+    return false;
+}
+
+/* AuthenticationHelper: sessionRequireClientSASLAuth means ["sasl"] and
+ * wins over enforce.auth.*. */
+static const char *enforced_schemes(const srv_config *cfg)
+{
+    if (cfg->session_require_sasl)
+        return "sasl";
+    return cfg->enforce_auth_enabled ? cfg->enforce_auth_schemes : NULL;
+}
+
+bool srv_auth_enforced_ok(const conn *c)
+{
+    const char *list = enforced_schemes(&c->s->cfg);
+    if (list == NULL)
+        return true;
+    for (int32_t i = 0; i < c->n_auth; i++)
+        if (in_list(list, c->auth[i].scheme))
+            return true;
+    return false;
+}
+
+static void sasl_reply(conn *c, int32_t xid, int32_t err, const uint8_t *tok, size_t n, bool close)
+{
+    srv *s = c->s;
+    /* processSasl answers outside the request pipeline, with zxid 0. */
+    srv_reply_begin(&s->reply, xid, 0, err);
+    wire_wr_buf(&s->reply, (wire_buf){tok, tok != NULL ? (int32_t)n : -1});
+    srv_reply_end(&s->reply);
+    srv_send(s, c, s->last_zxid, &s->reply, close);
+}
+
+static void sasl_done(conn *c, int32_t xid, const uint8_t *tok, size_t n)
+{
+    srv *s = c->s;
+    const char *id = srv_sasl_conn_id(c->sasl);
+    srv_log(SRV_LOG_INFO,
+            "session 0x%016" PRIx64 " (%s:%d): SASL DIGEST-MD5 login of '%s' as sasl id '%s'",
+            (uint64_t)c->session_id, c->addr, c->port, srv_sasl_conn_user(c->sasl), id);
+    int rc = srv_auth_add(c, "sasl", id);
+    if (rc == 0 && srv_config_is_super_user(&s->cfg, id)) {
+        c->is_super = true;
+        rc = srv_auth_add(c, "super", "");
+        srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 ": sasl id '%s' is a super user",
+                (uint64_t)c->session_id, id);
+    }
+    if (rc != 0) {
+        srv_conn_close(c, "out of memory adding a SASL id");
+        return;
+    }
+    sasl_reply(c, xid, 0, tok, n, false);
+}
+
+/* The username the client named, quoted, for log lines. */
+static const char *user_of(const conn *c, char *buf, size_t cap)
+{
+    const char *u = srv_sasl_conn_user(c->sasl);
+    snprintf(buf, cap, u[0] != '\0' ? "'%s'" : "(none named)", u);
+    return buf;
+}
+
+static void sasl_failed(conn *c, int32_t xid)
+{
+    const srv_config *cfg = &c->s->cfg;
+    bool required = in_list(enforced_schemes(cfg), (wire_str){"sasl", 4});
+    char u[160];
+    c->s->stats.auth_failures++;
+    srv_log(SRV_LOG_WARN,
+            "client %s:%d (session 0x%016" PRIx64 ") failed to SASL authenticate as user %s: %s",
+            c->addr, c->port, (uint64_t)c->session_id, user_of(c, u, sizeof u),
+            srv_sasl_conn_error(c->sasl));
+    if (cfg->allow_sasl_failed_clients && !required) {
+        srv_log(SRV_LOG_WARN, "keeping the connection despite the SASL failure "
+                              "(allowSaslFailedClients)");
+        sasl_reply(c, xid, 0, NULL, 0, false);
+        return;
+    }
+    sasl_reply(c, xid, required ? ZERR_SESSIONCLOSEDREQUIRESASLAUTH : ZERR_AUTHFAILED, NULL, 0,
+               true);
+}
+
+void srv_auth_sasl(conn *c, int32_t xid, wire_buf token)
+{
+    srv *s = c->s;
+    if (token.len < 0) {
+        /* processSasl reads the token's length first: a null token throws
+         * and ZooKeeper closes the connection without a reply. */
+        srv_log(SRV_LOG_WARN,
+                "session 0x%016" PRIx64 " (%s:%d) sent a SASL request with a null "
+                "token; closing the connection",
+                (uint64_t)c->session_id, c->addr, c->port);
+        srv_conn_close(c, "null SASL token");
+        return;
+    }
+    if (s->sasl == NULL) {
+        /* ZooKeeper without a SASL login logs that the connection's
+         * saslServer is null and answers OK with a null token. */
+        srv_log(SRV_LOG_ERROR,
+                "session 0x%016" PRIx64 " (%s:%d) sent a SASL token but SASL is "
+                "not configured (no JAAS Server section); answered with no token",
+                (uint64_t)c->session_id, c->addr, c->port);
+        sasl_reply(c, xid, 0, NULL, 0, false);
+        return;
+    }
+    char nonce[SRV_SASL_NONCE_LEN + 1];
+    if ((c->sasl == NULL && (c->sasl = srv_sasl_conn_new()) == NULL) ||
+        srv_sasl_nonce(nonce) != 0) {
+        srv_log(SRV_LOG_ERROR, "session 0x%016" PRIx64 ": no memory or randomness for SASL",
+                (uint64_t)c->session_id);
+        srv_conn_close(c, "SASL set-up failed");
+        return;
+    }
+    uint8_t out[SRV_SASL_TOKEN_CAP];
+    size_t n = 0;
+    switch (srv_sasl_step(s->sasl, c->sasl, token.p, (size_t)token.len, nonce, out, &n)) {
+    case SRV_SASL_CONTINUE:
+        sasl_reply(c, xid, 0, out, n, false);
+        break;
+    case SRV_SASL_DONE:
+        sasl_done(c, xid, out, n);
+        break;
+    case SRV_SASL_FAILED:
+        sasl_failed(c, xid);
+        break;
+    case SRV_SASL_BROKEN: {
+        /* Java throws outside SaslException here; the worker thread drops
+         * the connection without an answer. */
+        char u[160];
+        srv_log(SRV_LOG_WARN,
+                "client %s:%d (session 0x%016" PRIx64 ") sent a SASL response for user %s that "
+                "ZooKeeper cannot process (%s); closing without a reply",
+                c->addr, c->port, (uint64_t)c->session_id, user_of(c, u, sizeof u),
+                srv_sasl_conn_error(c->sasl));
+        srv_conn_close(c, "unprocessable SASL response");
+        break;
+    }
+    }
 }

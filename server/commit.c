@@ -107,7 +107,7 @@ static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_aut
     if (c != NULL)
         srv_auth_view(c, a);
     else
-        *a = (zt_auth){NULL, 0, true};
+        *a = (zt_auth){.is_super = true};
     return ctx;
 }
 

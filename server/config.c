@@ -46,6 +46,7 @@ enum cfg_kind {
     CFG_STR_ANY, /* string, may be empty */
     CFG_DIR,     /* non-empty path; relative ones get a warning */
     CFG_DIGEST,  /* "user:digest" */
+    CFG_JBOOL,   /* Java's Boolean.parseBoolean: "true" in any case, anything else false */
 };
 
 typedef struct cfg_key {
@@ -80,7 +81,45 @@ static const cfg_key keys[] = {
     {"reconfigEnabled", CFG_BOOL, F(reconfig_enabled), 0, 0},
     {"globalOutstandingLimit", CFG_INT_DEC, F(global_outstanding_limit), 1, IMAX},
     {"forceSync", CFG_YESNO, F(force_sync), 0, 0},
+    {"jaasLoginConfig", CFG_STR, F(jaas_config), 0, 0},
+    {"sasl.serverconfig", CFG_STR, F(sasl_section), 0, 0},
+    {"SASLAuthenticationProvider.superPassword", CFG_STR_ANY, F(sasl_super_password), 0, 0},
+    {"letAnySaslUserDoX", CFG_STR_ANY, F(sasl_any_user_id), 0, 0},
+    {"allowSaslFailedClients", CFG_JBOOL, F(allow_sasl_failed_clients), 0, 0},
+    {"sessionRequireClientSASLAuth", CFG_JBOOL, F(session_require_sasl), 0, 0},
+    {"enforce.auth.enabled", CFG_JBOOL, F(enforce_auth_enabled), 0, 0},
+    {"enforce.auth.schemes", CFG_STR_ANY, F(enforce_auth_schemes), 0, 0},
+    {"kerberos.removeHostFromPrincipal", CFG_JBOOL, F(kerberos_remove_host), 0, 0},
+    {"kerberos.removeRealmFromPrincipal", CFG_JBOOL, F(kerberos_remove_realm), 0, 0},
 };
+
+/* JVM system properties ZooKeeper reads that map to zoo.cfg keys above. The
+ * ones ZooKeeper reads as "zookeeper.<key>" are the keys after the first
+ * entries here. */
+static const char *const jvm_props[][2] = {
+    {"java.security.auth.login.config", "jaasLoginConfig"},
+    {"jute.maxbuffer", "jute.maxbuffer"},
+    {"znode.container.checkIntervalMs", "znode.container.checkIntervalMs"},
+    {"znode.container.maxPerMinute", "znode.container.maxPerMinute"},
+};
+static const char *const zk_props[] = {
+    "extendedTypesEnabled",
+    "snapCount",
+    "globalOutstandingLimit",
+    "forceSync",
+    "DigestAuthenticationProvider.superDigest",
+    "sasl.serverconfig",
+    "SASLAuthenticationProvider.superPassword",
+    "letAnySaslUserDoX",
+    "allowSaslFailedClients",
+    "sessionRequireClientSASLAuth",
+    "enforce.auth.enabled",
+    "enforce.auth.schemes",
+    "kerberos.removeHostFromPrincipal",
+    "kerberos.removeRealmFromPrincipal",
+};
+
+#define SASL_PROVIDER "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 
 /* Keys ZooKeeper 3.8 understands that a standalone zabd ignores. Entries
  * ending in '.' match as prefixes. */
@@ -129,7 +168,6 @@ static const char *const unused_keys[] = {
     "jvm.pause.",
     "multiAddress.",
     "ssl.",
-    "authProvider.",
     "zookeeper.",
 };
 
@@ -170,7 +208,8 @@ static void warnf(parse_ctx *p, int line, const char *fmt, ...)
     if (p->warn == NULL)
         return;
     char msg[512];
-    int n = snprintf(msg, sizeof msg, "%s:%d: ", p->path, line);
+    int n = line > 0 ? snprintf(msg, sizeof msg, "%s:%d: ", p->path, line)
+                     : snprintf(msg, sizeof msg, "%s: ", p->path);
     if (n < 0 || (size_t)n >= sizeof msg)
         n = 0;
     va_list ap;
@@ -314,8 +353,41 @@ static void set_str(srv_config *c, size_t off, const char *v)
     *slot = xstrdup(v);
 }
 
+/* authProvider.N and superUser[.X]: keys with a suffix. Returns 1 when k
+ * is one of them (handled), 0 when it is not. */
+static int apply_prefixed(parse_ctx *p, srv_config *c, int line, const char *k, const char *v)
+{
+    if (strncmp(k, "authProvider.", 13) == 0) {
+        static const char *const builtin[] = {
+            "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+            "org.apache.zookeeper.server.auth.DigestAuthenticationProvider"};
+        if (strcmp(v, SASL_PROVIDER) == 0)
+            c->sasl_provider = true;
+        else if (strcmp(v, builtin[0]) != 0 && strcmp(v, builtin[1]) != 0)
+            warnf(p, line, "%s: zabd has no authentication provider %s; ignored", k, v);
+        return 1;
+    }
+    if (strncmp(k, "superUser", 9) != 0 || (k[9] != '\0' && k[9] != '.'))
+        return 0;
+    int32_t i = 0;
+    while (i < c->n_super_users && strcmp(c->super_users[2 * i], k) != 0)
+        i++;
+    if (i == c->n_super_users) {
+        c->super_users = realloc(c->super_users, (size_t)(i + 1) * 2 * sizeof(char *));
+        ZK_ASSERT(c->super_users != NULL, "out of memory reading superUser");
+        c->super_users[2 * i] = xstrdup(k);
+        c->super_users[2 * i + 1] = NULL;
+        c->n_super_users++;
+    }
+    free(c->super_users[2 * i + 1]);
+    c->super_users[2 * i + 1] = xstrdup(v);
+    return 1;
+}
+
 static int apply_key(parse_ctx *p, srv_config *c, int line, const char *k, const char *v)
 {
+    if (apply_prefixed(p, c, line, k, v) != 0)
+        return 0;
     const cfg_key *ck = NULL;
     size_t idx = 0;
     for (; idx < sizeof keys / sizeof keys[0]; idx++) {
@@ -367,6 +439,9 @@ static int apply_key(parse_ctx *p, srv_config *c, int line, const char *k, const
         if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
             warnf(p, line, "%s: '%s' is neither yes nor no; ZooKeeper reads it as yes", k, v);
         *(bool *)((char *)c + ck->off) = strcmp(v, "no") != 0;
+        return 0;
+    case CFG_JBOOL:
+        *(bool *)((char *)c + ck->off) = strcasecmp(v, "true") == 0;
         return 0;
     case CFG_DIGEST: {
         const char *colon = strchr(v, ':');
@@ -560,6 +635,102 @@ static int finish(parse_ctx *p, srv_config *c)
     return 0;
 }
 
+/* ---- JVM flags and auth settings ------------------------------------------- */
+
+/* One -Dname=value word (Java sets "name" to "" when there is no '='). */
+static int apply_flag(parse_ctx *p, srv_config *c, const char *word, size_t len)
+{
+    if (len < 3 || word[0] != '-' || word[1] != 'D')
+        return 0;
+    char *w = malloc(len - 1);
+    ZK_ASSERT(w != NULL, "out of memory reading JVM flags");
+    memcpy(w, word + 2, len - 2);
+    w[len - 2] = '\0';
+    char *eq = strchr(w, '='), *v = eq != NULL ? eq + 1 : w + strlen(w);
+    if (eq != NULL)
+        *eq = '\0';
+    const char *key = NULL;
+    for (size_t i = 0; i < sizeof jvm_props / sizeof jvm_props[0] && key == NULL; i++)
+        if (strcmp(w, jvm_props[i][0]) == 0)
+            key = jvm_props[i][1];
+    const char *zk = strncmp(w, "zookeeper.", 10) == 0 ? w + 10 : NULL;
+    for (size_t i = 0; zk != NULL && i < sizeof zk_props / sizeof zk_props[0] && key == NULL; i++)
+        if (strcmp(zk, zk_props[i]) == 0)
+            key = zk;
+    if (zk != NULL && key == NULL &&
+        (strncmp(zk, "authProvider.", 13) == 0 || strncmp(zk, "superUser", 9) == 0))
+        key = zk;
+    /* Java reads "=FILE" as "FILE, and no other login configuration", and
+     * takes file: URLs. */
+    if (key != NULL && strcmp(key, "jaasLoginConfig") == 0) {
+        v += *v == '=';
+        v += strncmp(v, "file://", 7) == 0 ? 7 : strncmp(v, "file:", 5) == 0 ? 5 : 0;
+    }
+    int rc = key != NULL ? apply_key(p, c, 0, key, v) : 0;
+    free(w);
+    return rc;
+}
+
+static int apply_flags(parse_ctx *outer, srv_config *c, const srv_jvm_flags *f)
+{
+    const char *envs[2] = {f->server_jvmflags, f->jvmflags};
+    const char *names[2] = {"SERVER_JVMFLAGS", "JVMFLAGS"};
+    for (int e = 0; e < 2; e++) {
+        parse_ctx p = *outer;
+        p.path = names[e];
+        for (const char *q = envs[e]; q != NULL && *q != '\0';) {
+            size_t n = 0;
+            while (q[n] != '\0' && q[n] != ' ' && q[n] != '\t' && q[n] != '\n')
+                n++;
+            if (apply_flag(&p, c, q, n) != 0)
+                return -1;
+            q += n;
+            while (*q == ' ' || *q == '\t' || *q == '\n')
+                q++;
+        }
+    }
+    parse_ctx p = *outer;
+    p.path = "command line";
+    for (int i = 0; i < f->n_args; i++)
+        if (apply_flag(&p, c, f->args[i], strlen(f->args[i])) != 0)
+            return -1;
+    return 0;
+}
+
+/* AuthenticationHelper: enforcement needs schemes, each served by a
+ * provider (ip and digest always, sasl with the SASL provider). */
+static int check_auth(parse_ctx *p, srv_config *c)
+{
+    if (!c->session_require_sasl && !c->enforce_auth_enabled)
+        return 0;
+    /* sessionRequireClientSASLAuth means ["sasl"], whatever else is set. */
+    const char *schemes = c->session_require_sasl ? "sasl" : c->enforce_auth_schemes;
+    char *list = xstrdup(schemes != NULL ? schemes : ""), *save;
+    int rc = -1, n = 0;
+    for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save), n++) {
+        t = trim(t);
+        if (strcmp(t, "ip") != 0 && strcmp(t, "digest") != 0 &&
+            !(strcmp(t, "sasl") == 0 && c->sasl_provider)) {
+            fail(p, 0, "enforce.auth.schemes: authentication scheme '%s' is not available", t);
+            goto out;
+        }
+    }
+    if (n == 0)
+        fail(p, 0, "enforce.auth.enabled is true, so enforce.auth.schemes must be configured");
+    rc = n == 0 ? -1 : 0;
+out:
+    free(list);
+    return rc;
+}
+
+bool srv_config_is_super_user(const srv_config *c, const char *id)
+{
+    for (int32_t i = 0; id[0] != '\0' && i < c->n_super_users; i++)
+        if (strcmp(c->super_users[2 * i + 1], id) == 0)
+            return true;
+    return false;
+}
+
 /* ---- Public -------------------------------------------------------------- */
 
 static void defaults_common(srv_config *c)
@@ -581,6 +752,7 @@ static void defaults_common(srv_config *c)
     c->reconfig_enabled = false;
     c->global_outstanding_limit = 1000;
     c->force_sync = true;
+    c->sasl_section = xstrdup("Server");
 }
 
 void srv_config_defaults(srv_config *c)
@@ -596,8 +768,18 @@ void srv_config_defaults(srv_config *c)
 int srv_config_load(srv_config *c, const char *path, void (*warn)(void *arg, const char *msg),
                     void *warn_arg, char *err, size_t err_len)
 {
-    parse_ctx p = {
-        .path = path, .warn = warn, .warn_arg = warn_arg, .err = err, .err_len = err_len};
+    return srv_config_load_flags(c, path, NULL, warn, warn_arg, err, err_len);
+}
+
+int srv_config_load_flags(srv_config *c, const char *path, const srv_jvm_flags *flags,
+                          void (*warn)(void *arg, const char *msg), void *warn_arg, char *err,
+                          size_t err_len)
+{
+    parse_ctx p = {.path = path != NULL ? path : "built-in configuration",
+                   .warn = warn,
+                   .warn_arg = warn_arg,
+                   .err = err,
+                   .err_len = err_len};
     srv_config tmp;
     char *text = NULL;
     size_t len = 0;
@@ -605,12 +787,16 @@ int srv_config_load(srv_config *c, const char *path, void (*warn)(void *arg, con
 
     if (err != NULL && err_len > 0)
         err[0] = '\0';
-    defaults_common(&tmp);
-    if (read_file(&p, &text, &len) != 0)
+    if (path != NULL)
+        defaults_common(&tmp);
+    else
+        srv_config_defaults(&tmp);
+    if (flags != NULL && apply_flags(&p, &tmp, flags) != 0)
         goto out;
-    if (parse_text(&p, &tmp, text, len) != 0)
+    if (path != NULL && (read_file(&p, &text, &len) != 0 || parse_text(&p, &tmp, text, len) != 0 ||
+                         finish(&p, &tmp) != 0))
         goto out;
-    if (finish(&p, &tmp) != 0)
+    if (check_auth(&p, &tmp) != 0)
         goto out;
     *c = tmp;
     memset(&tmp, 0, sizeof tmp); /* c owns the strings now */
@@ -630,6 +816,17 @@ void srv_config_fini(srv_config *c)
     free(c->super_digest);
     c->data_dir = c->data_log_dir = c->client_port_address = NULL;
     c->four_letter_whitelist = c->super_digest = NULL;
+    char **strs[] = {&c->jaas_config, &c->sasl_section, &c->sasl_super_password,
+                     &c->sasl_any_user_id, &c->enforce_auth_schemes};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        free(*strs[i]);
+        *strs[i] = NULL;
+    }
+    for (int32_t i = 0; i < 2 * c->n_super_users; i++)
+        free(c->super_users[i]);
+    free(c->super_users);
+    c->super_users = NULL;
+    c->n_super_users = 0;
 }
 
 /* File.getAbsolutePath() + "/version-2": prefixes the working directory to a

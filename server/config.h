@@ -59,7 +59,38 @@ typedef struct srv_config {
     int32_t global_outstanding_limit;    /* globalOutstandingLimit, default 1000 */
     bool force_sync;                     /* forceSync, default yes; only "no" turns the txn
                                           * log's sync off, as in ZooKeeper */
+    /* SASL (docs/sasl.md). Each key is also read as the JVM system property
+     * ZooKeeper reads (in brackets; "zk." = "zookeeper."), which zoo.cfg
+     * overrides, as ZooKeeper sets "zookeeper.<key>" from zoo.cfg. */
+    char *jaas_config;  /* jaasLoginConfig [java.security.auth.login.config]: the JAAS
+                         * file, or NULL: no SASL exchange is offered */
+    char *sasl_section; /* sasl.serverconfig [zk.sasl.serverconfig], default "Server" */
+    bool sasl_provider; /* some authProvider.N [zk.authProvider.N] names
+                         * org.apache.zookeeper.server.auth.SASLAuthenticationProvider:
+                         * the "sasl" ACL scheme exists */
+    char **super_users; /* superUser, superUser.X [zk.superUser...]: pairs of (key
+                         * suffix, user); see srv_config_is_super_user */
+    int32_t n_super_users;
+    char *sasl_super_password;      /* SASLAuthenticationProvider.superPassword [zk.] or NULL */
+    char *sasl_any_user_id;         /* letAnySaslUserDoX [zk.]: an ACL id every SASL user matches */
+    bool allow_sasl_failed_clients; /* allowSaslFailedClients [zk.] */
+    bool session_require_sasl;      /* sessionRequireClientSASLAuth [zk.] */
+    bool enforce_auth_enabled;      /* enforce.auth.enabled [zk.] */
+    char *enforce_auth_schemes;     /* enforce.auth.schemes [zk.]: comma-separated */
+    bool kerberos_remove_host;      /* kerberos.removeHostFromPrincipal [zk.] */
+    bool kerberos_remove_realm;     /* kerberos.removeRealmFromPrincipal [zk.] */
 } srv_config;
+
+/* JVM flags given the way zkServer.sh passes them to Java: the
+ * SERVER_JVMFLAGS and JVMFLAGS environment strings (split at blanks, as
+ * the shell splits them), then single -Dname=value arguments. Later ones
+ * win. Only -D words naming a property zabd reads are used (see the
+ * struct above); the rest (-Xmx..., -Dzookeeper.log.dir=...) are ignored. */
+typedef struct srv_jvm_flags {
+    const char *server_jvmflags, *jvmflags; /* may be NULL */
+    char *const *args;                      /* each one "-Dname=value" */
+    int n_args;
+} srv_jvm_flags;
 
 /* ---- Loading ------------------------------------------------------------- */
 
@@ -87,6 +118,19 @@ void srv_config_defaults(srv_config *c);
  * srv_config_defaults. */
 int srv_config_load(srv_config *c, const char *path, void (*warn)(void *arg, const char *msg),
                     void *warn_arg, char *err, size_t err_len);
+
+/* srv_config_load, with the JVM flags applied first (zoo.cfg keys override
+ * them); path NULL means the built-in configuration of srv_config_defaults.
+ * flags may be NULL. Also checks the enforce.auth.* settings as
+ * AuthenticationHelper does (an error when enabled without schemes or with
+ * a scheme no provider serves). Errors in a flag name its source. */
+int srv_config_load_flags(srv_config *c, const char *path, const srv_jvm_flags *flags,
+                          void (*warn)(void *arg, const char *msg), void *warn_arg, char *err,
+                          size_t err_len);
+
+/* Whether id is named by zookeeper.superUser or zookeeper.superUser.<x>
+ * (ZooKeeperServer.isSaslSuperUser). */
+bool srv_config_is_super_user(const srv_config *c, const char *id);
 
 /* Frees the strings and clears the pointers; safe to call twice. */
 void srv_config_fini(srv_config *c);

@@ -104,6 +104,8 @@ void srv_close(srv *s)
     s->dl = NULL;
     s->n_dl = s->cap_dl = 0;
     srv_stats_fini(&s->stats);
+    srv_sasl_free(s->sasl);
+    s->sasl = NULL;
     srv_config_fini(&s->cfg);
     pthread_mutex_destroy(&s->durable_mu);
 }

@@ -1,9 +1,12 @@
 /*
- * main.c: zabd [zoo.cfg]
+ * main.c: zabd [-Dname=value ...] [zoo.cfg]
  *
  * Runs a standalone server in the foreground, as ZooKeeper's
- * `zkServer.sh start-foreground` does. Without an argument it uses the
- * built-in configuration: 127.0.0.1:2181, data in ./data.
+ * `zkServer.sh start-foreground` does. Without a file it uses the
+ * built-in configuration: 127.0.0.1:2181, data in ./data. JVM system
+ * properties ZooKeeper reads (the JAAS file for SASL, for one) come from
+ * the SERVER_JVMFLAGS and JVMFLAGS environment variables, as zkServer.sh
+ * passes them, and from -D arguments (server/config.h lists them).
  * Exit codes: 0 after SIGTERM/SIGINT, 1 when the txn log fails, 2 for an
  * invalid configuration or an unusable data directory.
  */
@@ -24,8 +27,17 @@ int main(int argc, char **argv)
 {
     static srv s; /* large; lives for the whole process */
     char err[1024] = "";
-    if (argc > 2 || (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))) {
-        fprintf(stderr, "usage: %s [zoo.cfg]\n", argv[0]);
+    const char *cfg_path = NULL;
+    srv_jvm_flags flags = {getenv("SERVER_JVMFLAGS"), getenv("JVMFLAGS"), argv + 1, 0};
+    int argi = 1;
+    while (argi < argc && strncmp(argv[argi], "-D", 2) == 0)
+        argi++;
+    flags.n_args = argi - 1;
+    if (argi < argc)
+        cfg_path = argv[argi++];
+    if (argi < argc ||
+        (cfg_path != NULL && (strcmp(cfg_path, "-h") == 0 || strcmp(cfg_path, "--help") == 0))) {
+        fprintf(stderr, "usage: %s [-Dname=value ...] [zoo.cfg]\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -33,15 +45,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "zabd: libevent has no pthreads support\n");
         return 2;
     }
-    if (argc == 2) {
-        if (srv_config_load(&s.cfg, argv[1], warn_cb, NULL, err, sizeof err) != 0) {
-            srv_log(SRV_LOG_ERROR, "invalid configuration: %s", err);
-            return 2;
-        }
-    } else {
-        srv_config_defaults(&s.cfg);
+    if (srv_config_load_flags(&s.cfg, cfg_path, &flags, warn_cb, NULL, err, sizeof err) != 0) {
+        srv_log(SRV_LOG_ERROR, "invalid configuration: %s", err);
+        return 2;
+    }
+    if (cfg_path == NULL)
         srv_log(SRV_LOG_INFO, "no zoo.cfg given: using 127.0.0.1:%d, dataDir %s", s.cfg.client_port,
                 s.cfg.data_dir);
+    if (srv_auth_sasl_setup(&s, err, sizeof err) != 0) {
+        srv_log(SRV_LOG_ERROR, "invalid configuration: %s", err);
+        srv_config_fini(&s.cfg);
+        return 2;
     }
     s.rng = (uint32_t)srv_wall_ms() ^ (uint32_t)getpid();
     if (srv_open(&s, err, sizeof err) != 0 || srv_serve(&s, err, sizeof err) != 0) {

@@ -315,6 +315,11 @@ static void op_whoami(req *q)
     wire_wr_i32(w, c->n_auth);
     for (int32_t i = 0; i < c->n_auth; i++) {
         wire_str user = c->auth[i].id;
+        /* AuthUtil.getUser: no user name for a scheme without a provider
+         * ("super", or "sasl" without SASLAuthenticationProvider). */
+        if (wire_str_eqc(c->auth[i].scheme, "super") ||
+            (wire_str_eqc(c->auth[i].scheme, "sasl") && !c->s->cfg.sasl_provider))
+            user.len = 0;
         /* ClientInfo carries the provider's user name: for digest, the part
          * before the colon (DigestAuthenticationProvider.getUserName). */
         if (wire_str_eqc(c->auth[i].scheme, "digest")) {
@@ -414,6 +419,16 @@ static void op_auth(req *q)
     srv_reply_begin(&s->reply, q->xid, 0, rc);
     srv_reply_end(&s->reply);
     srv_send(s, q->c, s->last_zxid, &s->reply, rc != 0);
+}
+
+/* GetSASLRequest {buffer token}; an undecodable one closes the connection
+ * without a reply, as processSasl's deserialisation throws. */
+static void op_sasl(req *q)
+{
+    wire_buf token = wire_rd_buf(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_request(q, "SASL");
+    srv_auth_sasl(q->c, q->xid, token);
 }
 
 /* ---- writes ---------------------------------------------------------------- */
@@ -521,6 +536,7 @@ static const op_entry ops[] = {
     [WIRE_OP_CREATETTL] = {"createTTL", op_write},
     [WIRE_OP_MULTIREAD] = {"multiRead", op_multi_read},
     [WIRE_OP_AUTH] = {"auth", op_auth},
+    [WIRE_OP_SASL] = {"sasl", op_sasl},
     [WIRE_OP_SETWATCHES] = {"setWatches", op_set_watches},
     [WIRE_OP_GETEPHEMERALS] = {"getEphemerals", op_get_ephemerals},
     [WIRE_OP_GETALLCHILDRENNUMBER] = {"getAllChildrenNumber", op_all_children_number},
@@ -550,6 +566,17 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
         /* The session expired under this connection. */
         reply_err(&q, ZERR_SESSIONEXPIRED);
         srv_conn_close(c, "session expired");
+        return;
+    }
+    if (q.type != WIRE_OP_AUTH && q.type != WIRE_OP_SASL && !srv_auth_enforced_ok(c)) {
+        /* AuthenticationHelper.enforceAuthentication */
+        srv_log(SRV_LOG_ERROR,
+                "session 0x%016" PRIx64 " (%s:%d) is not authenticated with a scheme "
+                "enforce.auth.schemes requires; closing it",
+                (uint64_t)c->session_id, c->addr, c->port);
+        srv_reply_begin(&s->reply, q.xid, 0, ZERR_SESSIONCLOSEDREQUIRESASLAUTH);
+        srv_reply_end(&s->reply);
+        srv_send(s, c, s->last_zxid, &s->reply, true);
         return;
     }
     if (q.type == WIRE_OP_CLOSESESSION)

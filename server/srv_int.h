@@ -21,6 +21,7 @@
 #include "server/config.h"
 #include "server/idmap.h"
 #include "server/stats.h"
+#include "server/sasl.h"
 #include "session/sess.h"
 #include "storage/stor.h"
 #include "watch/watch.h"
@@ -88,10 +89,11 @@ struct conn {
     srv_conn_stats cs;
     char addr[64];
     int port;
-    wire_acl *auth; /* (scheme, id) pairs; strings owned in auth_blob */
+    wire_acl *auth; /* (scheme, id) pairs in ZooKeeper's order (auth.c); strings in auth_blob */
     char **auth_blob;
     int32_t n_auth;
     bool is_super;
+    srv_sasl_conn *sasl; /* the SASL exchange once one began; freed by srv_auth_free */
     /* stats for cons/stat */
     uint64_t packets_recv, packets_sent;
     int64_t established_ms;
@@ -103,6 +105,7 @@ struct conn {
 /* ---- the process ---- */
 struct srv {
     srv_config cfg;
+    srv_sasl *sasl; /* NULL: no SASL exchange is offered (no JAAS section) */
     struct event_base *base;
     struct evconnlistener *listener;
     struct event *tick_ev, *container_ev, *durable_ev, *sigterm_ev, *sigint_ev;
@@ -218,6 +221,14 @@ int srv_auth_add(conn *c, const char *scheme, const char *id);
 int srv_auth_packet(conn *c, wire_str scheme, wire_buf auth);
 void srv_auth_view(const conn *c, zt_auth *out);
 void srv_auth_free(conn *c);
+/* A SASL request (opcode 102) with the client's token; answers it. */
+void srv_auth_sasl(conn *c, int32_t xid, wire_buf token);
+/* False when enforce.auth.* (or sessionRequireClientSASLAuth) requires a
+ * scheme c lacks; the caller then answers SESSIONCLOSEDREQUIRESASLAUTH. */
+bool srv_auth_enforced_ok(const conn *c);
+/* SASL start-up: loads the JAAS file the configuration names (s->sasl stays
+ * NULL when SASL is not offered, with a log line saying why). */
+int srv_auth_sasl_setup(srv *s, char *err, size_t err_len);
 
 /* fourlw.c */
 /* What zabd reports as its version: kazoo's server_version() parses it. */

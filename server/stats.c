@@ -13,7 +13,8 @@
  *   rejected / dropped  conn.c: maxClientCnxns refusals; connections the
  *                       client closed (ZooKeeper's connection_drop_count
  *                       counts failed reads, that is, client closes)
- *   auth failures       ops.c: addAuth answered AUTHFAILED (ZooKeeper 3.8
+ *   auth failures       ops.c, auth.c: addAuth answered AUTHFAILED, a failed
+ *                       SASL login (ZooKeeper 3.8
  *                       counts TLS client-certificate failures here; zabd
  *                       has no TLS and counts what fails instead)
  * fsync and snapshot times are storage's (stor_get_stats).

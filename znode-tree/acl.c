@@ -168,10 +168,15 @@ bool zt_ip_matches(wire_str acl_id, wire_str addr)
     return true;
 }
 
-static bool id_matches(wire_str scheme, wire_str auth_id, wire_str acl_id)
+static bool id_matches(const zt_auth *a, wire_str scheme, wire_str auth_id, wire_str acl_id)
 {
     if (wire_str_eqc(scheme, "ip"))
         return zt_ip_matches(acl_id, auth_id);
+    /* SASLAuthenticationProvider.matches; without the provider a sasl ACL
+     * matches nobody (checkACL finds no provider for the scheme). */
+    if (wire_str_eqc(scheme, "sasl"))
+        return a->has_sasl && (wire_str_eqc(auth_id, "super") || wire_str_eq(auth_id, acl_id) ||
+                               (a->sasl_any_id != NULL && wire_str_eqc(acl_id, a->sasl_any_id)));
     /* digest (and any other exact-match scheme) */
     return wire_str_eq(auth_id, acl_id);
 }
@@ -187,7 +192,7 @@ bool zt_acl_check(const wire_acl *acl, int32_t n, int32_t perm, const zt_auth *a
             return true;
         for (int32_t j = 0; j < a->n_ids; j++)
             if (wire_str_eq(a->ids[j].scheme, acl[i].scheme) &&
-                id_matches(acl[i].scheme, a->ids[j].id, acl[i].id))
+                id_matches(a, acl[i].scheme, a->ids[j].id, acl[i].id))
                 return true;
     }
     return false;

@@ -104,6 +104,20 @@ static bool is_special(wire_str p)
            wire_str_eqc(p, "/zookeeper/quota") || wire_str_eqc(p, "/zookeeper/config");
 }
 
+/* SASLAuthenticationProvider.isValid: new KerberosName(id) must not throw,
+ * so an id with '@' must read "service[/host]@realm" with no other '/' or
+ * '@'; an id without '@' is always valid. */
+static bool sasl_id_valid(wire_str id)
+{
+    const char *at = memchr(id.p, '@', (size_t)id.len);
+    if (at == NULL)
+        return true;
+    size_t before = (size_t)(at - id.p), after = (size_t)id.len - before - 1;
+    const char *slash = memchr(id.p, '/', before);
+    return memchr(at + 1, '@', after) == NULL && memchr(at + 1, '/', after) == NULL &&
+           (slash == NULL || memchr(slash + 1, '/', (size_t)(at - slash - 1)) == NULL);
+}
+
 /* "digest" ids are user:hash; "ip" ids are an address with an optional
  * prefix length (the providers' isValid). */
 static bool acl_id_valid(const wire_acl *a)
@@ -157,8 +171,11 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
         } else if (wire_str_eqc(x->scheme, "auth")) {
             bool added = false;
             for (int32_t j = 0; j < a->n_ids; j++) {
-                /* only providers that authenticate (not ip) count */
-                if (wire_str_eqc(a->ids[j].scheme, "ip"))
+                /* only providers that authenticate (not ip) count; "super"
+                 * has no provider at all */
+                if (wire_str_eqc(a->ids[j].scheme, "ip") ||
+                    wire_str_eqc(a->ids[j].scheme, "super") ||
+                    (wire_str_eqc(a->ids[j].scheme, "sasl") && !a->has_sasl))
                     continue;
                 res[k].perms = x->perms;
                 res[k].scheme = a->ids[j].scheme;
@@ -168,6 +185,14 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
             }
             if (!added)
                 return ZERR_INVALIDACL;
+        } else if (wire_str_eqc(x->scheme, "sasl") && a->has_sasl) {
+            /* KerberosName(null) throws NullPointerException: prep turns
+             * that into MARSHALLINGERROR. */
+            if (x->id.len < 0)
+                return ZERR_MARSHALLINGERROR;
+            if (!sasl_id_valid(x->id))
+                return ZERR_INVALIDACL;
+            res[k++] = *x;
         } else if (acl_id_valid(x)) {
             res[k++] = *x;
         } else {

@@ -80,6 +80,12 @@ typedef struct zt_auth {
     const wire_acl *ids;
     int32_t n_ids;
     bool is_super;
+    /* The "sasl" scheme (SASLAuthenticationProvider) is configured: sasl ACLs
+     * are valid and match the connection's ("sasl", id), which also matches
+     * every sasl ACL when it is "super", and the ACL id sasl_any_id
+     * (zookeeper.letAnySaslUserDoX; NULL for none) whatever it is. */
+    bool has_sasl;
+    const char *sasl_any_id;
 } zt_auth;
 
 /* 0 if auth may do `perm` on n, else ZERR_NOAUTH (ZooKeeperServer.checkACL). */

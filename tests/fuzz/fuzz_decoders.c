@@ -12,6 +12,11 @@
  * that decodes and applies; a decodable txn applies to a fresh tree; a
  * decoded snapshot re-encodes into one that decodes to as many nodes.
  *
+ * Two more parsers of untrusted text, picked by a first byte no older
+ * corpus entry starts with: 'S' feeds a SASL DIGEST-MD5 exchange (the
+ * challenge, then the bytes as the client's response, then once more),
+ * 'J' the JAAS file parser.
+ *
  * Built as a libFuzzer target with clang (-DZABD_FUZZ=ON), and always as
  * fuzz_replay, which runs the corpus in tests/fuzz/corpus as an ordinary
  * test so the sanitizer build covers it.
@@ -19,8 +24,13 @@
 #include "fuzz_decoders.h"
 
 #include "storage/stor.h"
+#include "server/jaas.h"
+#include "server/sasl.h"
 #include "wire/wire.h"
 #include "znode-tree/zt.h"
+
+#include <string.h>
+#include <unistd.h>
 
 static int count_session(void *arg, int64_t id, int32_t timeout_ms)
 {
@@ -55,7 +65,7 @@ static void prep_and_apply(const wire_write_req *q, const wire_multi_req *m)
 {
     static const wire_acl ids[] = {{0, {"ip", 2}, {"127.0.0.1", 9}},
                                    {0, {"digest", 6}, {"u:h", 3}}};
-    zt_auth auth = {ids, 2, false};
+    zt_auth auth = {ids, 2, false, true, NULL};
     zt_prep_ctx c = {0x100, 1, 1, 1000, &auth, true};
     zt_tree *t = zt_new();
     wire_wr w;
@@ -164,6 +174,67 @@ static void zk_logfile(const uint8_t *p, size_t n)
     zt_free(tree);
 }
 
+/* The user table a JAAS file makes, built once. */
+static const srv_sasl *fuzz_users(void)
+{
+    static srv_sasl *s;
+    static const char text[] = "Server { org.apache.zookeeper.server.auth.DigestLoginModule "
+                               "required user_bob=\"bobsecret\" user_super=\"s\"; };";
+    if (s == NULL) {
+        char path[] = "/tmp/zabd-fuzz-jaas.XXXXXX", warn[256], err[256];
+        int fd = mkstemp(path);
+        ZK_ASSERT(fd >= 0 && write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1),
+                  "cannot write %s", path);
+        close(fd);
+        srv_sasl_opts o = {path, "Server", NULL, false, false};
+        int rc = srv_sasl_new(&o, &s, warn, sizeof warn, err, sizeof err);
+        unlink(path);
+        ZK_ASSERT(rc == 0 && s != NULL, "fuzz JAAS set-up: %s", err);
+    }
+    return s;
+}
+
+static void sasl_exchange(const uint8_t *p, size_t n)
+{
+    static const char nonce[] = "69WPWIhXh05HsUBvgO84SAwQV8wDWAqcv9314Zb8";
+    srv_sasl_conn *x = srv_sasl_conn_new();
+    if (x == NULL)
+        return;
+    uint8_t out[SRV_SASL_TOKEN_CAP];
+    size_t len;
+    ZK_ASSERT(srv_sasl_step(fuzz_users(), x, NULL, 0, nonce, out, &len) == SRV_SASL_CONTINUE,
+              "no challenge");
+    for (int i = 0; i < 2; i++) {
+        enum srv_sasl_result r = srv_sasl_step(fuzz_users(), x, p, n, nonce, out, &len);
+        ZK_ASSERT(len <= SRV_SASL_TOKEN_CAP && (r != SRV_SASL_DONE || i == 0),
+                  "a second response authenticated");
+        /* Guessing the digest is not expected: a success must name bob or super. */
+        ZK_ASSERT(r != SRV_SASL_DONE || strcmp(srv_sasl_conn_id(x), "bob") == 0 ||
+                      strcmp(srv_sasl_conn_id(x), "super") == 0,
+                  "authenticated as '%s'", srv_sasl_conn_id(x));
+    }
+    srv_sasl_conn_free(x);
+}
+
+static void jaas(const uint8_t *p, size_t n)
+{
+    srv_jaas *j = NULL;
+    char err[256];
+    if (srv_jaas_parse((const char *)p, n, "fuzz", &j, err, sizeof err) == 0) {
+        int sec = srv_jaas_section(j, "Server");
+        for (int m = 0; sec >= 0 && m < srv_jaas_n_modules(j, sec); m++)
+            for (int i = 0; i < srv_jaas_n_options(j, sec, m); i++) {
+                const char *k, *v;
+                srv_jaas_option(j, sec, m, i, &k, &v);
+                ZK_ASSERT(k != NULL && v != NULL, "an option without key or value");
+            }
+        srv_jaas_free(j);
+    } else {
+        ZK_ASSERT(j == NULL && strncmp(err, "fuzz", 4) == 0, "an error that names no input: %s",
+                  err);
+    }
+}
+
 int zabd_fuzz_one(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -176,6 +247,14 @@ int zabd_fuzz_one(const uint8_t *data, size_t size)
     }
     if (data[0] == 0xF7) {
         zk_logfile(p, n);
+        return 0;
+    }
+    if (data[0] == 'S') {
+        sasl_exchange(p, n);
+        return 0;
+    }
+    if (data[0] == 'J') {
+        jaas(p, n);
         return 0;
     }
     wire_rd r;

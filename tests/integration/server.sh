@@ -53,8 +53,11 @@ start)
     for kv in "$@"; do
       case "$kv" in znode.container.*=*) props+=("-D$kv") ;; esac
     done
+    # SERVER_JVMFLAGS and JVMFLAGS are word-split as zkServer.sh does
+    # (-Djava.security.auth.login.config=FILE for SASL, for example).
+    # shellcheck disable=SC2086
     java -Xmx${ZK_HEAP:-1g} "${props[@]}" -Dzookeeper.log.dir="$dir" -Dzookeeper.root.logger=INFO,CONSOLE \
-      -Dzookeeper.extendedTypesEnabled=true \
+      -Dzookeeper.extendedTypesEnabled=true ${SERVER_JVMFLAGS:-} ${JVMFLAGS:-} \
       -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar${ZK_EXTRA_CP:+:$ZK_EXTRA_CP} \
       org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" > "$dir/server.log" 2>&1 & ;;
   *) echo "server.sh: unknown kind $kind" >&2; exit 2 ;;

@@ -277,3 +277,27 @@ def test_unknown_auth_scheme_answers_authfailed_then_closes(server, bystander, l
     assert closed
     assert reply_headers(data) == [(AUTH_XID, AUTHFAILED)]
     assert logged(c, 'scheme nosuch failed')
+
+
+# Opcode 102 on a server without SASL (no JAAS Server section). ZooKeeper's
+# processSasl logs that the connection has no SASL server and answers OK
+# with a null token; a null or undecodable token throws first and closes.
+SASL = 102
+
+
+def test_sasl_token_without_sasl_configured_answers_ok_with_no_token(server, bystander, logged):
+    c = Raw(server[0])
+    c.send(SASL, ustr(b'garbage token'), xid=3)
+    assert c.read_frame() == struct.pack('>iqii', 3, 0, OK, -1)
+    assert logged(c, 'SASL is not configured')
+    round_trip(c)  # the connection is still served
+    c.close()
+
+
+@pytest.mark.parametrize('body', [b'', ustr(None), struct.pack('>i', 64) + b'short'])
+def test_null_or_undecodable_sasl_token_closes(server, bystander, logged, body):
+    c = Raw(server[0])
+    c.send(SASL, body, xid=3)
+    assert closed_silently(c)
+    assert logged(c, 'SASL')
+

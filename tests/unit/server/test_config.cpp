@@ -12,7 +12,8 @@
 
 #include "server/config.h"
 
-namespace {
+namespace
+{
 
 void collect(void *arg, const char *msg)
 {
@@ -60,8 +61,14 @@ struct Fixture {
         loaded = rc == 0;
         return rc;
     }
-    std::string data() const { return std::string(dir) + "/data"; }
-    std::string base() const { return "dataDir=" + data() + "\n"; }
+    std::string data() const
+    {
+        return std::string(dir) + "/data";
+    }
+    std::string base() const
+    {
+        return "dataDir=" + data() + "\n";
+    }
 };
 
 } // namespace
@@ -102,7 +109,7 @@ TEST(SrvConfig, MinimalFileKeepsDefaultsAndLeavesAddressUnset)
     LONGS_EQUAL(0, f.load(f.base()));
     STRCMP_EQUAL(f.data().c_str(), f.c.data_dir);
     STRCMP_EQUAL(f.data().c_str(), f.c.data_log_dir);
-    CHECK(f.c.data_dir != f.c.data_log_dir); /* separate copies */
+    CHECK(f.c.data_dir != f.c.data_log_dir);       /* separate copies */
     POINTERS_EQUAL(NULL, f.c.client_port_address); /* server binds 0.0.0.0 */
     LONGS_EQUAL(2181, f.c.client_port);
     LONGS_EQUAL(2000, f.c.tick_time_ms);
@@ -115,25 +122,26 @@ TEST(SrvConfig, MinimalFileKeepsDefaultsAndLeavesAddressUnset)
 TEST(SrvConfig, ParsesEveryKey)
 {
     Fixture f;
-    LONGS_EQUAL(0, f.load("tickTime=500\n"
-                          "dataDir=/var/zk/data\n"
-                          "dataLogDir=/var/zk/log\n"
-                          "clientPort=12345\n"
-                          "clientPortAddress=127.0.0.2\n"
-                          "maxClientCnxns=0\n"
-                          "minSessionTimeout=1500\n"
-                          "maxSessionTimeout=90000\n"
-                          "snapCount=5000\n"
-                          "autopurge.snapRetainCount=7\n"
-                          "autopurge.purgeInterval=24\n"
-                          "jute.maxbuffer=4194304\n"
-                          "4lw.commands.whitelist=stat, ruok\n"
-                          "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n"
-                          "extendedTypesEnabled=true\n"
-                          "znode.container.checkIntervalMs=1000\n"
-                          "znode.container.maxPerMinute=50\n"
-                          "reconfigEnabled=TRUE\n"
-                          "globalOutstandingLimit=2000\n"));
+    LONGS_EQUAL(
+        0, f.load("tickTime=500\n"
+                  "dataDir=/var/zk/data\n"
+                  "dataLogDir=/var/zk/log\n"
+                  "clientPort=12345\n"
+                  "clientPortAddress=127.0.0.2\n"
+                  "maxClientCnxns=0\n"
+                  "minSessionTimeout=1500\n"
+                  "maxSessionTimeout=90000\n"
+                  "snapCount=5000\n"
+                  "autopurge.snapRetainCount=7\n"
+                  "autopurge.purgeInterval=24\n"
+                  "jute.maxbuffer=4194304\n"
+                  "4lw.commands.whitelist=stat, ruok\n"
+                  "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n"
+                  "extendedTypesEnabled=true\n"
+                  "znode.container.checkIntervalMs=1000\n"
+                  "znode.container.maxPerMinute=50\n"
+                  "reconfigEnabled=TRUE\n"
+                  "globalOutstandingLimit=2000\n"));
     LONGS_EQUAL(500, f.c.tick_time_ms);
     STRCMP_EQUAL("/var/zk/data", f.c.data_dir);
     STRCMP_EQUAL("/var/zk/log", f.c.data_log_dir);
@@ -159,21 +167,22 @@ TEST(SrvConfig, ParsesEveryKey)
 TEST(SrvConfig, PropertiesSyntaxCommentsAndWhitespace)
 {
     Fixture f;
-    LONGS_EQUAL(0, f.load("# a comment\n"
-                          "   ! another comment, clientPort=1\n"
-                          "\n"
-                          "  \t\n"
-                          "   tickTime   =   300   \r\n"     /* CRLF, blanks */
-                          "dataDir: /d\\\n"                  /* ':' and a continuation */
-                          "     ir\n"
-                          "clientPort 4000\n"                /* blank separator */
-                          "clientPortAddress=127.0.0.3\r"    /* lone CR */
-                          "snapCount=7\n"
-                          "snapCount=9\n"                    /* last one wins */
-                          "4lw.commands.whitelist=\\u0072uok\n" /* \u escape */
-                          "#clientPort=5\\\n"                /* comments never continue */
-                          "DigestAuthenticationProvider.superDigest=s:x\\\\\n" /* even: no continuation */
-                          "maxClientCnxns = 5"));            /* no final newline */
+    LONGS_EQUAL(
+        0, f.load("# a comment\n"
+                  "   ! another comment, clientPort=1\n"
+                  "\n"
+                  "  \t\n"
+                  "   tickTime   =   300   \r\n" /* CRLF, blanks */
+                  "dataDir: /d\\\n"              /* ':' and a continuation */
+                  "     ir\n"
+                  "clientPort 4000\n"             /* blank separator */
+                  "clientPortAddress=127.0.0.3\r" /* lone CR */
+                  "snapCount=7\n"
+                  "snapCount=9\n"                                      /* last one wins */
+                  "4lw.commands.whitelist=\\u0072uok\n"                /* \u escape */
+                  "#clientPort=5\\\n"                                  /* comments never continue */
+                  "DigestAuthenticationProvider.superDigest=s:x\\\\\n" /* even: no continuation */
+                  "maxClientCnxns = 5"));                              /* no final newline */
     LONGS_EQUAL(300, f.c.tick_time_ms);
     STRCMP_EQUAL("/dir", f.c.data_dir);
     LONGS_EQUAL(4000, f.c.client_port);
@@ -198,21 +207,25 @@ TEST(SrvConfig, HexIsAcceptedWhereZooKeeperUsesIntegerDecode)
 TEST(SrvConfig, WarnsOncePerUnknownOrUnusedKey)
 {
     Fixture f;
-    LONGS_EQUAL(0, f.load(f.base() +                       /* line 1 */
-                          "initLimit=10\n"                  /* 2 */
-                          "syncLimit=5\n"                   /* 3 */
-                          "server.1=127.0.0.1:2888:3888\n"  /* 4 */
-                          "standaloneEnabled=true\n"        /* 5 */
-                          "admin.enableServer=false\n"      /* 6 */
-                          "metricsProvider.className=x\n"   /* 7 */
-                          "tickTime=2000\n"                 /* 8: known, no warning */
-                          "fooBar=1\n"                      /* 9 */
+    LONGS_EQUAL(0, f.load(f.base() +                         /* line 1 */
+                          "initLimit=10\n"                   /* 2 */
+                          "syncLimit=5\n"                    /* 3 */
+                          "server.1=127.0.0.1:2888:3888\n"   /* 4 */
+                          "standaloneEnabled=true\n"         /* 5 */
+                          "admin.enableServer=false\n"       /* 6 */
+                          "metricsProvider.className=x\n"    /* 7 */
+                          "tickTime=2000\n"                  /* 8: known, no warning */
+                          "fooBar=1\n"                       /* 9 */
                           "clientportaddress=127.0.0.1\n")); /* 10: keys are case-sensitive */
     LONGS_EQUAL(8, f.warnings.size());
-    const char *expect[][2] = {{":2:", "initLimit"},     {":3:", "syncLimit"},
-                               {":4:", "server.1"},      {":5:", "standaloneEnabled"},
-                               {":6:", "admin.enableServer"}, {":7:", "metricsProvider.className"},
-                               {":9:", "fooBar"},        {":10:", "clientportaddress"}};
+    const char *expect[][2] = {{":2:", "initLimit"},
+                               {":3:", "syncLimit"},
+                               {":4:", "server.1"},
+                               {":5:", "standaloneEnabled"},
+                               {":6:", "admin.enableServer"},
+                               {":7:", "metricsProvider.className"},
+                               {":9:", "fooBar"},
+                               {":10:", "clientportaddress"}};
     for (size_t i = 0; i < 8; i++) {
         const std::string &w = f.warnings[i];
         CHECK_TEXT(w.find(f.path) != std::string::npos, w.c_str());
@@ -311,8 +324,10 @@ TEST(SrvConfig, RejectsEachInvalidValueNamingFileLineAndKey)
         {"jute.maxbuffer=1MB", "jute.maxbuffer"},
         {"extendedTypesEnabled=yes", "extendedTypesEnabled"},
         {"reconfigEnabled=1", "reconfigEnabled"},
-        {"DigestAuthenticationProvider.superDigest=nocolon", "DigestAuthenticationProvider.superDigest"},
-        {"DigestAuthenticationProvider.superDigest=super:", "DigestAuthenticationProvider.superDigest"},
+        {"DigestAuthenticationProvider.superDigest=nocolon",
+         "DigestAuthenticationProvider.superDigest"},
+        {"DigestAuthenticationProvider.superDigest=super:",
+         "DigestAuthenticationProvider.superDigest"},
         {"znode.container.checkIntervalMs=0", "znode.container.checkIntervalMs"},
         {"znode.container.maxPerMinute=-1", "znode.container.maxPerMinute"},
         {"globalOutstandingLimit=0", "globalOutstandingLimit"},
@@ -374,9 +389,13 @@ TEST(SrvConfig, ConfOutputMatchesZooKeeperLayout)
     srv_config_format_conf(&f.c, buf, sizeof buf);
     std::string want = "clientPort=32877\n"
                        "secureClientPort=-1\n"
-                       "dataDir=" + data + "/version-2\n"
+                       "dataDir=" +
+                       data +
+                       "/version-2\n"
                        "dataDirSize=457\n"
-                       "dataLogDir=" + std::string(f.dir) + "/log/version-2\n"
+                       "dataLogDir=" +
+                       std::string(f.dir) +
+                       "/log/version-2\n"
                        "dataLogSize=10\n"
                        "tickTime=2000\n"
                        "maxClientCnxns=60\n"

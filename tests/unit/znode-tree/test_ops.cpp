@@ -489,6 +489,7 @@ TEST(ZtSetAcl, AuthExpandsToEveryAuthenticatedIdAndDuplicatesGo)
     d->ids[1] = {0, {"digest", 6}, {"bob:h", 5}};
     d->ids[2] = {0, {"sasl", 4}, {"carol", 5}};
     d->n_ids = 3;
+    d->has_sasl = true; // the sasl scheme needs SASLAuthenticationProvider
     d->create("/a");
     LONGS_EQUAL(0, d->set_acl("/a", auth, 1));
     STRCMP_EQUAL("31:digest:bob:h 31:sasl:carol ", d->acl_text("/a").c_str());
@@ -531,7 +532,7 @@ TEST_GROUP(ZtCheckAcl)
         int32_t n = 0;
         for (const wire_acl &a : ids)
             v[n++] = a;
-        zt_auth a = {v, n, super};
+        zt_auth a = {v, n, super, false, NULL};
         return zt_check_acl(d->t, zt_lookup(d->t, wire_str_c(path)), perm, &a);
     }
 };

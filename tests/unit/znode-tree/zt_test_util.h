@@ -19,6 +19,7 @@ struct ZtDriver {
     wire_acl ids[4] = {{0, {"ip", 2}, {"127.0.0.1", 9}}};
     int32_t n_ids = 1;
     bool is_super = false;
+    bool has_sasl = false; // SASLAuthenticationProvider configured
 
     ZtDriver()
     {
@@ -32,7 +33,7 @@ struct ZtDriver {
 
     zt_prep_ctx ctx(zt_auth *a)
     {
-        *a = {ids, n_ids, is_super};
+        *a = {ids, n_ids, is_super, has_sasl, NULL};
         return {session, 1, zxid + 1, now, a, extended};
     }
 
