@@ -186,7 +186,7 @@ static const fourlw words[] = {
     {"conf", cmd_conf},     {"cons", srv_4lw_cons}, {"crst", srv_4lw_crst}, {"envi", cmd_envi},
     {"srst", srv_4lw_srst}, {"wchs", cmd_wchs},     {"wchc", cmd_wchc},     {"wchp", cmd_wchp},
     {"dump", cmd_dump},     {"dirs", cmd_dirs},     {"isro", cmd_isro},     {"gtmk", srv_4lw_gtmk},
-    {"stmk", NULL}, /* takes its 8-byte mask: srv_4lw_run */
+    {"hash", srv_4lw_hash}, {"stmk", NULL}, /* takes its 8-byte mask: srv_4lw_run */
 };
 
 static const fourlw *find(const uint8_t p[4])

@@ -1,6 +1,6 @@
 /*
  * monitor.c: the four-letter words that report statistics: srvr, stat,
- * cons, mntr, crst, srst, gtmk and stmk, in ZooKeeper 3.8's formats
+ * cons, mntr, crst, srst, gtmk, stmk and hash, in ZooKeeper 3.8's formats
  * (ServerStats.toString, ServerCnxn.dumpConnectionInfo, the mntr gauges and
  * summaries, ZooTrace's mask). fourlw.c dispatches to them.
  *
@@ -133,6 +133,15 @@ void srv_4lw_stmk(srv *s, wire_wr *w, int64_t mask)
 {
     s->trace_mask = mask;
     srv_out(w, "%" PRId64, mask);
+}
+
+void srv_4lw_hash(srv *s, wire_wr *w)
+{
+    /* DigestCommand: "<zxid hex>: <digest>" per entry of the history. */
+    static zt_zxid_digest h[ZT_DIGEST_LOG_LIMIT];
+    size_t n = zt_digest_history(s->tree, h, ZT_DIGEST_LOG_LIMIT);
+    for (size_t i = 0; i < n; i++)
+        srv_out(w, "%" PRIx64 ": %" PRId64 "\n", (uint64_t)h[i].zxid, h[i].digest);
 }
 
 void srv_trace_init(srv *s)

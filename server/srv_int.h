@@ -249,6 +249,7 @@ void srv_4lw_srst(srv *s, wire_wr *w);
 void srv_4lw_mntr(srv *s, wire_wr *w);
 void srv_4lw_gtmk(srv *s, wire_wr *w);
 void srv_4lw_stmk(srv *s, wire_wr *w, int64_t mask);
+void srv_4lw_hash(srv *s, wire_wr *w);
 void srv_trace_init(srv *s); /* ZooTrace's default mask */
 
 /* recover.c */

@@ -314,7 +314,9 @@ int zt_apply(zt_tree *t, const wire_txn_hdr *h, const wire_txn *txn, zt_out *out
         return ZERR_NOMEM;
     if (h->zxid > t->last_zxid)
         t->last_zxid = h->zxid;
-    if (txn->type == WIRE_OP_MULTI)
-        return apply_multi(t, h, txn, out, top);
-    return apply_one(t, h, txn, out, r);
+    int rc = txn->type == WIRE_OP_MULTI ? apply_multi(t, h, txn, out, top)
+                                        : apply_one(t, h, txn, out, r);
+    if (rc == 0)
+        zt_digest_log_txn(t, h->zxid);
+    return rc;
 }

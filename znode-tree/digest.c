@@ -166,3 +166,28 @@ int64_t zt_digest_recompute(const zt_tree *t)
                 sum += node_calc(n);
     return (int64_t)sum;
 }
+
+void zt_digest_log_txn(zt_tree *t, int64_t zxid)
+{
+    /* DataTree.logZxidDigest: every txn's digest becomes the last one; those
+     * on the interval join the history, which keeps the newest LIMIT. */
+    if (zxid % ZT_DIGEST_LOG_INTERVAL != 0)
+        return;
+    if (t->digest_log == NULL &&
+        (t->digest_log = malloc(ZT_DIGEST_LOG_LIMIT * sizeof *t->digest_log)) == NULL)
+        return; /* the history is a diagnostic: losing it fails nothing */
+    size_t at = (t->digest_log_head + t->digest_log_n) % ZT_DIGEST_LOG_LIMIT;
+    t->digest_log[at] = (zt_zxid_digest){zxid, (int64_t)t->digest};
+    if (t->digest_log_n < ZT_DIGEST_LOG_LIMIT)
+        t->digest_log_n++;
+    else
+        t->digest_log_head = (t->digest_log_head + 1) % ZT_DIGEST_LOG_LIMIT;
+}
+
+size_t zt_digest_history(const zt_tree *t, zt_zxid_digest *out, size_t cap)
+{
+    size_t n = t->digest_log_n < cap ? t->digest_log_n : cap;
+    for (size_t i = 0; i < n; i++)
+        out[i] = t->digest_log[(t->digest_log_head + i) % ZT_DIGEST_LOG_LIMIT];
+    return n;
+}

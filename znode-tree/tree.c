@@ -290,6 +290,7 @@ void zt_free(zt_tree *t)
 {
     if (t == NULL)
         return;
+    free(t->digest_log);
     for (size_t i = 0; t->buckets != NULL && i < t->n_buckets; i++) {
         zt_node *n = t->buckets[i];
         while (n != NULL) {

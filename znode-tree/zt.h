@@ -203,6 +203,18 @@ uint32_t zt_digest_calc(const char *path, size_t path_len, const uint8_t *data, 
                         const wire_stat *st);
 bool zt_digest_excluded(const char *path, size_t path_len);
 
+/* ZooKeeper's digest history (DataTree.getDigestLog, the `hash` word): the
+ * tree digest after each applied txn whose zxid is a multiple of
+ * ZT_DIGEST_LOG_INTERVAL, the newest ZT_DIGEST_LOG_LIMIT of them. Writes up
+ * to cap entries, oldest first, and returns how many. */
+#define ZT_DIGEST_LOG_INTERVAL 128
+#define ZT_DIGEST_LOG_LIMIT    1024
+typedef struct zt_zxid_digest {
+    int64_t zxid;
+    int64_t digest;
+} zt_zxid_digest;
+size_t zt_digest_history(const zt_tree *t, zt_zxid_digest *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

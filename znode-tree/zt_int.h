@@ -60,7 +60,9 @@ struct zt_tree {
     zt_nodevec containers, ttls;
     int64_t last_zxid;
     int64_t data_size;
-    uint64_t digest; /* ZooKeeper's tree digest: sum of the nodes' digests, mod 2^64 */
+    uint64_t digest;            /* ZooKeeper's tree digest: sum of the nodes' digests, mod 2^64 */
+    zt_zxid_digest *digest_log; /* ring of ZT_DIGEST_LOG_LIMIT, allocated on first use */
+    size_t digest_log_head, digest_log_n;
 };
 
 /* Java int arithmetic: versions and cversions wrap at INT32_MAX, as
@@ -90,6 +92,8 @@ bool zt_owner_is_ttl(int64_t owner);
 /* digest.c: call sub before changing a node's path, data or stat and add
  * after (add also for a new node once its stat is set; sub before freeing). */
 void zt_digest_add(zt_tree *t, zt_node *n);
+/* After applying the txn at zxid: records the digest if zxid is on the interval. */
+void zt_digest_log_txn(zt_tree *t, int64_t zxid);
 void zt_digest_sub(zt_tree *t, const zt_node *n);
 
 /* acl.c */

@@ -323,3 +323,38 @@ def test_uptime_and_zxid(server):
     _xid, zxid, err = struct.unpack('>iqi', r[:16])
     assert err == 0
     assert srv.srvr()['Zxid'] == '0x%x' % zxid
+
+
+def test_hash_lists_the_tree_digest_every_128_zxids(server):
+    srv = server()
+    c = Raw(srv.port)
+    c.send(CREATE, create_body('/h', b''))
+    zxid = struct.unpack('>iqi', c.read_frame()[:16])[1]
+    i = 0
+    while zxid < 256 or zxid % 128 != 0:
+        i += 1
+        c.send(SETDATA, setdata('/h', b'%d' % i))
+        r = c.read_frame()
+        assert struct.unpack('>iqi', r[:16])[2] == 0
+        zxid = struct.unpack('>iqi', r[:16])[1]
+    history = [ln.split(': ') for ln in srv.word(b'hash').splitlines()]
+    got = {int(z, 16): int(d) for z, d in history}
+    assert sorted(got) == list(range(128, zxid + 1, 128)), 'one entry per 128 zxids'
+    assert len(set(got.values())) == len(got), 'the digest moves with the writes'
+    # An independent record of the digest at the last zxid: zabd's final
+    # snapshot (a clean stop writes one at the last zxid), or the TxnDigest
+    # ZooKeeper logs with every txn.
+    subprocess.check_call([SERVER_SH, 'stop', srv.dir])
+    v2 = os.path.join(srv.dir, 'data', 'version-2')
+    tools = os.path.join(HERE, '..', '..', '..', 'build', 'tools')
+    if KIND == 'zabd':
+        out = subprocess.check_output([os.path.join(tools, 'zksnapdump'),
+                                       os.path.join(v2, 'snapshot.%x' % zxid)]).decode()
+        recorded = int(out.split('Tree digest: ')[1].split()[0])
+    else:
+        logs = sorted(f for f in os.listdir(v2) if f.startswith('log.'))
+        out = ''.join(subprocess.check_output([os.path.join(tools, 'zklogdump'),
+                                               os.path.join(v2, f)]).decode() for f in logs)
+        line = [ln for ln in out.splitlines() if ' zxid 0x%x ' % zxid in ln][0]
+        recorded = int(line.split(' digest 2:')[1].split()[0])
+    assert got[zxid] == recorded

@@ -197,3 +197,25 @@ TEST(ZtDigest, ReplayedDeleteOfAGoneChildStillMovesParentPzxid)
     CHECK(zt_digest(d->t) != before);
     consistent();
 }
+
+TEST(ZtDigest, HistoryKeepsEvery128thZxidNewestThousand)
+{
+    zt_zxid_digest h[ZT_DIGEST_LOG_LIMIT + 1];
+    CHECK_EQUAL(0u, zt_digest_history(d->t, h, ZT_DIGEST_LOG_LIMIT));
+    d->create("/h", 0, "");
+    // up to zxid 128 * (LIMIT + 3): the oldest three entries fall out
+    int64_t last = (int64_t)ZT_DIGEST_LOG_INTERVAL * (ZT_DIGEST_LOG_LIMIT + 3);
+    while (d->zxid < last)
+        d->simple(WIRE_OP_SETDATA, "/h", -1, std::to_string(d->zxid).c_str());
+    size_t n = zt_digest_history(d->t, h, ZT_DIGEST_LOG_LIMIT + 1);
+    CHECK_EQUAL((size_t)ZT_DIGEST_LOG_LIMIT, n);
+    CHECK_EQUAL(4 * ZT_DIGEST_LOG_INTERVAL, h[0].zxid); // 128, 256, 384 are gone
+    CHECK_EQUAL(last, h[n - 1].zxid);
+    CHECK_EQUAL(zt_digest(d->t), h[n - 1].digest); // after the txn at that zxid
+    for (size_t i = 1; i < n; i++) {
+        CHECK_EQUAL(h[i - 1].zxid + ZT_DIGEST_LOG_INTERVAL, h[i].zxid);
+        CHECK(h[i - 1].digest != h[i].digest); // the data changed in between
+    }
+    CHECK_EQUAL(2u, zt_digest_history(d->t, h, 2)); // cap honoured, oldest first
+    CHECK_EQUAL(4 * ZT_DIGEST_LOG_INTERVAL, h[0].zxid);
+}
