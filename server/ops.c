@@ -237,7 +237,9 @@ static int add_ephemeral(void *arg, int64_t owner, const zt_node *n)
 {
     eph_ctx *e = arg;
     wire_str p = zt_node_path(n);
-    if (p.len >= e->prefix.len && memcmp(p.p, e->prefix.p, (size_t)e->prefix.len) == 0) {
+    /* a null or "/" prefix matches everything (and has no bytes to compare) */
+    if (e->prefix.len == 0 ||
+        (p.len >= e->prefix.len && memcmp(p.p, e->prefix.p, (size_t)e->prefix.len) == 0)) {
         wire_wr_str(e->w, p);
         e->count++;
     }
