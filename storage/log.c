@@ -358,7 +358,7 @@ int stor_replay(stor *st, uint64_t after,
             goto out;
         }
         uint32_t want = wire_get_be32(v);
-        uint32_t got = stor_crc32(0, v + CRC_LEN, vlen - CRC_LEN);
+        uint32_t got = wire_crc32(0, v + CRC_LEN, vlen - CRC_LEN);
         if (want != got) {
             rc = ZERR_CORRUPT;
             put_err(err, err_len,
@@ -406,7 +406,7 @@ int stor_meta_put(stor *st, const char *name, uint64_t val)
     if (rc != 0)
         return rc;
     wire_put_be64(v, val);
-    stor_put_be32(v + 8, stor_crc32(0, v, 8));
+    stor_put_be32(v + 8, wire_crc32(0, v, 8));
     rocksdb_put(st->db, st->wo_sync, (const char *)key, klen, (const char *)v, sizeof(v), &e);
     if (e != NULL) {
         rc = ZERR_IO;
@@ -428,7 +428,7 @@ int stor_meta_get(stor *st, const char *name, uint64_t *val_out)
         rc = ZERR_IO;
     else if (v == NULL)
         rc = ZERR_NONODE;
-    else if (vlen != 8 + CRC_LEN || wire_get_be32((const uint8_t *)v + 8) != stor_crc32(0, v, 8))
+    else if (vlen != 8 + CRC_LEN || wire_get_be32((const uint8_t *)v + 8) != wire_crc32(0, v, 8))
         rc = ZERR_CORRUPT;
     else
         *val_out = wire_get_be64((const uint8_t *)v);
@@ -462,7 +462,7 @@ static uint64_t batch_write(stor *st, stor_entry *list, uint64_t purge_upto, cha
     uint8_t key[LOG_KEY_LEN];
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     for (stor_entry *x = list; x != NULL; x = x->next) {
-        stor_put_be32(x->val, stor_crc32(0, x->val + CRC_LEN, x->len));
+        stor_put_be32(x->val, wire_crc32(0, x->val + CRC_LEN, x->len));
         log_key(key, x->zxid);
         rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)x->val,
                                CRC_LEN + x->len);

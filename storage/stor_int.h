@@ -60,9 +60,6 @@ struct stor {
     stor_stats stats; /* guarded by mu */
 };
 
-/* CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib's crc32()),
- * incremental: start with crc = 0 and feed the previous result back. */
-uint32_t stor_crc32(uint32_t crc, const void *p, size_t n);
 /* Adler-32 as java.util.zip.Adler32: start with adler = 1. */
 uint32_t stor_adler32(uint32_t adler, const void *p, size_t n);
 

@@ -296,6 +296,13 @@ static inline uint32_t wire_get_be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* ---- Checksums --------------------------------------------------------------- */
+
+/* CRC-32 as zlib's crc32() and Java's CRC32 (wire/crc32.c): start with crc =
+ * 0 and feed the previous result back to continue. ZooKeeper's tree digest
+ * and zabd's log entries use it. */
+uint32_t wire_crc32(uint32_t crc, const void *p, size_t n);
+
 /* ---- Growable arrays ------------------------------------------------------- */
 
 /* Makes room for element number n (0-based) in the malloc'd array *arr of
