@@ -2,17 +2,25 @@
 # Runs the same workloads against Apache ZooKeeper 3.8 and zabd, one after the
 # other on this machine, and prints them side by side with zabd/zk ratios.
 #
-#   tools/bench.sh [all|throughput|memory]          (default all)
+#   tools/bench.sh [all|raw|throughput|memory]          (default all)
 #
-# throughput: create, set, get (100 B), exists, mix (90 % get / 10 % set) with
-#   BENCH_SESSIONS sessions x BENCH_WINDOW requests in flight for BENCH_SECS
-#   seconds after BENCH_WARMUP seconds, each workload on a fresh server.
+# raw: the servers' own capacity, with zkrawload (pipelined, no client
+#   library): create, setData, a 90/10 getData/setData mix and getData, 100 B
+#   values, at 8 connections x 64 in flight and at 32 x 16, then getData and
+#   setData latency at one request in flight; each workload on a fresh
+#   server, BENCH_WARMUP seconds of the same load first, then BENCH_SECS
+#   measured seconds; server CPU per request over the measured part.
+# throughput: the same through the official C client (zkbench): create,
+#   set, get, exists, mix with BENCH_SESSIONS sessions x BENCH_WINDOW in
+#   flight. The C client tops out near 15k requests/s per core here, so
+#   these figures measure it as much as the server.
 # memory: populate MEM_NODES znodes of 100 B, read VmRSS (and, for ZooKeeper,
 #   the live heap after a full GC through jcmd), stop with SIGTERM, start on
 #   the same data dir and time until a getData of the newest znode succeeds.
 #
 # Environment (defaults in brackets):
 #   BENCH_SERVERS ["zookeeper zabd"]  BENCH_SECS [10]  BENCH_WARMUP [2]
+#   RAW_SHAPES ["8x64 32x16"]  RAW_WORKLOADS ["create set mix get"]
 #   BENCH_SESSIONS [8]  BENCH_WINDOW [32]  BENCH_KEYS [1000]
 #   MEM_NODES [1000000]  MEM_SESSIONS [4]  MEM_WINDOW [128]
 #   ZK_HEAP [4g] (read by server.sh)  ZKBENCH [build/tools/zkbench]
@@ -37,6 +45,8 @@ SESSIONS=${BENCH_SESSIONS:-8}
 WINDOW=${BENCH_WINDOW:-32}
 KEYS=${BENCH_KEYS:-1000}
 MEM_NODES=${MEM_NODES:-1000000}
+RAW_SHAPES=${RAW_SHAPES:-8x64 32x16}
+RAW_WORKLOADS=${RAW_WORKLOADS:-create set mix get}
 MEM_SESSIONS=${MEM_SESSIONS:-4}
 MEM_WINDOW=${MEM_WINDOW:-128}
 MODE=${1:-all}
@@ -125,25 +135,61 @@ run_throughput() {
       'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
     "$S" stop "$DIR"
   done
-  # The same reads without a client library: zkrawload pipelines requests
-  # over the wire protocol from one cheap thread, so the server is what
-  # saturates (zkbench's official C client tops out first on two cores).
-  local rw
-  for rw in rawget rawexists; do
-    start_server "$kind" "$rw" || continue
-    timeout $((WARMUP + 30)) "$RAWLOAD" "127.0.0.1:$PORT" --op "${rw#raw}" \
-      --secs "$WARMUP" --path /zookeeper/config >/dev/null
-    local cpu0; cpu0=$(cpu_ticks "$PID")
-    line=$(timeout $((SECS + 60)) "$RAWLOAD" "127.0.0.1:$PORT" --op "${rw#raw}" \
-      --conns "$SESSIONS" --window 64 --secs "$SECS" --path /zookeeper/config) ||
-      warn "$kind $rw: zkrawload failed: $line"
-    echo "  $kind: $line"
-    R[$kind.$rw.ops]=$(fld "$line" ops_per_sec)
-    R[$kind.$rw.cpu]=$(awk -v c="$(( $(cpu_ticks "$PID") - cpu0 ))" -v hz="$HZ" \
-      -v ops="${R[$kind.$rw.ops]:-0}" -v t="$SECS" \
-      'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
-    "$S" stop "$DIR"
+}
+
+# raw_run KIND WORKLOAD CONNS WINDOW: one zkrawload workload on a fresh
+# server; fills R[KIND.raw.WORKLOAD.CONNSxWINDOW.{ops,p50,p99,cpu}].
+raw_run() {
+  local kind=$1 w=$2 conns=$3 win=$4 key line args cpu0
+  key=$kind.raw.$w.${conns}x$win
+  case $w in
+  mix) args=(--op mix --read-pct 90) ;;
+  get) args=(--op get --keys 1000) ;; # 100 B values, as the writes leave them
+  *) args=(--op "$w") ;;
+  esac
+  start_server "$kind" "raw-$w-${conns}x$win" || return
+  # The same load unmeasured first: the JVM compiles its hot paths, zabd's
+  # keys and caches fill; then CPU is read around the measured part only.
+  timeout $((WARMUP + 60)) "$RAWLOAD" "127.0.0.1:$PORT" "${args[@]}" --conns "$conns" \
+    --window "$win" --secs "$WARMUP" >/dev/null 2>&1
+  cpu0=$(cpu_ticks "$PID")
+  line=$(timeout $((SECS + 60)) "$RAWLOAD" "127.0.0.1:$PORT" "${args[@]}" --conns "$conns" \
+    --window "$win" --secs "$SECS") || warn "$kind raw $w ${conns}x$win: zkrawload failed: $line"
+  echo "  $kind: $line"
+  R[$key.ops]=$(fld "$line" ops_per_sec)
+  R[$key.p50]=$(fld "$line" p50_us)
+  R[$key.p99]=$(fld "$line" p99_us)
+  R[$key.cpu]=$(awk -v c="$(( $(cpu_ticks "$PID") - cpu0 ))" -v hz="$HZ" \
+    -v ops="${R[$key.ops]:-0}" -v t="$SECS" \
+    'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
+  "$S" stop "$DIR"
+}
+
+run_raw() {
+  local kind=$1 w shape
+  for shape in $RAW_SHAPES; do
+    for w in $RAW_WORKLOADS; do raw_run "$kind" "$w" "${shape%x*}" "${shape#*x}"; done
   done
+  raw_run "$kind" get 1 1
+  raw_run "$kind" set 1 1
+}
+
+print_raw() {
+  local w shape k
+  printf '%-14s %11s %11s %8s %9s %9s %9s %9s %8s %8s %8s\n' workload zk_ops/s zabd_ops/s \
+    zabd/zk zk_p50us zabd_p50 zk_p99us zabd_p99 zk_cpu zabd_cpu zabd/zk
+  for shape in $RAW_SHAPES 1x1; do
+    for w in $RAW_WORKLOADS; do
+      k=raw.$w.$shape
+      [ "$shape" = 1x1 ] && [ "$w" != get ] && [ "$w" != set ] && continue
+      printf '%-14s %11s %11s %8s %9s %9s %9s %9s %8s %8s %8s\n' "$w $shape" \
+        "$(v zookeeper.$k.ops)" "$(v zabd.$k.ops)" "$(ratio "$(v zabd.$k.ops)" "$(v zookeeper.$k.ops)")" \
+        "$(v zookeeper.$k.p50)" "$(v zabd.$k.p50)" "$(v zookeeper.$k.p99)" "$(v zabd.$k.p99)" \
+        "$(v zookeeper.$k.cpu)" "$(v zabd.$k.cpu)" "$(ratio "$(v zabd.$k.cpu)" "$(v zookeeper.$k.cpu)")"
+    done
+  done
+  echo "(zkrawload, 100 B values; cpu: server CPU microseconds per request; zabd/zk above 1 is faster"
+  echo " for ops/s, below 1 is cheaper for cpu; 1x1 rows: one request in flight, compare latencies)"
 }
 
 run_memory() {
@@ -216,13 +262,21 @@ ratio() {   # ratio A B: A / B with two decimals, "-" if either is missing
 echo "zabd benchmark: servers [$SERVERS], data in $BENCH_DIR" \
   "($(df --output=source "$BENCH_DIR" | tail -1)), $(nproc) cpus, ZK_HEAP=$ZK_HEAP"
 
+if [ "$MODE" = all ] || [ "$MODE" = raw ]; then
+  echo "raw (zkrawload): shapes [$RAW_SHAPES] + 1x1, secs=$SECS warmup=$WARMUP size=100"
+  for k in $SERVERS; do run_raw "$k"; done
+  echo
+  print_raw
+  echo
+fi
+
 if [ "$MODE" = all ] || [ "$MODE" = throughput ]; then
   echo "throughput: sessions=$SESSIONS window=$WINDOW secs=$SECS warmup=$WARMUP size=100"
   for k in $SERVERS; do run_throughput "$k"; done
   echo
   printf '%-10s %12s %12s %8s %12s %12s %11s %11s %8s\n' workload zk_ops/s zabd_ops/s zabd/zk \
     zk_p99_us zabd_p99_us zk_cpu_us zabd_cpu_us zabd/zk
-  for w in create set get exists mix rawget rawexists; do
+  for w in create set get exists mix; do
     printf '%-10s %12s %12s %8s %12s %12s %11s %11s %8s\n' "$w" "$(v zookeeper.$w.ops)" \
       "$(v zabd.$w.ops)" "$(ratio "$(v zabd.$w.ops)" "$(v zookeeper.$w.ops)")" \
       "$(v zookeeper.$w.p99)" "$(v zabd.$w.p99)" "$(v zookeeper.$w.cpu)" "$(v zabd.$w.cpu)" \

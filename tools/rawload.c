@@ -17,7 +17,7 @@
  * Workloads: get / exists read one path (--path) or, with --keys, one of
  * the keys /rawload/k<n> at random; set is setData (version -1, --size
  * bytes) of a random key; create makes new persistent znodes
- * /rawload/c/<conn>-<n> with --size bytes; mix draws per request: a get with
+ * /rawload/c/<pid>-<conn>-<n> with --size bytes (unique across runs); mix draws per request: a get with
  * probability --read-pct %, otherwise a set. Keys are created (or reset)
  * before the clock starts, so a run starts from the same tree every time.
  *
@@ -197,7 +197,7 @@ static int32_t add_request(wire_wr *w, rconn *c, int conn_no, load *l)
     if (k == K_MIX)
         k = (int)(rnd(l) % 100) < l->read_pct ? K_GET : K_SET;
     if (k == K_CREATE)
-        snprintf(path, sizeof path, "/rawload/c/%d-%llu", conn_no,
+        snprintf(path, sizeof path, "/rawload/c/%d-%d-%llu", (int)getpid(), conn_no,
                  (unsigned long long)c->created++);
     else if (l->keys > 0)
         key_path(path, sizeof path, rnd(l) % (uint64_t)l->keys);

@@ -284,7 +284,7 @@ def positive_rounds(rng):
         ('after', 'dirsync:*/version-2:%d' % k(2, 5)),
         ('after', 'unlink:*/version-2/snapshot.*:%d' % k(1, 2)),
         ('after', 'fsync:*/txnlog/*.log:%d' % k(20, 300)))]
-    b = [('after', 'fsync:*/version-2/snapshot.*.tmp:%d' % k(1, 4)),
+    b = [('after', 'fsync:*/version-2/zabd-snapshot.*.tmp:%d' % k(1, 4)),
          ('after', 'rename:*/txnlog/CURRENT:1'),
          ('time', rng.uniform(0.6, 2.5))]
     return [('A', c, torn()) for c in a] + [('B', c, torn()) for c in b]
@@ -293,7 +293,7 @@ def positive_rounds(rng):
 NEGATIVE = [
     # name, layout, cut, zoo.cfg extra, shim ignore
     ('forceSync=no', 'A', ('time', 1.5), ['forceSync=no', 'snapCount=1000000'], None),
-    ('no-snap-fsync', 'A', ('snapshots', (3, 0.3)), [], 'fsync:*/data/version-2/snapshot.*'),
+    ('no-snap-fsync', 'A', ('snapshots', (3, 0.3)), [], 'fsync:*/data/version-2/zabd-snapshot.*.tmp'),
     ('no-snap-dirsync', 'B', ('snapshots', (3, 0.3)), [], 'dirsync:*/data/version-2'),
 ]
 
