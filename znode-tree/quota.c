@@ -9,19 +9,9 @@
  *   /zookeeper/quota<P>/zookeeper_stats    created by clients, then kept by
  *                                          the server on every apply
  *
- * Both hold a StatsTrack string (org.apache.zookeeper.StatsTrack):
- *
- *   "count=<long>,bytes=<long>"                       no other key
- *   "count=<long>,bytes=<long>=;<k>=<long>;<k>=<long>" other keys, sorted
- *
- * e.g. "count=5,bytes=-1=;byteHardLimit=-1;countHardLimit=-1" for zkCli's
- * "setquota -n 5". -1 means "not set". The keys are count and bytes (soft
- * limits, or the usage in zookeeper_stats), countHardLimit and
- * byteHardLimit. The "=" after bytes is there so that 3.4's parser, which
- * split on "," and "=", ignores the newer keys. Reading: split on runs of
- * ',' and ';', each part on '=', key = part 0, value = Long.parseLong(part
- * 1), an empty part 1 reads as -1, a missing one is an error, a repeated key
- * keeps its last value, a key never written reads as -1.
+ * Both hold a StatsTrack string (statstrack.c): "count=5,bytes=-1=;
+ * byteHardLimit=-1;countHardLimit=-1" for zkCli's "setquota -n 5", where -1
+ * means "not set"; the server writes "count=<nodes>,bytes=<data bytes>".
  *
  * Usage, as DataTree counts it: the quota root P itself and every node below
  * it, and the sum of their data lengths (paths are not counted). Only the
@@ -42,14 +32,12 @@
  * holds something StatsTrack cannot parse and a write under its root is
  * applied, when a node named /zookeeper/quota/zookeeper_limits is created,
  * and when a node named zookeeper_limits is deleted under a /zookeeper*
- * parent shorter than "/zookeeper/quota"; and it then fails to restart on
- * that log. Here the first leaves the stats node as it is and the others
+ * parent of at most 16 characters ("/zookeeper", "/zookeeperfoo"); and it
+ * then fails to restart on that log. Here the first leaves the stats node as it is and the others
  * simply make no quota root.
  */
 #include "znode-tree/zt_int.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #define QUOTA_DIR    "/zookeeper/quota"
@@ -78,185 +66,6 @@ struct zt_quota {
     size_t n_entries;
     size_t n_roots;
 };
-
-/* ---- StatsTrack strings ----------------------------------------------------- */
-
-typedef struct qpair {
-    const uint8_t *k;
-    uint32_t klen;
-    uint32_t pos; /* order of appearance, so the last one of a key wins */
-    int64_t v;
-} qpair;
-
-/* Long.parseLong over ASCII: optional sign, at least one digit, in range. */
-static bool parse_long(const uint8_t *p, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    if (n > 0 && (p[0] == '-' || p[0] == '+')) {
-        neg = p[0] == '-';
-        i = 1;
-    }
-    if (i == n)
-        return false;
-    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
-    uint64_t v = 0;
-    for (; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-        unsigned d = (unsigned)(p[i] - '0');
-        if (v > (limit - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = neg ? (int64_t)(0u - v) : (int64_t)v;
-    return true;
-}
-
-static bool is_pair_sep(uint8_t c)
-{
-    return c == ',' || c == ';';
-}
-
-/* Calls fn for each key=value of a StatsTrack string, as the Java
- * constructor reads it. Returns 0, ZERR_MARSHALLINGERROR where Java throws
- * (a part without '=' and value, a value that is not a long), or what fn
- * returned. */
-static int stats_scan(const uint8_t *p, size_t n,
-                      int (*fn)(void *arg, const uint8_t *k, size_t klen, int64_t v), void *arg)
-{
-    /* String.split drops trailing empty parts, so separators at the end
-     * are ignored, but a separator at the start yields an empty first part
-     * (which then has no value: an error). */
-    while (n > 0 && is_pair_sep(p[n - 1]))
-        n--;
-    size_t i = 0;
-    while (i < n) {
-        size_t start = i;
-        while (i < n && !is_pair_sep(p[i]))
-            i++;
-        const uint8_t *part = p + start;
-        size_t plen = i - start;
-        while (i < n && is_pair_sep(p[i]))
-            i++;
-        /* part.split("="): trailing empty pieces dropped, so "k=" has no
-         * value and "k==5" has an empty one. */
-        size_t end = plen;
-        while (end > 0 && part[end - 1] == '=')
-            end--;
-        const uint8_t *eq = end > 0 ? memchr(part, '=', end) : NULL;
-        if (eq == NULL)
-            return ZERR_MARSHALLINGERROR;
-        size_t klen = (size_t)(eq - part);
-        const uint8_t *val = eq + 1;
-        const uint8_t *vend = memchr(val, '=', end - klen - 1);
-        size_t vlen = vend != NULL ? (size_t)(vend - val) : end - klen - 1;
-        int64_t v = -1;
-        if (vlen > 0 && !parse_long(val, vlen, &v))
-            return ZERR_MARSHALLINGERROR;
-        int rc = fn(arg, part, klen, v);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-typedef struct qlimits {
-    int64_t count, bytes, count_hard, bytes_hard;
-} qlimits;
-
-static bool key_is(const uint8_t *k, size_t klen, const char *name)
-{
-    return klen == strlen(name) && memcmp(k, name, klen) == 0;
-}
-
-static int take_limit(void *arg, const uint8_t *k, size_t klen, int64_t v)
-{
-    qlimits *l = arg;
-    if (key_is(k, klen, "count"))
-        l->count = v;
-    else if (key_is(k, klen, "bytes"))
-        l->bytes = v;
-    else if (key_is(k, klen, "countHardLimit"))
-        l->count_hard = v;
-    else if (key_is(k, klen, "byteHardLimit"))
-        l->bytes_hard = v;
-    return 0;
-}
-
-static int read_limits(const zt_node *n, qlimits *l)
-{
-    *l = (qlimits){-1, -1, -1, -1};
-    return stats_scan(n->data, n->data_len > 0 ? (size_t)n->data_len : 0, take_limit, l);
-}
-
-typedef struct qpairs {
-    qpair *v;
-    size_t n, cap;
-} qpairs;
-
-static int take_pair(void *arg, const uint8_t *k, size_t klen, int64_t v)
-{
-    qpairs *ps = arg;
-    if (wire_reserve((void **)&ps->v, &ps->cap, ps->n, sizeof *ps->v) != 0)
-        return ZERR_NOMEM;
-    ps->v[ps->n] = (qpair){k, (uint32_t)klen, (uint32_t)ps->n, v};
-    ps->n++;
-    return 0;
-}
-
-static int pair_cmp(const void *a, const void *b)
-{
-    const qpair *x = a, *y = b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = n > 0 ? memcmp(x->k, y->k, n) : 0;
-    if (c == 0)
-        c = x->klen < y->klen ? -1 : x->klen > y->klen;
-    if (c == 0)
-        c = x->pos < y->pos ? -1 : x->pos > y->pos;
-    return c;
-}
-
-static int64_t add64(int64_t a, int64_t b)
-{
-    return (int64_t)((uint64_t)a + (uint64_t)b); /* Java long arithmetic wraps */
-}
-
-/* StatsTrack.toString after adding the diffs to count and bytes: count and
- * bytes first, then "=" and the other keys sorted, each ";k=v". */
-static void stats_format(wire_wr *w, qpairs *ps, int64_t count_diff, int64_t bytes_diff)
-{
-    int64_t count = -1, bytes = -1;
-    size_t n_other = 0;
-    if (ps->n > 1)
-        qsort(ps->v, ps->n, sizeof *ps->v, pair_cmp);
-    for (size_t i = 0; i < ps->n; i++) {
-        const qpair *q = &ps->v[i];
-        if (key_is(q->k, q->klen, "count"))
-            count = q->v;
-        else if (key_is(q->k, q->klen, "bytes"))
-            bytes = q->v;
-        else
-            n_other++;
-    }
-    char num[64];
-    int len = snprintf(num, sizeof num, "count=%" PRId64 ",bytes=%" PRId64,
-                       add64(count, count_diff), add64(bytes, bytes_diff));
-    wire_wr_raw(w, num, (size_t)len);
-    if (n_other > 0)
-        wire_wr_raw(w, "=", 1);
-    for (size_t i = 0; i < ps->n; i++) {
-        const qpair *q = &ps->v[i];
-        bool last_of_key = i + 1 == ps->n || ps->v[i + 1].klen != q->klen ||
-                           (q->klen > 0 && memcmp(ps->v[i + 1].k, q->k, q->klen) != 0);
-        if (!last_of_key || key_is(q->k, q->klen, "count") || key_is(q->k, q->klen, "bytes"))
-            continue;
-        wire_wr_raw(w, ";", 1);
-        wire_wr_raw(w, q->k, q->klen);
-        len = snprintf(num, sizeof num, "=%" PRId64, q->v);
-        wire_wr_raw(w, num, (size_t)len);
-    }
-}
 
 /* ---- the set of quota roots ------------------------------------------------- */
 
@@ -582,17 +391,14 @@ static int update_stats(zt_tree *t, const qent *root, const zt_node *skip, int64
     zt_node *n = zt_find(t, root->stats_path, root->stats_len);
     if (n == NULL || n == skip)
         return 0;
-    qpairs ps = {0};
     wire_wr w;
     wire_wr_init(&w);
-    int rc = stats_scan(n->data, n->data_len > 0 ? (size_t)n->data_len : 0, take_pair, &ps);
-    if (rc == 0) {
-        stats_format(&w, &ps, count_diff, bytes_diff);
+    int rc = zt_stats_rewrite(n->data, n->data_len > 0 ? (size_t)n->data_len : 0, count_diff,
+                              bytes_diff, &w);
+    if (rc == 0)
         rc = put_stats(t, n, &w);
-    } else if (rc == ZERR_MARSHALLINGERROR) {
+    else if (rc == ZERR_MARSHALLINGERROR)
         rc = 0;
-    }
-    free(ps.v);
     wire_wr_fini(&w);
     return rc;
 }
@@ -638,9 +444,7 @@ static int recompute(zt_tree *t, const char *path, size_t len)
     subtree_usage(t, path, len, &count, &bytes);
     wire_wr w;
     wire_wr_init(&w);
-    char num[64];
-    int k = snprintf(num, sizeof num, "count=%" PRId64 ",bytes=%" PRId64, count, bytes);
-    wire_wr_raw(&w, num, (size_t)k);
+    zt_stats_write(&w, count, bytes);
     int rc = put_stats(t, n, &w);
     wire_wr_fini(&w);
     return rc;
@@ -781,16 +585,6 @@ static void note(const zt_prep_ctx *c, const qent *root, wire_str path, int32_t 
     x->path = path;
 }
 
-static int take_usage(void *arg, const uint8_t *k, size_t klen, int64_t v)
-{
-    int64_t *u = arg;
-    if (key_is(k, klen, "count"))
-        u[0] = v;
-    else if (key_is(k, klen, "bytes"))
-        u[1] = v;
-    return 0;
-}
-
 int zt_quota_check(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_str req_path,
                    int64_t bytes_diff, int64_t count_diff)
 {
@@ -806,8 +600,8 @@ int zt_quota_check(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_s
     const zt_node *ln = zt_find(t, root->limits_path, root->limits_len);
     if (ln == NULL)
         return 0;
-    qlimits l;
-    if (read_limits(ln, &l) != 0) {
+    zt_stats_track l;
+    if (zt_stats_read(ln->data, ln->data_len > 0 ? (size_t)ln->data_len : 0, &l) != 0) {
         note(c, root, req_path, ZT_QUOTA_UNREADABLE, false, 0, 0);
         return c->enforce_quota ? ZERR_MARSHALLINGERROR : 0;
     }
@@ -818,15 +612,15 @@ int zt_quota_check(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_s
     const zt_node *sn = zt_find(t, root->stats_path, root->stats_len);
     if (sn == NULL)
         return 0;
-    int64_t usage[2] = {-1, -1};
-    if (stats_scan(sn->data, sn->data_len > 0 ? (size_t)sn->data_len : 0, take_usage, usage) != 0) {
+    zt_stats_track usage;
+    if (zt_stats_read(sn->data, sn->data_len > 0 ? (size_t)sn->data_len : 0, &usage) != 0) {
         note(c, root, req_path, ZT_QUOTA_UNREADABLE, false, 0, 0);
         return c->enforce_quota ? ZERR_MARSHALLINGERROR : 0;
     }
     /* A hard limit, when set, replaces the soft one; the count is checked
      * before the bytes, and only the first hard failure answers. */
     if (check_count) {
-        int64_t now = add64(usage[0], count_diff);
+        int64_t now = zt_add64(usage.count, count_diff);
         bool hard = l.count_hard > -1;
         int64_t limit = hard ? l.count_hard : l.count;
         if (now > limit) {
@@ -836,7 +630,7 @@ int zt_quota_check(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_s
         }
     }
     if (check_bytes) {
-        int64_t now = add64(usage[1], bytes_diff);
+        int64_t now = zt_add64(usage.bytes, bytes_diff);
         bool hard = l.bytes_hard > -1;
         int64_t limit = hard ? l.bytes_hard : l.bytes;
         if (now > limit) {

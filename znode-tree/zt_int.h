@@ -99,6 +99,19 @@ void zt_digest_add(zt_tree *t, zt_node *n);
 void zt_digest_log_txn(zt_tree *t, int64_t zxid);
 void zt_digest_sub(zt_tree *t, const zt_node *n);
 
+/* statstrack.c: StatsTrack strings (the format is in that file). Reading
+ * returns 0 or ZERR_MARSHALLINGERROR where Java's parser throws. */
+typedef struct zt_stats_track {
+    int64_t count, bytes, count_hard, bytes_hard; /* -1: not set */
+} zt_stats_track;
+int zt_stats_read(const uint8_t *p, size_t n, zt_stats_track *out);
+/* Appends p with the diffs added to count and bytes, other keys kept
+ * (sorted): 0, ZERR_MARSHALLINGERROR or ZERR_NOMEM. */
+int zt_stats_rewrite(const uint8_t *p, size_t n, int64_t count_diff, int64_t bytes_diff,
+                     wire_wr *out);
+void zt_stats_write(wire_wr *out, int64_t count, int64_t bytes); /* "count=<c>,bytes=<b>" */
+int64_t zt_add64(int64_t a, int64_t b);                          /* Java long addition: wraps */
+
 /* quota.c: DataTree's quota upkeep, called by apply for every node it
  * creates (after linking it), deletes (before unlinking it) or rewrites
  * (after, with the old length); by snapshot decode once the tree is whole;
