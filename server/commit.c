@@ -102,13 +102,46 @@ static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_aut
 {
     if (c != NULL)
         c->req_is_update = true; /* its reply answers a request with a txn */
-    zt_prep_ctx ctx = {session,       xid, s->last_zxid + 1,
-                       srv_wall_ms(), a,   s->cfg.extended_types_enabled};
+    zt_prep_ctx ctx = {session,
+                       xid,
+                       s->last_zxid + 1,
+                       srv_wall_ms(),
+                       a,
+                       s->cfg.extended_types_enabled,
+                       s->cfg.enforce_quota,
+                       NULL};
     if (c != NULL)
         srv_auth_view(c, a);
     else
         *a = (zt_auth){.is_super = true};
     return ctx;
+}
+
+/* ZooKeeperServer.checkQuota's warnings, which prep hands back as notes:
+ * "Quota exceeded: /a [current count=6, softCountLimit=5]", then who and
+ * where. Logged before the apply that may free the roots they name. */
+static void log_quota_notes(const srv *s, int64_t session, const zt_quota_notes *ns)
+{
+    for (size_t i = 0; i < ns->n; i++) {
+        const zt_quota_note *x = &ns->v[i];
+        bool count = x->kind == ZT_QUOTA_COUNT;
+        if (x->kind == ZT_QUOTA_UNREADABLE)
+            srv_log(SRV_LOG_WARN,
+                    "quota of %.*s: its zookeeper_limits or zookeeper_stats is not a "
+                    "StatsTrack string (session 0x%016" PRIx64 ", path %.*s)",
+                    x->root.len, x->root.p, (uint64_t)session, x->path.len, x->path.p);
+        else
+            srv_log(SRV_LOG_WARN,
+                    "Quota exceeded: %.*s [current %s=%" PRId64 ", %s%sLimit=%" PRId64
+                    "] (session 0x%016" PRIx64 ", path %.*s)%s",
+                    x->root.len, x->root.p, count ? "count" : "bytes", x->value,
+                    x->is_hard ? "hard" : "soft", count ? "Count" : "Byte", x->limit,
+                    (uint64_t)session, x->path.len, x->path.p,
+                    x->is_hard && !s->cfg.enforce_quota ? " not enforced: enforceQuota=false" : "");
+    }
+    if (ns->dropped > 0)
+        srv_log(SRV_LOG_WARN, "and %zu more quota warnings for session 0x%016" PRIx64, ns->dropped,
+                (uint64_t)session);
 }
 
 static void write_result_body(wire_wr *w, const zt_out *o, const zt_result *r)
@@ -137,8 +170,11 @@ void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *
     srv *s = c->s;
     zt_auth a;
     zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
+    zt_quota_notes notes = {0};
+    ctx.quota_notes = &notes;
     wire_wr_reset(&s->txn);
     int err = zt_prep(s->tree, &ctx, q, &s->txn);
+    log_quota_notes(s, c->session_id, &notes);
     if (err == ZERR_NOMEM) {
         srv_log(SRV_LOG_ERROR, "out of memory preparing a write of session 0x%016" PRIx64,
                 (uint64_t)c->session_id);
@@ -168,8 +204,11 @@ void srv_commit_multi(conn *c, int32_t xid, const wire_multi_req *m)
     srv *s = c->s;
     zt_auth a;
     zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
+    zt_quota_notes notes = {0};
+    ctx.quota_notes = &notes;
     wire_wr_reset(&s->txn);
     int err = zt_prep_multi(s->tree, &ctx, m, &s->txn);
+    log_quota_notes(s, c->session_id, &notes);
     if (err == ZERR_NOMEM) {
         srv_conn_close(c, "out of memory");
         return;

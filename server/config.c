@@ -79,6 +79,7 @@ static const cfg_key keys[] = {
     {"znode.container.checkIntervalMs", CFG_INT_DEC, F(container_check_interval_ms), 1, IMAX},
     {"znode.container.maxPerMinute", CFG_INT_DEC, F(container_max_per_minute), 1, IMAX},
     {"reconfigEnabled", CFG_BOOL, F(reconfig_enabled), 0, 0},
+    {"enforceQuota", CFG_BOOL, F(enforce_quota), 0, 0},
     {"globalOutstandingLimit", CFG_INT_DEC, F(global_outstanding_limit), 1, IMAX},
     {"forceSync", CFG_YESNO, F(force_sync), 0, 0},
     {"jaasLoginConfig", CFG_STR, F(jaas_config), 0, 0},
@@ -750,6 +751,7 @@ static void defaults_common(srv_config *c)
     c->container_check_interval_ms = 60000;
     c->container_max_per_minute = 10000;
     c->reconfig_enabled = false;
+    c->enforce_quota = false;
     c->global_outstanding_limit = 1000;
     c->force_sync = true;
     c->sasl_section = xstrdup("Server");

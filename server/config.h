@@ -56,6 +56,8 @@ typedef struct srv_config {
     int32_t container_check_interval_ms; /* znode.container.checkIntervalMs, default 60000 */
     int32_t container_max_per_minute;    /* znode.container.maxPerMinute, default 10000 */
     bool reconfig_enabled;               /* reconfigEnabled, default false */
+    bool enforce_quota;                  /* enforceQuota (zookeeper.enforceQuota), default false:
+                                          * hard quota limits answer QUOTAEXCEEDED */
     int32_t global_outstanding_limit;    /* globalOutstandingLimit, default 1000 */
     bool force_sync;                     /* forceSync, default yes; only "no" turns the txn
                                           * log's sync off, as in ZooKeeper */

@@ -42,6 +42,7 @@ const char *wire_err_name(int err)
         {ZERR_SESSIONMOVED, "SESSIONMOVED"},
         {ZERR_NOWATCHER, "NOWATCHER"},
         {ZERR_RECONFIGDISABLED, "RECONFIGDISABLED"},
+        {ZERR_QUOTAEXCEEDED, "QUOTAEXCEEDED"},
         {ZERR_IO, "IO"},
         {ZERR_CORRUPT, "CORRUPT"},
         {ZERR_NOMEM, "NOMEM"},

@@ -115,7 +115,11 @@ static int apply_create(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt
     r->path_len = (uint32_t)len;
     r->path_off = add_str(o, x->path.p, len);
     zt_node_stat(n, &r->stat);
-    int rc = add_event(o, WIRE_EVENT_CREATED, n->path, len);
+    /* Quota upkeep after the reply's stat, as DataTree.createNode. */
+    int rc = zt_quota_on_create(t, n);
+    if (rc != 0)
+        return rc;
+    rc = add_event(o, WIRE_EVENT_CREATED, n->path, len);
     if (rc == 0)
         rc = add_event(o, WIRE_EVENT_CHILDREN_CHANGED, parent->path, parent->path_len);
     return rc;
@@ -130,6 +134,8 @@ static int delete_node(zt_tree *t, zt_node *n, int64_t zxid, zt_out *o)
     int rc = add_event(o, WIRE_EVENT_DELETED, n->path, n->path_len);
     if (rc == 0)
         rc = add_event(o, WIRE_EVENT_CHILDREN_CHANGED, parent->path, parent->path_len);
+    if (rc == 0)
+        rc = zt_quota_on_delete(t, n); /* quota upkeep, while n is still linked */
     if (rc != 0)
         return rc;
     zt_index_remove(t, n);
@@ -180,6 +186,7 @@ static int apply_set_data(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, 
         r->err = ZERR_NONODE;
         return 0;
     }
+    int32_t old_len = n->data_len;
     zt_digest_sub(t, n);
     int rc = zt_node_set_data(t, n, x->data.p, x->data.len);
     if (rc == 0) {
@@ -191,7 +198,8 @@ static int apply_set_data(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, 
     if (rc != 0)
         return rc;
     zt_node_stat(n, &r->stat);
-    return add_event(o, WIRE_EVENT_DATA_CHANGED, n->path, n->path_len);
+    rc = zt_quota_on_set_data(t, n, old_len); /* quota upkeep */
+    return rc != 0 ? rc : add_event(o, WIRE_EVENT_DATA_CHANGED, n->path, n->path_len);
 }
 
 static int apply_set_acl(zt_tree *t, const wire_txn *x, zt_result *r)

@@ -20,6 +20,7 @@ typedef struct prec {
     int64_t owner;
     const wire_acl *acl;
     int32_t n_acl;
+    wire_buf data; /* quota checks: the bytes a setData replaces */
 } prec;
 
 typedef struct pchange {
@@ -72,6 +73,7 @@ static int view_get(const pview *v, const char *path, size_t len, prec *out)
     out->num_children = n->num_children;
     out->owner = n->owner;
     zt_node_acl(v->t, n, &out->acl, &out->n_acl);
+    out->data = zt_node_data(n);
     return 0;
 }
 
@@ -272,6 +274,8 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
         return ZERR_NODEEXISTS;
     if (zt_owner_is_session(parent.owner))
         return ZERR_NOCHILDRENFOREPHEMERALS;
+    if ((rc = zt_quota_check(v->t, v->c, path, q->path, q->data.len > 0 ? q->data.len : 0, 1)) != 0)
+        return rc;
 
     txn->type = is_container                 ? WIRE_OP_CREATECONTAINER
                 : is_ttl                     ? WIRE_OP_CREATETTL
@@ -287,7 +291,7 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
 
     parent.cversion = zt_inc32(parent.cversion);
     parent.num_children++;
-    prec node = {true, 0, 0, 0, 0, 0, acl, n_acl};
+    prec node = {true, 0, 0, 0, 0, 0, acl, n_acl, q->data};
     node.owner = ephemeral      ? v->c->session_id
                  : is_container ? ZT_OWNER_CONTAINER
                  : is_ttl       ? (ZT_OWNER_EXTENDED_MASK | ttl)
@@ -342,11 +346,18 @@ static int prep_set_data(pview *v, const wire_write_req *q, wire_txn *txn)
     prec node;
     if ((rc = prep_existing(v, q->path, WIRE_PERM_WRITE, &node)) != 0)
         return rc;
+    /* ZooKeeper checks the quota before the version; the replaced bytes
+     * are those of an earlier op of the same multi, if any. */
+    int64_t diff =
+        (int64_t)(q->data.len > 0 ? q->data.len : 0) - (node.data.len > 0 ? node.data.len : 0);
+    if ((rc = zt_quota_check(v->t, v->c, q->path, q->path, diff, 0)) != 0)
+        return rc;
     if ((rc = check_version(node.version, q->version)) != 0)
         return rc;
     txn->type = WIRE_OP_SETDATA;
     txn->path = q->path;
     txn->data = q->data;
+    node.data = q->data;
     txn->version = node.version = zt_inc32(node.version);
     return view_put(v, q->path.p, (size_t)q->path.len, &node);
 }

@@ -294,6 +294,8 @@ int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len, int64_t zx
     }
     t->last_zxid = zxid;
     rc = wire_rd_left(&r) != 0 ? ZERR_CORRUPT : 0;
+    if (rc == 0)
+        rc = zt_quota_setup(t); /* DataTree.deserialize ends with setupQuota */
 out:
     /* ACL entries referenced by no node were only kept alive by the map
      * (ReferenceCountedACLCache.purgeUnused). */

@@ -311,6 +311,7 @@ void zt_free(zt_tree *t)
     free(t->eph);
     free(t->containers.v);
     free(t->ttls.v);
+    zt_quota_free(t->quota);
     free(t);
 }
 

@@ -95,6 +95,28 @@ bool zt_ip_matches(wire_str acl_id, wire_str addr);
 
 /* ---- prep: request -> txn --------------------------------------------------- */
 
+/* A quota limit a write goes past (ZooKeeperServer.checkQuota), for the
+ * server to log: "Quota exceeded: <root> [current count=<value>,
+ * softCountLimit=<limit>]". prep cannot log, so it fills these in. */
+enum {
+    ZT_QUOTA_COUNT = 1,
+    ZT_QUOTA_BYTES,
+    ZT_QUOTA_UNREADABLE /* limits/stats not a StatsTrack */
+};
+typedef struct zt_quota_note {
+    int32_t kind;
+    bool is_hard;
+    int64_t value, limit;
+    wire_str root; /* the quota root; valid until the next zt_apply */
+    wire_str path; /* the request's path (a sequential create's without suffix) */
+} zt_quota_note;
+
+typedef struct zt_quota_notes {
+    zt_quota_note v[4];
+    size_t n;
+    size_t dropped; /* notes past v[] */
+} zt_quota_notes;
+
 typedef struct zt_prep_ctx {
     int64_t session_id;
     int32_t cxid;
@@ -102,6 +124,12 @@ typedef struct zt_prep_ctx {
     int64_t time_ms;
     const zt_auth *auth;
     bool extended_types; /* extendedTypesEnabled: TTL nodes allowed */
+    /* zookeeper.enforceQuota: a write past a hard limit (countHardLimit,
+     * byteHardLimit) becomes an ErrorTxn with QUOTAEXCEEDED, and unreadable
+     * limits MARSHALLINGERROR. Soft limits, and hard ones when this is off,
+     * only produce notes. */
+    bool enforce_quota;
+    zt_quota_notes *quota_notes; /* NULL, or where prep adds its notes (caller zeroes) */
 } zt_prep_ctx;
 
 /* Appends TxnHeader + body for req to out. Returns 0 when the txn carries the

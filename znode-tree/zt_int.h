@@ -12,6 +12,8 @@
 
 #include "znode-tree/zt.h"
 
+typedef struct zt_quota zt_quota; /* layout in quota.c */
+
 struct zt_node {
     zt_node *hnext; /* hash chain */
     zt_node *parent;
@@ -63,6 +65,7 @@ struct zt_tree {
     uint64_t digest;            /* ZooKeeper's tree digest: sum of the nodes' digests, mod 2^64 */
     zt_zxid_digest *digest_log; /* ring of ZT_DIGEST_LOG_LIMIT, allocated on first use */
     size_t digest_log_head, digest_log_n;
+    zt_quota *quota; /* quota roots (quota.c); NULL until a zookeeper_limits node exists */
 };
 
 /* Java int arithmetic: versions and cversions wrap at INT32_MAX, as
@@ -95,6 +98,34 @@ void zt_digest_add(zt_tree *t, zt_node *n);
 /* After applying the txn at zxid: records the digest if zxid is on the interval. */
 void zt_digest_log_txn(zt_tree *t, int64_t zxid);
 void zt_digest_sub(zt_tree *t, const zt_node *n);
+
+/* statstrack.c: StatsTrack strings (the format is in that file). Reading
+ * returns 0 or ZERR_MARSHALLINGERROR where Java's parser throws. */
+typedef struct zt_stats_track {
+    int64_t count, bytes, count_hard, bytes_hard; /* -1: not set */
+} zt_stats_track;
+int zt_stats_read(const uint8_t *p, size_t n, zt_stats_track *out);
+/* Appends p with the diffs added to count and bytes, other keys kept
+ * (sorted): 0, ZERR_MARSHALLINGERROR or ZERR_NOMEM. */
+int zt_stats_rewrite(const uint8_t *p, size_t n, int64_t count_diff, int64_t bytes_diff,
+                     wire_wr *out);
+void zt_stats_write(wire_wr *out, int64_t count, int64_t bytes); /* "count=<c>,bytes=<b>" */
+int64_t zt_add64(int64_t a, int64_t b);                          /* Java long addition: wraps */
+
+/* quota.c: DataTree's quota upkeep, called by apply for every node it
+ * creates (after linking it), deletes (before unlinking it) or rewrites
+ * (after, with the old length); by snapshot decode once the tree is whole;
+ * and by prep before a create or setData. 0 or ZERR_NOMEM, except
+ * zt_quota_check (0, ZERR_QUOTAEXCEEDED, ZERR_MARSHALLINGERROR). */
+int zt_quota_on_create(zt_tree *t, zt_node *n);
+int zt_quota_on_delete(zt_tree *t, zt_node *n);
+int zt_quota_on_set_data(zt_tree *t, zt_node *n, int32_t old_len);
+int zt_quota_setup(zt_tree *t);
+/* path: the node written (a sequential create's final name); req_path:
+ * the request's, borrowed by the notes. */
+int zt_quota_check(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_str req_path,
+                   int64_t bytes_diff, int64_t count_diff);
+void zt_quota_free(zt_quota *q);
 
 /* acl.c */
 int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out);

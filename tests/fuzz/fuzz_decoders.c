@@ -23,9 +23,9 @@
  */
 #include "fuzz_decoders.h"
 
-#include "storage/stor.h"
 #include "server/jaas.h"
 #include "server/sasl.h"
+#include "storage/stor.h"
 #include "wire/wire.h"
 #include "znode-tree/zt.h"
 
@@ -66,7 +66,7 @@ static void prep_and_apply(const wire_write_req *q, const wire_multi_req *m)
     static const wire_acl ids[] = {{0, {"ip", 2}, {"127.0.0.1", 9}},
                                    {0, {"digest", 6}, {"u:h", 3}}};
     zt_auth auth = {ids, 2, false, true, NULL};
-    zt_prep_ctx c = {0x100, 1, 1, 1000, &auth, true};
+    zt_prep_ctx c = {0x100, 1, 1, 1000, &auth, true, false, NULL};
     zt_tree *t = zt_new();
     wire_wr w;
     wire_wr_init(&w);

@@ -97,6 +97,7 @@ TEST(SrvConfig, BuiltInDefaults)
     LONGS_EQUAL(60000, c.container_check_interval_ms);
     LONGS_EQUAL(10000, c.container_max_per_minute);
     CHECK_FALSE(c.reconfig_enabled);
+    CHECK_FALSE(c.enforce_quota);
     LONGS_EQUAL(1000, c.global_outstanding_limit);
     srv_config_fini(&c);
     POINTERS_EQUAL(NULL, c.data_dir);
@@ -141,6 +142,7 @@ TEST(SrvConfig, ParsesEveryKey)
                   "znode.container.checkIntervalMs=1000\n"
                   "znode.container.maxPerMinute=50\n"
                   "reconfigEnabled=TRUE\n"
+                  "enforceQuota=true\n"
                   "globalOutstandingLimit=2000\n"));
     LONGS_EQUAL(500, f.c.tick_time_ms);
     STRCMP_EQUAL("/var/zk/data", f.c.data_dir);
@@ -160,6 +162,7 @@ TEST(SrvConfig, ParsesEveryKey)
     LONGS_EQUAL(1000, f.c.container_check_interval_ms);
     LONGS_EQUAL(50, f.c.container_max_per_minute);
     CHECK_TRUE(f.c.reconfig_enabled);
+    CHECK_TRUE(f.c.enforce_quota);
     LONGS_EQUAL(2000, f.c.global_outstanding_limit);
     LONGS_EQUAL(0, f.warnings.size());
 }
@@ -328,6 +331,7 @@ TEST(SrvConfig, RejectsEachInvalidValueNamingFileLineAndKey)
          "DigestAuthenticationProvider.superDigest"},
         {"DigestAuthenticationProvider.superDigest=super:",
          "DigestAuthenticationProvider.superDigest"},
+        {"enforceQuota=yes", "enforceQuota"},
         {"znode.container.checkIntervalMs=0", "znode.container.checkIntervalMs"},
         {"znode.container.maxPerMinute=-1", "znode.container.maxPerMinute"},
         {"globalOutstandingLimit=0", "globalOutstandingLimit"},

@@ -16,6 +16,8 @@ struct ZtDriver {
     int64_t session = 0x100;
     int64_t now = 1000;
     bool extended = true;
+    bool enforce_quota = false;
+    zt_quota_notes *quota_notes = nullptr;
     wire_acl ids[4] = {{0, {"ip", 2}, {"127.0.0.1", 9}}};
     int32_t n_ids = 1;
     bool is_super = false;
@@ -34,7 +36,7 @@ struct ZtDriver {
     zt_prep_ctx ctx(zt_auth *a)
     {
         *a = {ids, n_ids, is_super, has_sasl, NULL};
-        return {session, 1, zxid + 1, now, a, extended};
+        return {session, 1, zxid + 1, now, a, extended, enforce_quota, quota_notes};
     }
 
     // Applies the txn in w; returns the prep error (0 or the ErrorTxn code).
