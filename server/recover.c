@@ -227,9 +227,13 @@ void srv_maybe_snapshot(srv *s)
         return;
     stor_snap_digest dg = digest_now(s);
     int rc = stor_snapshot_begin(s->st, (uint64_t)s->last_zxid, &dg, produce, s);
-    if (rc == ZERR_CLOSING)
-        return; /* one is still being written; try again on a later txn */
-    if (rc != 0) {
+    if (rc == ZERR_CLOSING) {
+        /* SyncRequestProcessor: the count starts over and this one is
+         * skipped, rather than starting the next snapshot the moment the
+         * current one ends (back to back under a heavy write load). */
+        srv_log(SRV_LOG_WARN, "too busy to snap at 0x%" PRIx64 ", skipping",
+                (uint64_t)s->last_zxid);
+    } else if (rc != 0) {
         srv_log(SRV_LOG_ERROR, "cannot start a snapshot at 0x%" PRIx64 ": %s",
                 (uint64_t)s->last_zxid, wire_err_name(rc));
     } else {

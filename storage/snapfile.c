@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -382,7 +383,17 @@ static int child_put(child_out *o, const void *p, size_t n)
 
 static int child_emit(void *ea, const void *p, size_t n)
 {
-    return child_put(ea, p, n);
+    child_out *o = ea;
+    /* The encoder hands over chunks of tens of kB: write them as they are
+     * rather than copy them through our buffer once more. */
+    if (n >= sizeof(o->buf) / 2) {
+        int rc = child_flush(o);
+        if (rc != 0)
+            return rc;
+        o->adler = stor_adler32(o->adler, p, n);
+        return write_full(o->fd, p, n);
+    }
+    return child_put(o, p, n);
 }
 
 /* SnapStream.sealStream: the checksum so far, then the string "/". */
@@ -419,6 +430,9 @@ static int child_run(const stor *st, uint64_t zxid, const stor_snap_digest *dg,
      * listener, RocksDB's files): a connection the parent closes must close
      * now, not when this child exits. */
     close_range(3, ~0U, 0);
+    /* A snapshot is background work: on a busy machine the loop and the log
+     * thread, which clients wait on, get the CPU first. */
+    (void)setpriority(PRIO_PROCESS, 0, 10); /* best effort */
     snap_path(st, zxid, true, tmp, sizeof(tmp));
     snap_path(st, zxid, false, fin, sizeof(fin));
     if (o == NULL)
