@@ -89,6 +89,12 @@ static int log_and_apply(srv *s, int64_t zxid)
         fatal_log(s, rc, zxid);
         return rc;
     }
+    /* Every txn of this loop iteration goes to the log thread together,
+     * from an event that runs after the callbacks now active (loop.c). */
+    if (!s->is_submit_pending) {
+        s->is_submit_pending = true;
+        event_active(s->submit_ev, EV_READ, 0);
+    }
     rc = apply_txn(s, s->txn.p, s->txn.len, false);
     ZK_ASSERT(rc == 0, "applying txn 0x%" PRIx64 " that prep produced: %s", (uint64_t)zxid,
               wire_err_name(rc));
@@ -102,10 +108,12 @@ static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_aut
 {
     if (c != NULL)
         c->req_is_update = true; /* its reply answers a request with a txn */
+    /* A client's request takes the time its batch was read at (conn.c);
+     * expiry and container cleanup read the clock now. */
     zt_prep_ctx ctx = {session,
                        xid,
                        s->last_zxid + 1,
-                       srv_wall_ms(),
+                       c != NULL ? s->batch_wall_ms : srv_wall_ms(),
                        a,
                        s->cfg.extended_types_enabled,
                        s->cfg.enforce_quota,

@@ -210,6 +210,10 @@ static void read_frames(conn *c)
 {
     srv *s = c->s;
     struct evbuffer *in = bufferevent_get_input(c->bev);
+    /* One reading of the clocks for every frame of this read: they arrived
+     * together, and ZooKeeper's times are milliseconds anyway. */
+    s->batch_us = srv_now_us();
+    s->batch_wall_ms = srv_wall_ms();
     while (c->is_reading) {
         uint8_t hdr[4];
         if (evbuffer_copyout(in, hdr, 4) < 4)
@@ -240,7 +244,7 @@ static void read_frames(conn *c)
         const uint8_t *p = evbuffer_pullup(in, 4 + (ssize_t)len);
         c->packets_recv++;
         s->stats.packets_recv++;
-        c->req_arrival_us = srv_now_us();
+        c->req_arrival_us = s->batch_us;
         c->req_op = INT32_MIN; /* dispatch names it; a reconnect stays uncounted */
         c->req_xid = 0;
         c->req_is_update = false;

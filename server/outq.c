@@ -69,8 +69,8 @@ static size_t unsent_bytes(conn *c)
     return evbuffer_get_length(bufferevent_get_output(c->bev)) + c->out.held_bytes;
 }
 
-/* A frame left for the socket; a reply's request is done. */
-static void frame_released(srv *s, conn *c, const held_mark *m)
+/* A frame left for the socket at now_us; a reply's request is done. */
+static void frame_released(srv *s, conn *c, const held_mark *m, int64_t now)
 {
     if (m->len == 0)
         return;
@@ -79,7 +79,6 @@ static void frame_released(srv *s, conn *c, const held_mark *m)
     srv_stats_response_size(&s->stats, (int64_t)m->len - 4);
     if (!m->is_reply)
         return;
-    int64_t now = srv_now_us();
     srv_stats_request_done(&s->stats, &c->cs, m->op, m->is_update, m->cxid, m->zxid,
                            now - m->arrival_us, now / 1000);
 }
@@ -139,7 +138,7 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
             srv_conn_close(c, "out of memory");
             return;
         }
-        frame_released(s, c, &m);
+        frame_released(s, c, &m, m.is_reply ? srv_now_us() : 0);
         wire_wr_reset(w);
         if (close_after)
             srv_conn_close_when_flushed(c);
@@ -172,12 +171,13 @@ static void release(srv *s, conn *c)
     conn_out *o = &c->out;
     size_t bytes = 0;
     bool close_now = false;
+    int64_t now = srv_now_us(); /* one reading for everything released here */
     while (o->n_marks > 0) {
         held_mark *m = &o->marks[o->mark_head];
         if (m->zxid > s->durable_zxid)
             break;
         bytes += m->len;
-        frame_released(s, c, m);
+        frame_released(s, c, m, now);
         if (m->is_reply) {
             o->n_replies--;
             s->outstanding--;

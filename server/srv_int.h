@@ -20,8 +20,8 @@
 
 #include "server/config.h"
 #include "server/idmap.h"
-#include "server/stats.h"
 #include "server/sasl.h"
+#include "server/stats.h"
 #include "session/sess.h"
 #include "storage/stor.h"
 #include "watch/watch.h"
@@ -127,6 +127,8 @@ struct srv {
     conn *throttled;                   /* not read: globalOutstandingLimit */
     conn *resume;                      /* readable again with input buffered */
     struct event *resume_ev;
+    struct event *submit_ev; /* hands this iteration's txns to the log thread */
+    bool is_submit_pending;
     srv_idmap conn_by_id, conn_by_session;
     uint64_t next_conn_id;
     int64_t txns_since_snap;
@@ -135,6 +137,9 @@ struct srv {
     uint32_t rng;
     srv_stats stats;
     int64_t trace_mask; /* ZooTrace's, for gtmk/stmk; gates request tracing */
+    /* Clocks read once per batch of frames read (conn.c): the arrival time
+     * of those requests, their session touch and their txns' time. */
+    int64_t batch_us, batch_wall_ms;
     /* scratch reused by every write */
     wire_wr txn;
     wire_wr reply;

@@ -67,6 +67,9 @@ static void put_err(char *err, size_t err_len, const char *fmt, ...)
     va_end(ap);
 }
 
+static void buf_free(stor_buf *b);
+static void buf_list_free(stor_buf *b);
+
 static void log_key(uint8_t key[LOG_KEY_LEN], uint64_t zxid)
 {
     key[0] = KEY_LOG;
@@ -251,7 +254,7 @@ int stor_open(const stor_config *cfg, stor **out, char *err, size_t err_len)
     }
     if ((rc = log_scan_last(st, &st->durable_zxid, err, err_len)) != 0)
         goto out;
-    st->last_queued_zxid = st->durable_zxid;
+    st->last_appended_zxid = st->durable_zxid;
     *out = st;
     st = NULL;
     rc = 0;
@@ -269,6 +272,8 @@ void stor_close(stor *st)
 {
     if (st == NULL)
         return;
+    if (st->is_started)
+        stor_submit(st); /* everything appended is written before the thread stops */
     pthread_mutex_lock(&st->mu);
     bool was_started = st->is_started;
     st->is_stopping = true;
@@ -277,10 +282,9 @@ void stor_close(stor *st)
     if (was_started)
         pthread_join(st->thread, NULL);
     stor_snapshot_wait(st);
-    for (stor_entry *e = st->head, *next; e != NULL; e = next) {
-        next = e->next;
-        free(e);
-    }
+    buf_list_free(st->qhead); /* left only if the thread failed */
+    buf_list_free(st->spare);
+    buf_free(st->fill);
     if (st->db != NULL)
         rocksdb_close(st->db);
     if (st->opts != NULL)
@@ -459,19 +463,49 @@ static void delete_log_upto(rocksdb_writebatch_t *b, uint64_t upto)
     rocksdb_writebatch_delete_range(b, (const char *)lo, sizeof(lo), (const char *)hi, hi_len);
 }
 
-/* Writes one batch: every txn taken from the queue plus a pending purge.
- * Returns the batch's highest zxid (0 if it held no txn), or sets *e. */
-static uint64_t batch_write(stor *st, stor_entry *list, uint64_t purge_upto, char **e)
+enum {
+    REC_HDR = 12,        /* zxid + len ahead of each value */
+    SUBMIT_AT = 4 << 20, /* a buffer this full is submitted at once */
+    MAX_SPARE = 4,       /* written buffers kept for reuse */
+};
+
+static void buf_free(stor_buf *b)
+{
+    if (b != NULL)
+        free(b->p);
+    free(b);
+}
+
+static void buf_list_free(stor_buf *b)
+{
+    for (stor_buf *next; b != NULL; b = next) {
+        next = b->next;
+        buf_free(b);
+    }
+}
+
+/* Writes one batch: every txn of the buffers taken from the queue plus a
+ * pending purge. Returns the batch's highest zxid (0 if it held no txn), or
+ * sets *e. */
+static uint64_t batch_write(stor *st, stor_buf *list, uint64_t purge_upto, char **e)
 {
     uint64_t top = 0;
     uint8_t key[LOG_KEY_LEN];
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
-    for (stor_entry *x = list; x != NULL; x = x->next) {
-        stor_put_be32(x->val, wire_crc32(0, x->val + CRC_LEN, x->len));
-        log_key(key, x->zxid);
-        rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)x->val,
-                               CRC_LEN + x->len);
-        top = x->zxid;
+    for (stor_buf *x = list; x != NULL; x = x->next) {
+        for (size_t off = 0; off < x->len;) {
+            uint64_t zxid;
+            uint32_t len;
+            memcpy(&zxid, x->p + off, 8);
+            memcpy(&len, x->p + off + 8, 4);
+            uint8_t *val = x->p + off + REC_HDR;
+            stor_put_be32(val, wire_crc32(0, val + CRC_LEN, len));
+            log_key(key, zxid);
+            rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)val,
+                                   CRC_LEN + len);
+            top = zxid;
+            off += REC_HDR + CRC_LEN + len;
+        }
     }
     /* After the puts: a batch applies in order, so entries the purge covers
      * that were still queued when it was asked for go too. */
@@ -482,18 +516,34 @@ static uint64_t batch_write(stor *st, stor_entry *list, uint64_t purge_upto, cha
     return top;
 }
 
+/* Under mu: written buffers become spares, up to MAX_SPARE. */
+static void spare_put(stor *st, stor_buf *list)
+{
+    for (stor_buf *x = list, *next; x != NULL; x = next) {
+        next = x->next;
+        if (st->n_spare >= MAX_SPARE) {
+            buf_free(x);
+            continue;
+        }
+        x->len = 0;
+        x->next = st->spare;
+        st->spare = x;
+        st->n_spare++;
+    }
+}
+
 static void *log_thread(void *arg)
 {
     stor *st = arg;
     pthread_mutex_lock(&st->mu);
     for (;;) {
-        while (st->head == NULL && st->purge_upto == 0 && !st->is_stopping)
+        while (st->qhead == NULL && st->purge_upto == 0 && !st->is_stopping)
             pthread_cond_wait(&st->cv, &st->mu);
-        if (st->head == NULL && st->purge_upto == 0)
+        if (st->qhead == NULL && st->purge_upto == 0)
             break; /* stopping, and everything queued is written */
-        stor_entry *list = st->head;
+        stor_buf *list = st->qhead;
         uint64_t purge_upto = st->purge_upto;
-        st->head = st->tail = NULL;
+        st->qhead = st->qtail = NULL;
         st->purge_upto = 0;
         pthread_mutex_unlock(&st->mu);
 
@@ -501,22 +551,20 @@ static void *log_thread(void *arg)
         uint64_t t0 = stor_now_us();
         uint64_t top = batch_write(st, list, purge_upto, &e);
         uint64_t took = stor_now_us() - t0;
-        for (stor_entry *x = list, *next; x != NULL; x = next) {
-            next = x->next;
-            free(x);
-        }
         if (e != NULL) {
             char msg[512];
             snprintf(msg, sizeof(msg), "txn log write failed: %s", e);
             rocksdb_free(e);
+            buf_list_free(list);
             pthread_mutex_lock(&st->mu);
-            st->has_failed = true;
+            __atomic_store_n(&st->has_failed, true, __ATOMIC_RELEASE);
             pthread_mutex_unlock(&st->mu);
             if (st->on_error != NULL)
                 st->on_error(st->cb_arg, msg);
             return NULL;
         }
         pthread_mutex_lock(&st->mu);
+        spare_put(st, list);
         stor_stats *ss = &st->stats;
         if (ss->syncs == 0 || took < ss->sync_us_min)
             ss->sync_us_min = took;
@@ -562,41 +610,63 @@ int stor_append(stor *st, uint64_t zxid, const uint8_t *txn, size_t len)
 {
     if (len > (size_t)st->max_txn_len)
         return ZERR_TOOBIG;
-    /* Copy before taking the lock so the log thread never waits on memcpy. */
-    stor_entry *x = malloc(sizeof(*x) + CRC_LEN + len);
-    if (x == NULL)
+    /* is_started and is_stopping change only on this (the loop's) thread;
+     * has_failed is the log thread's. */
+    if (__atomic_load_n(&st->has_failed, __ATOMIC_ACQUIRE))
+        return ZERR_IO;
+    if (!st->is_started || st->is_stopping)
+        return ZERR_CLOSING;
+    if (zxid <= st->last_appended_zxid)
+        return ZERR_BADARGUMENTS;
+    if (st->fill == NULL && (st->fill = calloc(1, sizeof *st->fill)) == NULL)
         return ZERR_NOMEM;
-    x->next = NULL;
-    x->zxid = zxid;
-    x->len = len;
+    stor_buf *b = st->fill;
+    size_t need = REC_HDR + CRC_LEN + len;
+    if (b->cap - b->len < need) {
+        size_t cap = b->cap ? b->cap : 64 * 1024;
+        while (cap - b->len < need)
+            cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (p == NULL)
+            return ZERR_NOMEM;
+        b->p = p;
+        b->cap = cap;
+    }
+    uint32_t len32 = (uint32_t)len;
+    memcpy(b->p + b->len, &zxid, 8);
+    memcpy(b->p + b->len + 8, &len32, 4);
     if (len > 0)
-        memcpy(x->val + CRC_LEN, txn, len);
+        memcpy(b->p + b->len + REC_HDR + CRC_LEN, txn, len);
+    b->len += need;
+    st->last_appended_zxid = zxid;
+    if (b->len >= SUBMIT_AT)
+        stor_submit(st);
+    return 0;
+}
 
-    int rc = 0;
+void stor_submit(stor *st)
+{
+    stor_buf *b = st->fill;
+    if (b == NULL || b->len == 0)
+        return;
     pthread_mutex_lock(&st->mu);
-    if (st->has_failed)
-        rc = ZERR_IO;
-    else if (!st->is_started || st->is_stopping)
-        rc = ZERR_CLOSING;
-    else if (zxid <= st->last_queued_zxid)
-        rc = ZERR_BADARGUMENTS;
-    if (rc != 0)
-        goto out;
-    st->last_queued_zxid = zxid;
-    /* The thread sleeps only on an empty queue, so only the first entry of a
-     * batch needs to wake it. */
-    if (st->head == NULL) {
-        st->head = x;
+    b->next = NULL;
+    /* The thread sleeps only on an empty queue, so only the first buffer
+     * of a batch needs to wake it. */
+    if (st->qhead == NULL) {
+        st->qhead = b;
         pthread_cond_signal(&st->cv);
     } else {
-        st->tail->next = x;
+        st->qtail->next = b;
     }
-    st->tail = x;
-    x = NULL;
-out:
+    st->qtail = b;
+    st->fill = st->spare; /* NULL when there is none: stor_append makes one */
+    if (st->spare != NULL) {
+        st->spare = st->spare->next;
+        st->fill->next = NULL;
+        st->n_spare--;
+    }
     pthread_mutex_unlock(&st->mu);
-    free(x);
-    return rc;
 }
 
 void stor_log_purge(stor *st, uint64_t upto)
@@ -626,13 +696,14 @@ void stor_log_purge(stor *st, uint64_t upto)
 
 int stor_flush(stor *st)
 {
+    stor_submit(st);
     /* The log thread never stops with a non-empty queue unless it failed,
      * so this ends; the bound only guards against a wedged disk. */
     for (int i = 0; i < 600000; i++) {
         pthread_mutex_lock(&st->mu);
         bool running = st->is_started && !st->is_stopping;
         bool failed = st->has_failed;
-        uint64_t want = st->last_queued_zxid;
+        uint64_t want = st->last_appended_zxid;
         pthread_mutex_unlock(&st->mu);
         if (failed)
             return ZERR_IO;

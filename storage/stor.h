@@ -21,8 +21,8 @@
  *      snapshot child and closes RocksDB.
  *
  * Txns and snapshot bodies are opaque bytes here: this module knows nothing
- * of the tree or sessions (it reads a txn's zxid from its TxnHeader), and includes neither libevent nor OpenSSL. The
- * on-disk formats are written out at the top of storage/log.c (our log),
+ * of the tree or sessions (it reads a txn's zxid from its TxnHeader), and includes neither libevent
+ * nor OpenSSL. The on-disk formats are written out at the top of storage/log.c (our log),
  * storage/snapfile.c (snapshot files) and storage/zklog.c (ZooKeeper's log
  * files, only ever read).
  *
@@ -183,12 +183,20 @@ uint64_t stor_last_zxid(stor *st);
 int stor_start(stor *st, void (*on_durable)(void *arg, uint64_t zxid),
                void (*on_error)(void *arg, const char *msg), void *arg);
 
-/* Queues one txn (copied). Never blocks on the disk: only on a mutex the log
- * thread holds for a pointer swap. zxids must increase across calls (and be
- * above stor_last_zxid() at start): ZERR_BADARGUMENTS otherwise. ZERR_TOOBIG
- * if len > max_txn_len (nothing unreadable may enter the log), ZERR_CLOSING
- * if the thread is not running, ZERR_IO after a write failure, ZERR_NOMEM. */
+/* Appends one txn (copied) to the batch the calling (loop) thread is
+ * filling; no lock, no allocation once buffers are warm. The log thread sees
+ * it only after stor_submit (or once the batch holds a few MB). zxids must
+ * increase across calls (and be above stor_last_zxid() at start):
+ * ZERR_BADARGUMENTS otherwise. ZERR_TOOBIG if len > max_txn_len (nothing
+ * unreadable may enter the log), ZERR_CLOSING if the thread is not running,
+ * ZERR_IO after a write failure, ZERR_NOMEM. */
 int stor_append(stor *st, uint64_t zxid, const uint8_t *txn, size_t len);
+
+/* Hands every txn appended since the last call to the log thread: one
+ * mutex and at most one wake-up however many txns. The server calls it once
+ * per loop iteration that appended something; stor_flush and stor_close
+ * call it too. Never blocks on the disk. */
+void stor_submit(stor *st);
 
 /* ---- Small durable values (epochs) ----------------------------------------- */
 

@@ -14,14 +14,18 @@
 
 #include "storage/stor.h"
 
-/* One queued txn. val[0..3] is left free for the checksum, which the log
- * thread fills in, so the loop thread pays only for the copy. */
-typedef struct stor_entry stor_entry;
-struct stor_entry {
-    stor_entry *next;
-    uint64_t zxid;
-    size_t len;    /* of the txn, not counting the checksum */
-    uint8_t val[]; /* 4-byte checksum then the txn: the RocksDB value */
+/* Appended txns, in zxid order, as a run of records
+ *     zxid (8 bytes, host order) | len (4, host order) | checksum slot (4) | txn (len)
+ * The checksum slot and the txn are exactly the RocksDB value, so the log
+ * thread fills in the checksum and hands the value over without copying.
+ * The loop fills one buffer without any lock (stor_append); stor_submit
+ * puts it on the log thread's queue; written buffers come back as spares,
+ * so a txn costs one copy and no allocation. */
+typedef struct stor_buf stor_buf;
+struct stor_buf {
+    stor_buf *next;
+    uint8_t *p;
+    size_t len, cap;
 };
 
 struct stor {
@@ -37,11 +41,16 @@ struct stor {
     rocksdb_writeoptions_t *wo_log;  /* txn batches: synced unless forceSync=no */
     rocksdb_readoptions_t *ro;
 
-    /* Guarded by mu: the queue and the thread's state. */
+    /* The loop thread's own: the buffer being filled, the last zxid appended. */
+    stor_buf *fill;
+    uint64_t last_appended_zxid;
+
+    /* Guarded by mu: the queue, spare buffers and the thread's state. */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    stor_entry *head, *tail;
-    uint64_t last_queued_zxid;
+    stor_buf *qhead, *qtail;
+    stor_buf *spare;
+    int n_spare;
     uint64_t purge_upto; /* > 0: delete log entries <= this in the next batch */
     bool is_started, is_stopping, has_failed;
     pthread_t thread;

@@ -53,7 +53,9 @@ std::string payload(uint64_t zxid)
 
 int append_str(stor *st, uint64_t zxid, const std::string &s)
 {
-    return stor_append(st, zxid, reinterpret_cast<const uint8_t *>(s.data()), s.size());
+    int rc = stor_append(st, zxid, reinterpret_cast<const uint8_t *>(s.data()), s.size());
+    stor_submit(st);
+    return rc;
 }
 
 } // namespace

@@ -260,6 +260,7 @@ TEST(StorSnapshot, PurgeKeepsRetainSnapshotsAndDropsOldLog)
     LONGS_EQUAL(0, stor_start(st, NULL, NULL, NULL));
     for (uint64_t z = 1; z <= 60; z++)
         LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"t", 1));
+    stor_submit(st);
     for (uint64_t z = 10; z <= 50; z += 10)
         LONGS_EQUAL(1, snapshot(z, Body{100, (unsigned)z, false}));
     FILE *f = fopen(snap_file("zabd-snapshot.5.tmp").c_str(), "w"); /* crash leftover */
@@ -286,6 +287,7 @@ TEST(StorSnapshot, PurgeWithoutLogThreadDeletesDirectly)
     LONGS_EQUAL(0, stor_start(st, NULL, NULL, NULL));
     for (uint64_t z = 1; z <= 20; z++)
         LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"t", 1));
+    stor_submit(st);
     open_with(0);
     for (uint64_t z = 4; z <= 16; z += 4)
         LONGS_EQUAL(1, snapshot(z, Body{10, 0, false}));
@@ -379,6 +381,6 @@ TEST(StorSnapshot, FlushWaitsForTheQueue)
     LONGS_EQUAL(0, stor_start(st, NULL, NULL, NULL));
     for (uint64_t z = 1; z <= 200; z++)
         LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"txn", 3));
-    LONGS_EQUAL(0, stor_flush(st));
+    LONGS_EQUAL(0, stor_flush(st)); /* submits what was appended, then waits */
     LONGS_EQUAL(200, stor_last_zxid(st));
 }
