@@ -566,12 +566,7 @@ static void *log_thread(void *arg)
         pthread_mutex_lock(&st->mu);
         spare_put(st, list);
         stor_stats *ss = &st->stats;
-        if (ss->syncs == 0 || took < ss->sync_us_min)
-            ss->sync_us_min = took;
-        if (took > ss->sync_us_max)
-            ss->sync_us_max = took;
-        ss->sync_us_sum += took;
-        ss->syncs++;
+        stor_stat_add(&ss->syncs, &ss->sync_us_sum, &ss->sync_us_min, &ss->sync_us_max, took);
         pthread_mutex_unlock(&st->mu);
         if (top > 0) {
             __atomic_store_n(&st->durable_zxid, top, __ATOMIC_RELEASE);

@@ -77,9 +77,7 @@ static const char TMP_PREFIX[] = "zabd-snapshot.";
 
 /* ---- Names --------------------------------------------------------------- */
 
-/* Parses "<prefix><hex><rest>" and returns rest (NULL if the name does not
- * start so). Hex as Long.parseLong(s, 16) takes it, at most 16 digits. */
-static const char *name_zxid(const char *name, const char *prefix, uint64_t *zxid)
+const char *stor_name_zxid(const char *name, const char *prefix, uint64_t *zxid)
 {
     size_t plen = strlen(prefix);
     if (strncmp(name, prefix, plen) != 0)
@@ -106,13 +104,13 @@ static const char *name_zxid(const char *name, const char *prefix, uint64_t *zxi
 /* A snapshot file we can load: exactly "snapshot.<hex>". */
 static bool name_parse(const char *name, uint64_t *zxid)
 {
-    const char *rest = name_zxid(name, SNAP_PREFIX, zxid);
+    const char *rest = stor_name_zxid(name, SNAP_PREFIX, zxid);
     return rest != NULL && *rest == '\0';
 }
 
 static bool tmp_parse(const char *name, uint64_t *zxid)
 {
-    const char *rest = name_zxid(name, TMP_PREFIX, zxid);
+    const char *rest = stor_name_zxid(name, TMP_PREFIX, zxid);
     return rest != NULL && strcmp(rest, ".tmp") == 0;
 }
 
@@ -137,7 +135,7 @@ static int snaps_list(const stor *st, uint64_t **zxids_out, size_t *n_out,
     for (struct dirent *de; (de = readdir(d)) != NULL && n < MAX_SNAPS;) {
         uint64_t zxid;
         if (!name_parse(de->d_name, &zxid)) {
-            const char *rest = name_zxid(de->d_name, SNAP_PREFIX, &zxid);
+            const char *rest = stor_name_zxid(de->d_name, SNAP_PREFIX, &zxid);
             if (rest != NULL && warn != NULL && strcmp(rest, ".tmp") != 0) {
                 char msg[512];
                 snprintf(msg, sizeof msg,
@@ -503,12 +501,7 @@ static int child_result(stor *st, int status)
         uint64_t ms = (stor_now_us() - st->snap_started_us) / 1000;
         pthread_mutex_lock(&st->mu);
         stor_stats *ss = &st->stats;
-        if (ss->snapshots == 0 || ms < ss->snap_ms_min)
-            ss->snap_ms_min = ms;
-        if (ms > ss->snap_ms_max)
-            ss->snap_ms_max = ms;
-        ss->snap_ms_sum += ms;
-        ss->snapshots++;
+        stor_stat_add(&ss->snapshots, &ss->snap_ms_sum, &ss->snap_ms_min, &ss->snap_ms_max, ms);
         pthread_mutex_unlock(&st->mu);
         return 1;
     }

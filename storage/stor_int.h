@@ -69,12 +69,30 @@ struct stor {
     stor_stats stats; /* guarded by mu */
 };
 
+/* Parses "<prefix><hex><rest>" and returns rest, the part from the first
+ * dot after the hex (NULL if the name does not start so or has no hex).
+ * Hex as Util.getZxidFromName reads it (Long.parseLong(s, 16)): upper or
+ * lower case, at most 16 digits. snapfile.c */
+const char *stor_name_zxid(const char *name, const char *prefix, uint64_t *zxid);
+
 /* Adler-32 as java.util.zip.Adler32: start with adler = 1. */
 uint32_t stor_adler32(uint32_t adler, const void *p, size_t n);
 
 /* Log-side purge: deletes every log entry with zxid <= upto, through the log
  * thread when it runs. */
 void stor_log_purge(stor *st, uint64_t upto);
+
+/* One sample into a count/sum/min/max of stor_stats (caller holds mu). */
+static inline void stor_stat_add(uint64_t *count, uint64_t *sum, uint64_t *min, uint64_t *max,
+                                 uint64_t v)
+{
+    if (*count == 0 || v < *min)
+        *min = v;
+    if (v > *max)
+        *max = v;
+    *sum += v;
+    (*count)++;
+}
 
 /* CLOCK_MONOTONIC in microseconds, for the statistics. */
 uint64_t stor_now_us(void);

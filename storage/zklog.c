@@ -112,23 +112,8 @@ static int logfile_cmp(const void *a, const void *b)
  * dot is ignored there too). */
 static bool log_name(const char *name, uint64_t *zxid)
 {
-    if (strncmp(name, LOG_PREFIX, sizeof LOG_PREFIX - 1) != 0)
-        return false;
-    const char *s = name + sizeof LOG_PREFIX - 1;
-    uint64_t v = 0;
-    size_t n = 0;
-    for (; s[n] != '\0' && s[n] != '.'; n++) {
-        char c = s[n];
-        int d = (c >= '0' && c <= '9')   ? c - '0'
-                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
-                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
-                                         : -1;
-        if (d < 0 || n >= 16)
-            return false;
-        v = v << 4 | (uint64_t)d;
-    }
-    *zxid = v;
-    return n > 0 && strlen(name) < sizeof(((logfile *)0)->name);
+    return stor_name_zxid(name, LOG_PREFIX, zxid) != NULL &&
+           strlen(name) < sizeof(((logfile *)0)->name);
 }
 
 int stor_zklog_list(const char *dir, stor_zklog_file **files_out, size_t *n_out)

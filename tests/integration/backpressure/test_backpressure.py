@@ -21,8 +21,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
-import shutil
 import threading
 import time
 
@@ -30,12 +28,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'badinput'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'pylib'))
 from hard_limit import hard_limit  # noqa: E402
+from zkserver import KIND, Server  # noqa: E402
 from rawwire import CREATE, GETDATA, Raw, create_body, frame, ustr  # noqa: E402
 
 import pytest  # noqa: E402
 
-SERVER_SH = os.path.join(HERE, '..', 'server.sh')
-KIND = os.environ.get('SERVER_KIND', 'zabd')
 SETDATA, ADD_WATCH = 5, 106
 MB = 1024 * 1024
 
@@ -59,61 +56,12 @@ def _bounded_test():
         yield
 
 
-class Server:
-    def __init__(self, *cfg):
-        self.dir = tempfile.mkdtemp(prefix='backpressure-')
-        self.port = int(subprocess.check_output([SERVER_SH, 'freeport']).decode())
-        self.pid = int(subprocess.check_output(
-            [SERVER_SH, 'start', KIND, self.dir, str(self.port)] + list(cfg)).decode())
-        deadline = time.monotonic() + 30
-        while True:  # ZooKeeper answers ruok a moment before it takes sessions
-            try:
-                Raw(self.port).close()
-                return
-            except (ConnectionError, OSError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def rss_mb(self):
-        with open('/proc/%d/status' % self.pid) as f:
-            for line in f:
-                if line.startswith('VmRSS:'):
-                    return int(line.split()[1]) / 1024.0
-        raise AssertionError('no VmRSS for %d' % self.pid)
-
-    def mntr(self):
-        s = socket.create_connection(('127.0.0.1', self.port), timeout=5)
-        s.sendall(b'mntr')
-        data = b''
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        out = {}
-        for line in data.decode().splitlines():
-            k, _, v = line.partition('\t')
-            out[k] = v
-        return out
-
-    def log(self):
-        with open(os.path.join(self.dir, 'server.log'), errors='replace') as f:
-            return f.read()
-
-    def stop(self):
-        subprocess.call([SERVER_SH, 'stop', self.dir])
-        if os.environ.get("KEEP_SERVER_DIRS") is None:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture
 def server_factory():
     started = []
 
     def make(*cfg):
-        s = Server(*cfg)
+        s = Server(*cfg, prefix='backpressure-', connect=lambda port: Raw(port).close())
         started.append(s)
         return s
     yield make

@@ -9,25 +9,22 @@ consistent with what the client measured (latencies). The shared
 expectations pass against Apache ZooKeeper 3.8 too; zabd-only ones say so.
 """
 import os
-import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'badinput'))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'pylib'))
 from hard_limit import hard_limit  # noqa: E402
+from zkserver import KIND, SERVER_SH, Server  # noqa: E402
 from rawwire import (AUTH, AUTH_XID, CREATE, GETDATA, Raw, create_body, frame,  # noqa: E402
                      ustr)
 
 import pytest  # noqa: E402
 
-SERVER_SH = os.path.join(HERE, '..', 'server.sh')
-KIND = os.environ.get('SERVER_KIND', 'zabd')
 SETDATA, PING, EXISTS = 5, 11, 3
 STAT_LEN = 68
 
@@ -38,63 +35,12 @@ def _bounded_test():
         yield
 
 
-class Server:
-    def __init__(self, *cfg):
-        self.dir = tempfile.mkdtemp(prefix='stats-')
-        self.port = int(subprocess.check_output([SERVER_SH, 'freeport']).decode())
-        subprocess.check_call([SERVER_SH, 'start', KIND, self.dir, str(self.port)] + list(cfg),
-                              stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:  # ZooKeeper answers ruok a moment before it takes sessions
-            try:
-                Raw(self.port).close()
-                break
-            except (ConnectionError, OSError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        # Let the server see that probe go before a test resets and counts.
-        while int(self.mntr()['zk_num_alive_connections']) > 1:
-            assert time.monotonic() < deadline, 'the probe connection never went away'
-            time.sleep(0.05)
-
-    def word(self, w):
-        s = socket.create_connection(('127.0.0.1', self.port), timeout=5)
-        s.sendall(w)
-        data = b''
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        return data.decode()
-
-    def mntr(self):
-        out = {}
-        for line in self.word(b'mntr').splitlines():
-            k, _, v = line.partition('\t')
-            out[k] = v
-        return out
-
-    def srvr(self):
-        out = {}
-        for line in self.word(b'srvr').splitlines():
-            k, _, v = line.partition(': ')
-            out[k] = v
-        return out
-
-    def stop(self):
-        subprocess.call([SERVER_SH, 'stop', self.dir])
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 @pytest.fixture
 def server():
     started = []
 
     def make(*cfg):
-        s = Server(*cfg)
+        s = Server(*cfg, prefix='stats-', connect=lambda port: Raw(port).close())
         started.append(s)
         return s
     yield make
