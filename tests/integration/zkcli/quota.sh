@@ -15,55 +15,8 @@
 # Prints "N passed, M failed"; exits 1 if anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-server_sh="$here/../server.sh"
-kind=${SERVER_KIND:-zabd}
-zkcli=${ZKCLI:-/usr/share/zookeeper/bin/zkCli.sh}
-work=$(mktemp -d /tmp/zkcli-quota.XXXXXX)
-
-cleanup() {
-  "$server_sh" stop "$work/server" || true
-  if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
-}
-trap cleanup EXIT
-
-port=$("$server_sh" freeport)
-if ! "$server_sh" start "$kind" "$work/server" "$port" enforceQuota=true >/dev/null; then
-  echo "could not start $kind server"; echo "0 passed, 1 failed"; exit 1
-fi
-
-cli() {  # cli OUTFILE [command args...]; stdin passes through
-  local out=$1; shift
-  (cd "$work" && timeout 120 "$zkcli" -server "127.0.0.1:$port" "$@") >"$out.raw" 2>&1
-  cli_rc=$?
-  grep -v '^SLF4J' "$out.raw" >"$out"
-  if [ -n "${VERBOSE:-}" ]; then echo "---- zkCli $* ----"; cat "$out"; fi
-}
-
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-use() { mapfile -t lines <"$1"; cur=0; src=$1; }
-# expect LINE: the next line at or after the cursor that is exactly LINE.
-expect() {
-  local i
-  for ((i = cur; i < ${#lines[@]}; i++)); do
-    if [[ "${lines[i]}" == "$1" ]]; then cur=$((i + 1)); ok; return 0; fi
-  done
-  bad "$(basename "$src"): expected line '$1' after line $cur"; return 1
-}
-# expect_re REGEX: the same for a whole-line regex; groups left in m[].
-expect_re() {
-  local i
-  for ((i = cur; i < ${#lines[@]}; i++)); do
-    if [[ "${lines[i]}" =~ ^$1$ ]]; then
-      m=("${BASH_REMATCH[@]}"); cur=$((i + 1)); ok; return 0
-    fi
-  done
-  m=(); bad "$(basename "$src"): expected a line matching '$1' after line $cur"; return 1
-}
-same() { if [ "$2" = "$3" ]; then ok; else bad "$1: '$2' != '$3'"; fi; }
-# next_is LINE: the line right at the cursor.
-next_is() { same "line $cur" "${lines[cur]:-}" "$1"; cur=$((cur + 1)); }
+. "$here/lib.sh"
+zk_start zkcli-quota enforceQuota=true
 
 limits_of() { echo "Output quota for /q $1"; }
 stats_of() { echo "Output stat for /q $1"; }
@@ -155,5 +108,4 @@ cli "$work/free.out" create /q/f "0123456789abcdef"
 use "$work/free.out"
 expect "Created /q/f"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+zk_finish

@@ -16,71 +16,8 @@
 # Prints "N passed, M failed"; exits 1 if anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-server_sh="$here/../server.sh"
-kind=${SERVER_KIND:-zabd}
-zkcli=${ZKCLI:-/usr/share/zookeeper/bin/zkCli.sh}
-work=$(mktemp -d /tmp/zkcli-it.XXXXXX)
-
-cleanup() {
-  "$server_sh" stop "$work/server" || true
-  if [ -z "${KEEP:-}" ]; then rm -rf "$work"; else echo "kept $work"; fi
-}
-trap cleanup EXIT
-
-port=$("$server_sh" freeport)
-if ! "$server_sh" start "$kind" "$work/server" "$port" extendedTypesEnabled=true >/dev/null; then
-  echo "could not start $kind server"; echo "0 passed, 1 failed"; exit 1
-fi
-
-# cli OUTFILE [command args...]: one zkCli run; stdin passes through.
-# Leaves zkCli's exit status in cli_rc.
-cli() {
-  local out=$1; shift
-  (cd "$work" && timeout 120 "$zkcli" -server "127.0.0.1:$port" "$@") >"$out.raw" 2>&1
-  cli_rc=$?
-  grep -v '^SLF4J' "$out.raw" >"$out"
-  if [ -n "${VERBOSE:-}" ]; then echo "---- zkCli $* ----"; cat "$out"; fi
-}
-
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# use FILE: the output the following checks read; resets the cursor.
-use() { mapfile -t lines <"$1"; cur=0; src=$1; }
-
-# expect LINE: the next occurrence of exactly LINE at or after the cursor.
-expect() {
-  local i
-  for ((i = cur; i < ${#lines[@]}; i++)); do
-    if [[ "${lines[i]}" == "$1" ]]; then cur=$((i + 1)); ok; return 0; fi
-  done
-  bad "$(basename "$src"): expected line '$1' after line $cur"; return 1
-}
-
-# expect_re REGEX: like expect, for an extended regex over the whole line;
-# the groups are left in m[].
-expect_re() {
-  local i
-  for ((i = cur; i < ${#lines[@]}; i++)); do
-    if [[ "${lines[i]}" =~ ^$1$ ]]; then
-      m=("${BASH_REMATCH[@]}"); cur=$((i + 1)); ok; return 0
-    fi
-  done
-  m=(); bad "$(basename "$src"): expected a line matching '$1' after line $cur"; return 1
-}
-
-anywhere() {
-  if grep -qxF -- "$1" "$src"; then ok; else bad "$(basename "$src"): no line '$1'"; fi
-}
-
-absent() {
-  if grep -qxF -- "$1" "$src"; then bad "$(basename "$src"): unexpected line '$1'"; else ok; fi
-}
-
-same() {  # same WHAT A B
-  if [ "$2" = "$3" ]; then ok; else bad "$1: '$2' != '$3'"; fi
-}
+. "$here/lib.sh"
+zk_start zkcli-it extendedTypesEnabled=true
 
 # expect_stat CVERSION DATAVERSION ACLVERSION EPHEMERAL_OWNER DATALENGTH NUMCHILDREN
 # The next stat block, as zkCli prints it (one "name = value" per line, in
@@ -216,5 +153,4 @@ cli "$work/version.out" version
 use "$work/version.out"
 expect_re 'ZooKeeper CLI version: .*'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+zk_finish
