@@ -415,7 +415,7 @@ int stor_meta_put(stor *st, const char *name, uint64_t val)
     if (rc != 0)
         return rc;
     wire_put_be64(v, val);
-    stor_put_be32(v + 8, wire_crc32(0, v, 8));
+    wire_put_be32(v + 8, wire_crc32(0, v, 8));
     rocksdb_put(st->db, st->wo_sync, (const char *)key, klen, (const char *)v, sizeof(v), &e);
     if (e != NULL) {
         rc = ZERR_IO;
@@ -499,7 +499,7 @@ static uint64_t batch_write(stor *st, stor_buf *list, uint64_t purge_upto, char 
             memcpy(&zxid, x->p + off, 8);
             memcpy(&len, x->p + off + 8, 4);
             uint8_t *val = x->p + off + REC_HDR;
-            stor_put_be32(val, wire_crc32(0, val + CRC_LEN, len));
+            wire_put_be32(val, wire_crc32(0, val + CRC_LEN, len));
             log_key(key, zxid);
             rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)val,
                                    CRC_LEN + len);

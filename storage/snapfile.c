@@ -441,14 +441,14 @@ static int child_run(const stor *st, uint64_t zxid, const stor_snap_digest *dg,
     if ((o->fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
         goto out;
     memcpy(hdr, SNAP_MAGIC, 4);
-    stor_put_be32(hdr + 4, SNAP_VERSION);
+    wire_put_be32(hdr + 4, SNAP_VERSION);
     wire_put_be64(hdr + 8, UINT64_MAX); /* FileSnap's dbId, always -1 */
     if ((rc = child_put(o, hdr, sizeof(hdr))) != 0)
         goto out;
     if ((rc = produce(produce_arg, child_emit, o)) != 0 || (rc = child_seal(o)) != 0)
         goto out;
     wire_put_be64(dgb, (uint64_t)dg->zxid);
-    stor_put_be32(dgb + 8, (uint32_t)dg->version);
+    wire_put_be32(dgb + 8, (uint32_t)dg->version);
     wire_put_be64(dgb + 12, (uint64_t)dg->digest);
     if ((rc = child_put(o, dgb, sizeof dgb)) != 0 || (rc = child_seal(o)) != 0 ||
         (rc = child_flush(o)) != 0)

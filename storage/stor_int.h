@@ -104,12 +104,5 @@ void stor_snapshot_wait(stor *st);
  * prefix ("" for all). */
 uint64_t stor_dir_bytes(const char *dir, const char *prefix);
 
-static inline void stor_put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 #endif

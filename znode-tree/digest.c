@@ -29,52 +29,48 @@
 
 #include <string.h>
 
-static void put64(uint8_t *p, int64_t v)
-{
-    for (int i = 7; i >= 0; i--, v = (int64_t)((uint64_t)v >> 8))
-        p[i] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, int32_t v)
-{
-    uint32_t u = (uint32_t)v;
-    p[0] = (uint8_t)(u >> 24);
-    p[1] = (uint8_t)(u >> 16);
-    p[2] = (uint8_t)(u >> 8);
-    p[3] = (uint8_t)u;
-}
-
 bool zt_digest_excluded(const char *path, size_t len)
 {
     static const char sub[] = "/zookeeper/";
     return len >= sizeof sub - 1 && memcmp(path, sub, sizeof sub - 1) == 0;
 }
 
-uint32_t zt_digest_calc(const char *path, size_t path_len, const uint8_t *data, int32_t data_len,
-                        const wire_stat *st)
+/* The 60 stat bytes: czxid, mzxid, pzxid, ctime, mtime, version, cversion,
+ * aversion, ephemeralOwner, big-endian. */
+static void stat_bytes(uint8_t b[60], const wire_stat *st)
 {
-    uint8_t b[60];
-    put64(b, st->czxid);
-    put64(b + 8, st->mzxid);
-    put64(b + 16, st->pzxid);
-    put64(b + 24, st->ctime);
-    put64(b + 32, st->mtime);
-    put32(b + 40, st->version);
-    put32(b + 44, st->cversion);
-    put32(b + 48, st->aversion);
-    put64(b + 52, st->ephemeral_owner);
+    wire_put_be64(b, (uint64_t)st->czxid);
+    wire_put_be64(b + 8, (uint64_t)st->mzxid);
+    wire_put_be64(b + 16, (uint64_t)st->pzxid);
+    wire_put_be64(b + 24, (uint64_t)st->ctime);
+    wire_put_be64(b + 32, (uint64_t)st->mtime);
+    wire_put_be32(b + 40, (uint32_t)st->version);
+    wire_put_be32(b + 44, (uint32_t)st->cversion);
+    wire_put_be32(b + 48, (uint32_t)st->aversion);
+    wire_put_be64(b + 52, (uint64_t)st->ephemeral_owner);
+}
+
+static uint32_t prefix_calc(const char *path, size_t path_len, const uint8_t *data,
+                            int32_t data_len)
+{
     /* DataTree files the root under "" and "/"; the digest always hashes "". */
     if (path_len == 1 && path[0] == '/')
         path_len = 0;
     uint32_t crc = wire_crc32(0, path, path_len);
-    if (data_len > 0)
-        crc = wire_crc32(crc, data, (size_t)data_len);
-    return wire_crc32(crc, b, sizeof b);
+    return data_len > 0 ? wire_crc32(crc, data, (size_t)data_len) : crc;
 }
 
-static uint32_t node_calc(const zt_node *n)
+uint32_t zt_digest_calc(const char *path, size_t path_len, const uint8_t *data, int32_t data_len,
+                        const wire_stat *st)
 {
-    wire_stat st = {
+    uint8_t b[60];
+    stat_bytes(b, st);
+    return wire_crc32(prefix_calc(path, path_len, data, data_len), b, sizeof b);
+}
+
+static void node_stat(const zt_node *n, wire_stat *st)
+{
+    *st = (wire_stat){
         .czxid = n->czxid,
         .mzxid = n->mzxid,
         .pzxid = n->pzxid,
@@ -85,7 +81,23 @@ static uint32_t node_calc(const zt_node *n)
         .aversion = n->aversion,
         .ephemeral_owner = n->owner,
     };
-    return zt_digest_calc(n->path, n->path_len, n->data, n->data_len, &st);
+}
+
+/* CRC-32 continues from any earlier result, so a node's term is its cached
+ * path-and-data CRC continued over the stat: a change to the stat alone
+ * (a parent's on every child create or delete) hashes 60 bytes, not the
+ * node's data again. */
+static uint32_t node_calc(zt_node *n)
+{
+    if (!n->has_digest_prefix) {
+        n->digest_prefix = prefix_calc(n->path, n->path_len, n->data, n->data_len);
+        n->has_digest_prefix = true;
+    }
+    wire_stat st;
+    node_stat(n, &st);
+    uint8_t b[60];
+    stat_bytes(b, &st);
+    return wire_crc32(n->digest_prefix, b, sizeof b);
 }
 
 void zt_digest_add(zt_tree *t, zt_node *n)
@@ -113,8 +125,12 @@ int64_t zt_digest_recompute(const zt_tree *t)
     uint64_t sum = 0;
     for (size_t i = 0; i < t->n_buckets; i++)
         for (const zt_node *n = t->buckets[i]; n != NULL; n = n->hnext)
-            if (!zt_digest_excluded(n->path, n->path_len))
-                sum += node_calc(n);
+            if (!zt_digest_excluded(n->path, n->path_len)) {
+                /* from scratch, not from the cached prefixes it checks */
+                wire_stat st;
+                node_stat(n, &st);
+                sum += zt_digest_calc(n->path, n->path_len, n->data, n->data_len, &st);
+            }
     return (int64_t)sum;
 }
 

@@ -139,6 +139,7 @@ int zt_node_set_data(zt_tree *t, zt_node *n, const uint8_t *data, int32_t len)
     free(n->data);
     n->data = p;
     n->data_len = len < 0 ? -1 : len;
+    n->has_digest_prefix = false;
     return 0;
 }
 

@@ -25,10 +25,12 @@ struct zt_node {
     int64_t czxid, mzxid, pzxid, ctime, mtime, owner;
     int32_t version, cversion, aversion, num_children;
     uint32_t hash;
-    uint32_t digest; /* this node's term of the tree digest (digest.c), 0 if not counted */
+    uint32_t digest;        /* this node's term of the tree digest (digest.c), 0 if not counted */
+    uint32_t digest_prefix; /* CRC-32 of path and data, valid if has_digest_prefix */
     uint32_t path_len;
     uint32_t name_off;
-    char path[]; /* NUL-terminated */
+    bool has_digest_prefix; /* cleared whenever the data changes (zt_node_set_data) */
+    char path[];            /* NUL-terminated */
 };
 
 typedef struct zt_acl_entry {
