@@ -29,25 +29,54 @@ typedef struct pchange {
     prec r;
 } pchange;
 
+/* A single op's change records and scratch fit in the view itself, so the
+ * common write allocates nothing here; a long multi spills to the heap. */
+enum { VIEW_LOCAL_CH = 4, VIEW_ARENA = 512 };
+
 typedef struct pview {
     const zt_tree *t;
     const zt_prep_ctx *c;
-    pchange *ch;
+    pchange *ch; /* ch_local until it is outgrown */
     size_t n_ch, cap_ch;
-    void **scratch; /* allocations freed when the view ends */
+    void **scratch; /* heap allocations freed when the view ends */
     size_t n_scratch, cap_scratch;
+    size_t arena_used;
+    pchange ch_local[VIEW_LOCAL_CH];
+    _Alignas(16) uint8_t arena[VIEW_ARENA];
 } pview;
+
+/* Not an initializer: it would clear the arena on every prep. */
+static void view_init(pview *v, const zt_tree *t, const zt_prep_ctx *c)
+{
+    v->t = t;
+    v->c = c;
+    v->ch = v->ch_local;
+    v->n_ch = 0;
+    v->cap_ch = VIEW_LOCAL_CH;
+    v->scratch = NULL;
+    v->n_scratch = v->cap_scratch = 0;
+    v->arena_used = 0;
+}
 
 static void view_fini(pview *v)
 {
     for (size_t i = 0; i < v->n_scratch; i++)
         free(v->scratch[i]);
     free(v->scratch);
-    free(v->ch);
+    if (v->ch != v->ch_local)
+        free(v->ch);
 }
 
+/* Zeroed scratch that lives as long as the view. */
 static void *view_alloc(pview *v, size_t n)
 {
+    size_t need = (n + 15) & ~(size_t)15;
+    if (n <= VIEW_ARENA && need <= VIEW_ARENA - v->arena_used) {
+        void *p = v->arena + v->arena_used;
+        v->arena_used += need ? need : 16;
+        memset(p, 0, n);
+        return p;
+    }
     if (wire_reserve((void **)&v->scratch, &v->cap_scratch, v->n_scratch, sizeof *v->scratch) != 0)
         return NULL;
     void *p = calloc(1, n ? n : 1);
@@ -79,8 +108,18 @@ static int view_get(const pview *v, const char *path, size_t len, prec *out)
 
 static int view_put(pview *v, const char *path, size_t len, const prec *r)
 {
-    if (wire_reserve((void **)&v->ch, &v->cap_ch, v->n_ch, sizeof *v->ch) != 0)
-        return ZERR_NOMEM;
+    if (v->n_ch == v->cap_ch) {
+        if (v->cap_ch > SIZE_MAX / 2 / sizeof *v->ch)
+            return ZERR_NOMEM;
+        pchange *ch = v->ch == v->ch_local ? malloc(2 * v->cap_ch * sizeof *ch)
+                                           : realloc(v->ch, 2 * v->cap_ch * sizeof *ch);
+        if (ch == NULL)
+            return ZERR_NOMEM;
+        if (v->ch == v->ch_local)
+            memcpy(ch, v->ch_local, sizeof v->ch_local);
+        v->ch = ch;
+        v->cap_ch *= 2;
+    }
     v->ch[v->n_ch++] = (pchange){path, len, *r};
     return 0;
 }
@@ -448,7 +487,8 @@ static int finish(const zt_prep_ctx *c, int rc, int32_t type, const wire_txn *tx
 
 int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, wire_wr *out)
 {
-    pview v = {.t = t, .c = c};
+    pview v;
+    view_init(&v, t, c);
     wire_txn txn;
     int rc = prep_op(&v, req, &txn);
     /* The header carries the request's opcode (create2 stays create2 in
@@ -461,7 +501,8 @@ int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, w
 
 int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out)
 {
-    pview v = {.t = t, .c = c};
+    pview v;
+    view_init(&v, t, c);
     int first_err = 0;
     wire_txn multi = {.type = WIRE_OP_MULTI, .n_sub = m->n_ops};
     multi.sub = calloc((size_t)(m->n_ops > 0 ? m->n_ops : 1), sizeof *multi.sub);
@@ -533,7 +574,8 @@ int zt_prep_close_session(const zt_tree *t, const zt_prep_ctx *c, wire_wr *out)
 
 int zt_prep_delete_container(const zt_tree *t, const zt_prep_ctx *c, wire_str path, wire_wr *out)
 {
-    pview v = {.t = t, .c = c};
+    pview v;
+    view_init(&v, t, c);
     wire_write_req q = {.type = WIRE_OP_DELETECONTAINER, .path = path, .version = -1};
     wire_txn txn;
     memset(&txn, 0, sizeof txn);
