@@ -62,20 +62,30 @@ size_t zt_parent_len(const char *path, size_t len)
     return i <= 1 ? 1 : i - 1;
 }
 
+/* The data room allocated behind a node's path. */
+static uint8_t *inline_data(zt_node *n, size_t path_len)
+{
+    return (uint8_t *)n->path + path_len + 1;
+}
+
+static void data_free(zt_node *n)
+{
+    if (n->data != inline_data(n, n->path_len))
+        free(n->data);
+}
+
 zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t len,
                         const uint8_t *data, int32_t data_len)
 {
     if (t->n_nodes >= t->n_buckets && grow_buckets(t) != 0)
         return NULL;
-    zt_node *n = calloc(1, sizeof *n + len + 1);
+    size_t room = data_len > 0 ? (size_t)data_len : 0;
+    zt_node *n = calloc(1, sizeof *n + len + 1 + room);
     if (n == NULL)
         return NULL;
+    n->inline_cap = (uint32_t)room;
     if (data_len > 0) {
-        n->data = malloc((size_t)data_len);
-        if (n->data == NULL) {
-            free(n);
-            return NULL;
-        }
+        n->data = inline_data(n, len);
         memcpy(n->data, data, (size_t)data_len);
     }
     /* -1 keeps a null buffer null: ZooKeeper hands it back as length -1. */
@@ -122,21 +132,27 @@ void zt_node_unlink(zt_tree *t, zt_node *n)
     }
     t->n_nodes--;
     t->data_size -= (int64_t)n->path_len + (n->data_len > 0 ? n->data_len : 0);
-    free(n->data);
+    data_free(n);
     free(n);
 }
 
 int zt_node_set_data(zt_tree *t, zt_node *n, const uint8_t *data, int32_t len)
 {
     uint8_t *p = NULL;
-    if (len > 0) {
+    if (len > 0 && (uint32_t)len <= n->inline_cap) {
+        /* In place: data may alias the current bytes (memmove), and a heap
+         * copy, if one was in use, goes. */
+        p = inline_data(n, n->path_len);
+        memmove(p, data, (size_t)len);
+    } else if (len > 0) {
         p = malloc((size_t)len);
         if (p == NULL)
             return ZERR_NOMEM;
         memcpy(p, data, (size_t)len);
     }
     t->data_size += (int64_t)(len > 0 ? len : 0) - (n->data_len > 0 ? n->data_len : 0);
-    free(n->data);
+    if (n->data != p)
+        data_free(n);
     n->data = p;
     n->data_len = len < 0 ? -1 : len;
     n->has_digest_prefix = false;
@@ -296,7 +312,7 @@ void zt_free(zt_tree *t)
         zt_node *n = t->buckets[i];
         while (n != NULL) {
             zt_node *next = n->hnext;
-            free(n->data);
+            data_free(n);
             free(n);
             n = next;
         }

@@ -29,6 +29,7 @@ struct zt_node {
     uint32_t digest_prefix; /* CRC-32 of path and data, valid if has_digest_prefix */
     uint32_t path_len;
     uint32_t name_off;
+    uint32_t inline_cap;    /* data bytes room after path[]; data points there while it fits */
     bool has_digest_prefix; /* cleared whenever the data changes (zt_node_set_data) */
     char path[];            /* NUL-terminated */
 };
@@ -80,7 +81,9 @@ static inline int32_t zt_inc32(int32_t v)
 /* tree.c */
 uint32_t zt_hash(const char *p, size_t n);
 zt_node *zt_find(const zt_tree *t, const char *path, size_t len);
-/* Creates a node under parent (which must exist), owning a copy of path and data. */
+/* Creates a node under parent (which must exist), owning a copy of path and
+ * data, both in the node's own allocation (setData reuses that room while
+ * the new data fits). */
 zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t len,
                         const uint8_t *data, int32_t data_len);
 void zt_node_unlink(zt_tree *t, zt_node *n); /* removes and frees a leaf */

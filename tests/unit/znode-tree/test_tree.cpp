@@ -124,6 +124,33 @@ TEST(ZtTree, SetDataBumpsVersionAndMzxid)
     LONGS_EQUAL(ZERR_NONODE, d->simple(WIRE_OP_SETDATA, "/nope", -1));
 }
 
+// Data lives in the node's own allocation while it fits the room the node
+// was created with, and on the heap when it outgrows it; every size change
+// keeps the bytes, the length and the tree's data size right (ASan and LSan
+// check the rest).
+TEST(ZtTree, DataGrowsAndShrinksAroundTheNodesOwnRoom)
+{
+    auto data = [&](const char *p) {
+        wire_buf b = zt_node_data(zt_lookup(d->t, wire_str_c(p)));
+        return b.len < 0 ? std::string("<null>") : std::string((const char *)b.p, (size_t)b.len);
+    };
+    int64_t size0 = zt_data_size(d->t);
+    d->create("/d", 0, "hello");
+    STRCMP_EQUAL("hello", data("/d").c_str());
+    const char *sizes[] = {"abc", "a much longer value", "wxyz", "", "hello", "0123456789"};
+    for (const char *v : sizes) {
+        LONGS_EQUAL(0, d->simple(WIRE_OP_SETDATA, "/d", -1, v));
+        STRCMP_EQUAL(v, data("/d").c_str());
+        LONGS_EQUAL(size0 + 2 + (int64_t)strlen(v), zt_data_size(d->t));
+    }
+    d->create("/e"); // created without data: no room, always the heap
+    LONGS_EQUAL(0, d->simple(WIRE_OP_SETDATA, "/e", -1, "xy"));
+    STRCMP_EQUAL("xy", data("/e").c_str());
+    LONGS_EQUAL(0, d->simple(WIRE_OP_DELETE, "/d"));
+    LONGS_EQUAL(0, d->simple(WIRE_OP_DELETE, "/e"));
+    LONGS_EQUAL(size0, zt_data_size(d->t));
+}
+
 static void multi_op(wire_write_req *q, int32_t type, const char *path, int32_t version = -1)
 {
     static const wire_acl open_acl[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}}};
