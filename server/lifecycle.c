@@ -45,7 +45,8 @@ int srv_open(srv *s, char *err, size_t err_len)
     s->tree = zt_new();
     s->sessions = sess_new(s->cfg.tick_time_ms, 1);
     s->watches = watch_new();
-    if (s->tree == NULL || s->sessions == NULL || s->watches == NULL) {
+    if (s->tree == NULL || s->sessions == NULL || s->watches == NULL ||
+        zt_index_use(s->tree, srv_index_mem()) != 0) {
         snprintf(err, err_len, "out of memory");
         return ZERR_NOMEM;
     }

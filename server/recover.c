@@ -125,6 +125,8 @@ static int load_snapshot(srv *s, replay_ctx *c, uint64_t *snap_zxid, char *err, 
                 rc = sess_add(s->sessions, ss.v[i].id, ss.v[i].timeout_ms, srv_now_ms());
         }
         free(ss.v);
+        if (rc == 0)
+            rc = zt_index_use(t, srv_index_mem());
         if (rc == ZERR_NOMEM || (rc != 0 && t != NULL)) {
             free(file);
             zt_free(t);

@@ -153,6 +153,9 @@ int64_t srv_now_ms(void);  /* monotonic */
 int64_t srv_now_us(void);  /* monotonic */
 int64_t srv_wall_ms(void); /* wall clock, for ctime/mtime */
 
+/* mem.c: where the tree's path index lives (kept out of snapshot children). */
+const zt_index_mem *srv_index_mem(void);
+
 /* lifecycle.c: see its top comment. Each returns 0 or a zerr with a
  * message in err; srv_close is safe after a partial srv_open. */
 int srv_open(srv *s, char *err, size_t err_len);

@@ -123,14 +123,15 @@ int64_t zt_digest(const zt_tree *t)
 int64_t zt_digest_recompute(const zt_tree *t)
 {
     uint64_t sum = 0;
-    for (size_t i = 0; i < t->n_buckets; i++)
-        for (const zt_node *n = t->buckets[i]; n != NULL; n = n->hnext)
-            if (!zt_digest_excluded(n->path, n->path_len)) {
-                /* from scratch, not from the cached prefixes it checks */
-                wire_stat st;
-                node_stat(n, &st);
-                sum += zt_digest_calc(n->path, n->path_len, n->data, n->data_len, &st);
-            }
+    for (size_t i = 0; i < t->n_slots; i++) {
+        const zt_node *n = t->slots[i].n;
+        if (n == NULL || zt_digest_excluded(n->path, n->path_len))
+            continue;
+        /* from scratch, not from the cached prefixes it checks */
+        wire_stat st;
+        node_stat(n, &st);
+        sum += zt_digest_calc(n->path, n->path_len, n->data, n->data_len, &st);
+    }
     return (int64_t)sum;
 }
 

@@ -1,6 +1,9 @@
 /*
- * tree.c: node storage (hash table by path, parent/sibling links), the
+ * tree.c: node storage (the path index, parent/sibling links), the
  * ephemeral / container / TTL indexes, and the read API.
+ *
+ * The path index (zt_int.h): linear probing over (hash, node) slots at a
+ * load of at most one half, deletion by backward shift (no tombstones).
  *
  * It does not validate anything: prep.c decides what may happen and apply.c
  * makes it happen through the helpers here.
@@ -26,31 +29,82 @@ uint32_t zt_hash(const char *p, size_t n)
 zt_node *zt_find(const zt_tree *t, const char *path, size_t len)
 {
     uint32_t h = zt_hash(path, len);
-    for (zt_node *n = t->buckets[h & (t->n_buckets - 1)]; n != NULL; n = n->hnext)
-        if (n->hash == h && n->path_len == len && memcmp(n->path, path, len) == 0)
-            return n;
-    return NULL;
+    size_t mask = t->n_slots - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        const zt_slot *s = &t->slots[i];
+        if (s->n == NULL)
+            return NULL;
+        if (s->hash == h && s->n->path_len == len && memcmp(s->n->path, path, len) == 0)
+            return s->n;
+    }
 }
 
-static int grow_buckets(zt_tree *t)
+static void slot_put(zt_slot *slots, size_t n_slots, zt_node *n, uint32_t h)
 {
-    size_t nb = t->n_buckets * 2;
-    zt_node **b = calloc(nb, sizeof *b);
-    if (b == NULL)
+    size_t mask = n_slots - 1, i = h & mask;
+    while (slots[i].n != NULL)
+        i = (i + 1) & mask;
+    slots[i] = (zt_slot){n, h};
+}
+
+static zt_slot *slots_alloc(const zt_index_mem *mem, size_t n)
+{
+    return mem != NULL ? mem->zalloc(n * sizeof(zt_slot)) : calloc(n, sizeof(zt_slot));
+}
+
+static void slots_free(const zt_index_mem *mem, zt_slot *slots, size_t n)
+{
+    if (mem != NULL && slots != NULL)
+        mem->free(slots, n * sizeof(zt_slot));
+    else
+        free(slots);
+}
+
+/* Rehashes into ns slots from mem: only the table is written, no node. */
+static int rehash(zt_tree *t, const zt_index_mem *mem, size_t ns)
+{
+    zt_slot *slots = slots_alloc(mem, ns);
+    if (slots == NULL)
         return ZERR_NOMEM;
-    for (size_t i = 0; i < t->n_buckets; i++) {
-        zt_node *n = t->buckets[i];
-        while (n != NULL) {
-            zt_node *next = n->hnext;
-            n->hnext = b[n->hash & (nb - 1)];
-            b[n->hash & (nb - 1)] = n;
-            n = next;
+    for (size_t i = 0; i < t->n_slots; i++)
+        if (t->slots[i].n != NULL)
+            slot_put(slots, ns, t->slots[i].n, t->slots[i].hash);
+    slots_free(t->index_mem, t->slots, t->n_slots);
+    t->slots = slots;
+    t->n_slots = ns;
+    t->index_mem = mem;
+    return 0;
+}
+
+static int grow_slots(zt_tree *t)
+{
+    if (t->n_slots > SIZE_MAX / 2 / sizeof(zt_slot))
+        return ZERR_NOMEM;
+    return rehash(t, t->index_mem, t->n_slots * 2);
+}
+
+int zt_index_use(zt_tree *t, const zt_index_mem *mem)
+{
+    return rehash(t, mem, t->n_slots);
+}
+
+/* Removes n's slot, shifting back the run after it so that no lookup stops
+ * early at the hole. */
+static void slot_del(zt_tree *t, const zt_node *n)
+{
+    size_t mask = t->n_slots - 1, i = n->hash & mask;
+    while (t->slots[i].n != n)
+        i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; t->slots[j].n != NULL; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
+        /* j's entry may move into the hole i unless its home lies in (i, j] */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            t->slots[i] = t->slots[j];
+            i = j;
         }
     }
-    free(t->buckets);
-    t->buckets = b;
-    t->n_buckets = nb;
-    return 0;
+    t->slots[i].n = NULL;
 }
 
 size_t zt_parent_len(const char *path, size_t len)
@@ -77,7 +131,7 @@ static void data_free(zt_node *n)
 zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t len,
                         const uint8_t *data, int32_t data_len)
 {
-    if (t->n_nodes >= t->n_buckets && grow_buckets(t) != 0)
+    if ((t->n_nodes + 1) * 2 > t->n_slots && grow_slots(t) != 0)
         return NULL;
     size_t room = data_len > 0 ? (size_t)data_len : 0;
     zt_node *n = calloc(1, sizeof *n + len + 1 + room);
@@ -98,9 +152,7 @@ zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t le
         name--;
     n->name_off = (uint32_t)name;
     n->hash = zt_hash(path, len);
-    size_t b = n->hash & (t->n_buckets - 1);
-    n->hnext = t->buckets[b];
-    t->buckets[b] = n;
+    slot_put(t->slots, t->n_slots, n, n->hash);
     t->n_nodes++;
     t->data_size += (int64_t)len + (data_len > 0 ? data_len : 0);
     if (parent != NULL) {
@@ -117,10 +169,7 @@ zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t le
 void zt_node_unlink(zt_tree *t, zt_node *n)
 {
     ZK_ASSERT(n->child == NULL, "unlinking %s with children", n->path);
-    zt_node **pp = &t->buckets[n->hash & (t->n_buckets - 1)];
-    while (*pp != n)
-        pp = &(*pp)->hnext;
-    *pp = n->hnext;
+    slot_del(t, n);
     if (n->parent != NULL) {
         if (n->prev != NULL)
             n->prev->next = n->next;
@@ -279,9 +328,9 @@ zt_tree *zt_new(void)
     zt_tree *t = calloc(1, sizeof *t);
     if (t == NULL)
         return NULL;
-    t->n_buckets = 1024;
-    t->buckets = calloc(t->n_buckets, sizeof *t->buckets);
-    if (t->buckets == NULL)
+    t->n_slots = 2048;
+    t->slots = calloc(t->n_slots, sizeof *t->slots);
+    if (t->slots == NULL)
         goto fail;
     zt_node *root = add_special(t, NULL, "/", all, 1);
     zt_node *zk = root ? add_special(t, root, "/zookeeper", all, 1) : NULL;
@@ -308,16 +357,14 @@ void zt_free(zt_tree *t)
     if (t == NULL)
         return;
     free(t->digest_log);
-    for (size_t i = 0; t->buckets != NULL && i < t->n_buckets; i++) {
-        zt_node *n = t->buckets[i];
-        while (n != NULL) {
-            zt_node *next = n->hnext;
+    for (size_t i = 0; t->slots != NULL && i < t->n_slots; i++) {
+        zt_node *n = t->slots[i].n;
+        if (n != NULL) {
             data_free(n);
             free(n);
-            n = next;
         }
     }
-    free(t->buckets);
+    slots_free(t->index_mem, t->slots, t->n_slots);
     for (size_t i = 0; i < t->n_acls; i++) {
         free(t->acls[i].acl);
         free(t->acls[i].blob);

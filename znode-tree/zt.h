@@ -43,6 +43,21 @@ typedef struct zt_node zt_node; /* read-only handle, valid until the next apply 
 zt_tree *zt_new(void);
 void zt_free(zt_tree *t);
 
+/* Where the path index lives: the tree's one large table (16 bytes per
+ * slot, at least two slots per node), which nothing but lookups reads; a
+ * snapshot walks the tree's own links. A server that forks for snapshots
+ * can keep it out of the child (MADV_WIPEONFORK), so that the index writes
+ * of every create or delete while a child runs copy no pages. zalloc
+ * returns zeroed memory or NULL; free is given the same size back. */
+typedef struct zt_index_mem {
+    void *(*zalloc)(size_t bytes);
+    void (*free)(void *p, size_t bytes);
+} zt_index_mem;
+
+/* Moves t's index into mem (which must outlive t); later growth uses it
+ * too. 0 or ZERR_NOMEM (t unchanged). O(nodes). */
+int zt_index_use(zt_tree *t, const zt_index_mem *mem);
+
 /* ---- Reads ---------------------------------------------------------------- */
 
 const zt_node *zt_lookup(const zt_tree *t, wire_str path);

@@ -1,7 +1,11 @@
 /*
  * zt_int.h: the tree's layout, shared by the files of znode-tree only.
  *
- * Nodes live in one chained hash table keyed by full path. Each node links to
+ * Nodes are indexed by full path in one open-addressing table of (hash,
+ * node) slots: a lookup compares hashes in the table and touches a node only
+ * on a match, and growing the table rewrites the table alone, never the
+ * nodes (a rewrite of every node while a forked snapshot child shares the
+ * pages would copy the whole heap). Each node links to
  * its parent and its siblings (an intrusive doubly linked list), so adding and
  * removing a child is O(1) however many children there are. ACL lists are
  * interned in a reference-counted table (ZooKeeper's ReferenceCountedACLCache)
@@ -14,8 +18,12 @@
 
 typedef struct zt_quota zt_quota; /* layout in quota.c */
 
+typedef struct zt_slot {
+    zt_node *n;
+    uint32_t hash;
+} zt_slot;
+
 struct zt_node {
-    zt_node *hnext; /* hash chain */
     zt_node *parent;
     zt_node *child; /* first child */
     zt_node *next, *prev;
@@ -54,8 +62,9 @@ typedef struct zt_eph {
 } zt_eph;
 
 struct zt_tree {
-    zt_node **buckets;
-    size_t n_buckets; /* power of two */
+    zt_slot *slots;                /* linear probing; n == NULL is empty */
+    size_t n_slots;                /* power of two, at least twice n_nodes */
+    const zt_index_mem *index_mem; /* where slots come from; NULL: calloc/free */
     size_t n_nodes;
     zt_node *root;
     zt_acl_entry *acls;
