@@ -10,6 +10,13 @@
  * callback (dispatch, a commit, a 4lw) may close the connection it is
  * serving, or another one, and still read its struct afterwards.
  *
+ * Writing. Output is not left to libevent's write events, which would add
+ * and remove the socket's EPOLLOUT interest twice for every round of
+ * replies: a connection given output joins the flush list, and the flush
+ * event, after the callbacks of this loop iteration, writes it straight to
+ * the socket. Only what the socket does not take at once is handed to
+ * libevent (EV_WRITE enabled until the output is empty).
+ *
  * Reading. A connection is read while all of these hold: it is not
  * closing; its unsent output is under SRV_OUT_HIGH_WATER (a client that
  * does not read its replies stops being read); and it is not throttled.
@@ -21,6 +28,7 @@
  */
 #include "server/srv_int.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <string.h>
@@ -76,6 +84,18 @@ static void resume_list_del(srv *s, conn *c)
     c->rd_next = NULL;
 }
 
+static void flush_list_del(srv *s, conn *c)
+{
+    if (!c->is_flush_pending)
+        return;
+    c->is_flush_pending = false;
+    conn **pp = &s->flush;
+    while (*pp != c)
+        pp = &(*pp)->fl_next;
+    *pp = c->fl_next;
+    c->fl_next = NULL;
+}
+
 static void want_resume(conn *c);
 
 void srv_conn_close(conn *c, const char *why)
@@ -101,6 +121,7 @@ void srv_conn_close(conn *c, const char *why)
     srv_out_fini(s, c);
     throttle_list_del(s, c);
     resume_list_del(s, c);
+    flush_list_del(s, c);
     /* The socket closes when the reaper frees the bufferevent, later in
      * this loop iteration; until then nothing more is read or written. */
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
@@ -146,10 +167,60 @@ void srv_conn_update_read(conn *c)
         want_resume(c);
 }
 
+void srv_conn_want_flush(conn *c)
+{
+    srv *s = c->s;
+    if (c->dead || c->is_flush_pending)
+        return;
+    c->is_flush_pending = true;
+    c->fl_next = s->flush;
+    s->flush = c;
+    event_active(s->flush_ev, EV_READ, 0);
+}
+
+/* Writes what the socket takes now; libevent writes the rest. */
+static void conn_flush(conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) > 0 && !c->is_write_pending) {
+        if (evbuffer_write(out, bufferevent_getfd(c->bev)) < 0 && errno != EAGAIN &&
+            errno != EWOULDBLOCK && errno != EINTR) {
+            c->s->stats.dropped_conns++;
+            srv_conn_close(c, "socket error");
+            return;
+        }
+        if (evbuffer_get_length(out) > 0) {
+            c->is_write_pending = true;
+            bufferevent_enable(c->bev, EV_WRITE);
+            return;
+        }
+    }
+    if (evbuffer_get_length(out) == 0 && c->closing)
+        srv_conn_close(c, "closed by server");
+    else
+        srv_conn_update_read(c);
+}
+
+void srv_conn_flush_all(srv *s)
+{
+    while (s->flush != NULL) {
+        conn *c = s->flush;
+        s->flush = c->fl_next;
+        c->fl_next = NULL;
+        c->is_flush_pending = false;
+        conn_flush(c);
+    }
+}
+
 void srv_conn_write_raw(conn *c, const void *p, size_t n)
 {
-    if (!c->dead && evbuffer_add(bufferevent_get_output(c->bev), p, n) != 0)
+    if (c->dead)
+        return;
+    if (evbuffer_add(bufferevent_get_output(c->bev), p, n) != 0) {
         srv_conn_close(c, "out of memory");
+        return;
+    }
+    srv_conn_want_flush(c);
 }
 
 void srv_conn_close_when_flushed(conn *c)
@@ -160,16 +231,20 @@ void srv_conn_close_when_flushed(conn *c)
     srv_conn_update_read(c);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         srv_conn_close(c, "closed by server");
+    else
+        srv_conn_want_flush(c);
 }
 
+/* libevent wrote everything the flush left behind. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
     conn *c = arg;
+    c->is_write_pending = false;
+    bufferevent_disable(bev, EV_WRITE);
     if (c->closing) {
         srv_conn_close(c, "closed by server");
         return;
     }
-    /* Output drained below the low-water mark. */
     srv_conn_update_read(c);
 }
 
@@ -339,9 +414,9 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
+    /* The write callback runs once the output is empty (watermark 0); EV_WRITE
+     * stays off until a flush leaves something behind (conn_flush). */
     bufferevent_setcb(bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(bev, EV_WRITE, SRV_OUT_HIGH_WATER / 2, 0);
-    bufferevent_enable(bev, EV_WRITE);
     srv_conn_update_read(c);
     srv_log(SRV_LOG_DEBUG, "accepted connection from %s:%d", addr, port);
 }

@@ -80,13 +80,13 @@ void srv_close(srv *s)
     if (s->listener != NULL)
         evconnlistener_free(s->listener);
     s->listener = NULL;
-    struct event *evs[] = {s->tick_ev,   s->container_ev, s->durable_ev, s->sigterm_ev,
-                           s->sigint_ev, s->reap_ev,      s->resume_ev,  s->submit_ev};
+    struct event *evs[] = {s->tick_ev, s->container_ev, s->durable_ev, s->sigterm_ev, s->sigint_ev,
+                           s->reap_ev, s->resume_ev,    s->submit_ev,  s->flush_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i] != NULL)
             event_free(evs[i]);
     s->tick_ev = s->container_ev = s->durable_ev = s->sigterm_ev = s->sigint_ev = NULL;
-    s->reap_ev = s->resume_ev = s->submit_ev = NULL;
+    s->reap_ev = s->resume_ev = s->submit_ev = s->flush_ev = NULL;
     if (s->base != NULL)
         event_base_free(s->base);
     s->base = NULL;

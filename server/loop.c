@@ -92,6 +92,11 @@ static void on_submit(evutil_socket_t fd, short what, void *arg)
     stor_submit(s->st);
 }
 
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    srv_conn_flush_all(arg);
+}
+
 static void on_durable_event(evutil_socket_t fd, short what, void *arg)
 {
     srv *s = arg;
@@ -153,10 +158,12 @@ int srv_events_init(srv *s, char *err, size_t err_len)
     s->reap_ev = event_new(s->base, -1, 0, on_reap, s);
     s->resume_ev = event_new(s->base, -1, 0, on_resume, s);
     s->submit_ev = event_new(s->base, -1, 0, on_submit, s);
+    s->flush_ev = event_new(s->base, -1, 0, on_flush, s);
     s->tick_ev = periodic(s, HOUSEKEEPING_MS, on_housekeeping);
     s->container_ev = periodic(s, s->cfg.container_check_interval_ms, on_container_check);
     if (s->durable_ev == NULL || s->reap_ev == NULL || s->resume_ev == NULL ||
-        s->submit_ev == NULL || s->tick_ev == NULL || s->container_ev == NULL) {
+        s->submit_ev == NULL || s->flush_ev == NULL || s->tick_ev == NULL ||
+        s->container_ev == NULL) {
         snprintf(err, err_len, "out of memory setting up the event loop");
         return ZERR_NOMEM;
     }

@@ -140,6 +140,7 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
         }
         frame_released(s, c, &m, m.is_reply ? srv_now_us() : 0);
         wire_wr_reset(w);
+        srv_conn_want_flush(c);
         if (close_after)
             srv_conn_close_when_flushed(c);
         else
@@ -198,6 +199,7 @@ static void release(srv *s, conn *c)
         else
             evbuffer_remove_buffer(o->held, dst, bytes);
         o->held_bytes -= bytes;
+        srv_conn_want_flush(c);
     }
     if (o->n_marks == 0)
         wait_list_del(s, c);

@@ -81,6 +81,8 @@ struct conn {
     bool is_reading;   /* EV_READ enabled (conn.c says when) */
     bool is_throttled; /* on srv.throttled */
     bool is_resume_pending;
+    bool is_flush_pending; /* on srv.flush */
+    bool is_write_pending; /* libevent writes the rest (EV_WRITE on) */
     conn_out out;
     /* the request being handled, for the statistics of its reply */
     int64_t req_arrival_us;
@@ -100,6 +102,7 @@ struct conn {
     conn *prev, *next; /* srv.conns, or srv.reap once dead */
     conn *thr_next;    /* srv.throttled */
     conn *rd_next;     /* srv.resume */
+    conn *fl_next;     /* srv.flush */
 };
 
 /* ---- the process ---- */
@@ -128,6 +131,8 @@ struct srv {
     conn *resume;                      /* readable again with input buffered */
     struct event *resume_ev;
     struct event *submit_ev; /* hands this iteration's txns to the log thread */
+    conn *flush;             /* connections with output to write */
+    struct event *flush_ev;  /* writes them, after this iteration's callbacks */
     bool is_submit_pending;
     srv_idmap conn_by_id, conn_by_session;
     uint64_t next_conn_id;
@@ -187,6 +192,10 @@ void srv_conn_resume_throttled(srv *s);
 void srv_conn_run_resumed(srv *s);
 /* Frees the connections closed since the last call (the reap event's job). */
 void srv_conn_reap(srv *s);
+/* c has output to write: the flush event writes it (conn.c). */
+void srv_conn_want_flush(conn *c);
+/* The flush event: writes every connection on the flush list. */
+void srv_conn_flush_all(srv *s);
 /* Bytes straight to c's socket, past its held output (four-letter words). */
 void srv_conn_write_raw(conn *c, const void *p, size_t n);
 conn *srv_conn_by_id(srv *s, uint64_t id);
