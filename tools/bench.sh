@@ -165,13 +165,18 @@ raw_run() {
   "$S" stop "$DIR"
 }
 
+# Each workload runs on every server back to back before the next one, so
+# that a noisy minute on a shared machine hits both sides of a ratio alike.
 run_raw() {
-  local kind=$1 w shape
+  local k w shape
   for shape in $RAW_SHAPES; do
-    for w in $RAW_WORKLOADS; do raw_run "$kind" "$w" "${shape%x*}" "${shape#*x}"; done
+    for w in $RAW_WORKLOADS; do
+      for k in $SERVERS; do raw_run "$k" "$w" "${shape%x*}" "${shape#*x}"; done
+    done
   done
-  raw_run "$kind" get 1 1
-  raw_run "$kind" set 1 1
+  for w in get set; do
+    for k in $SERVERS; do raw_run "$k" "$w" 1 1; done
+  done
 }
 
 print_raw() {
@@ -264,7 +269,7 @@ echo "zabd benchmark: servers [$SERVERS], data in $BENCH_DIR" \
 
 if [ "$MODE" = all ] || [ "$MODE" = raw ]; then
   echo "raw (zkrawload): shapes [$RAW_SHAPES] + 1x1, secs=$SECS warmup=$WARMUP size=100"
-  for k in $SERVERS; do run_raw "$k"; done
+  run_raw
   echo
   print_raw
   echo
