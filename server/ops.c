@@ -586,11 +586,11 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     const op_entry *op =
         q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0] ? &ops[q.type] : NULL;
     if (op == NULL || op->fn == NULL) {
-        /* UnimplementedRequestProcessor: the error, then the connection
-         * is closed. */
+        /* UnimplementedRequestProcessor: the error with the zxid of a
+         * request that never got one (-1), then the connection is closed. */
         srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent unknown opcode %d (xid %d)",
                 (uint64_t)c->session_id, q.type, q.xid);
-        srv_reply_begin(&s->reply, q.xid, s->last_zxid, ZERR_UNIMPLEMENTED);
+        srv_reply_begin(&s->reply, q.xid, -1, ZERR_UNIMPLEMENTED);
         srv_reply_end(&s->reply);
         srv_send(s, c, s->last_zxid, &s->reply, true);
         return;

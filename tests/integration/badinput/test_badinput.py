@@ -301,3 +301,23 @@ def test_null_or_undecodable_sasl_token_closes(server, bystander, logged, body):
     assert closed_silently(c)
     assert logged(c, 'SASL')
 
+
+def reply_zxids(data):
+    """(xid, zxid, err) of every ReplyHeader in data."""
+    out = []
+    while data:
+        (n,) = struct.unpack('>i', data[:4])
+        out.append(struct.unpack('>iqi', data[4:20]))
+        data = data[4 + n:]
+    return out
+
+
+def test_unknown_opcode_reply_carries_zxid_minus_one(server, bystander):
+    # UnimplementedRequestProcessor answers with the zxid of a request that
+    # never got one.
+    c = Raw(server[0])
+    c.send(999, b'')
+    closed, data = c.finish()
+    assert closed
+    assert reply_zxids(data) == [(1, -1, UNIMPLEMENTED)]
+
