@@ -504,6 +504,14 @@ static void op_reconfig(req *q)
                      q->c->s->cfg.reconfig_enabled ? ZERR_UNIMPLEMENTED : ZERR_RECONFIGDISABLED);
 }
 
+static void op_delete_container(req *q)
+{
+    /* ZooKeeper's prep reads a client's deleteContainer path from the whole
+     * request buffer, header included, so it always holds NULs: the
+     * request becomes an ErrorTxn(BADARGUMENTS) and the connection stays. */
+    srv_commit_error(q->c, q->xid, q->type, ZERR_BADARGUMENTS);
+}
+
 static void op_close(req *q)
 {
     srv_commit_close_session(q->c->s, q->c, q->xid, q->c->session_id);
@@ -535,6 +543,7 @@ static const op_entry ops[] = {
     [WIRE_OP_CHECKWATCHES] = {"checkWatches", op_watches},
     [WIRE_OP_REMOVEWATCHES] = {"removeWatches", op_watches},
     [WIRE_OP_CREATECONTAINER] = {"createContainer", op_write},
+    [WIRE_OP_DELETECONTAINER] = {"deleteContainer", op_delete_container},
     [WIRE_OP_CREATETTL] = {"createTTL", op_write},
     [WIRE_OP_MULTIREAD] = {"multiRead", op_multi_read},
     [WIRE_OP_AUTH] = {"auth", op_auth},

@@ -321,3 +321,18 @@ def test_unknown_opcode_reply_carries_zxid_minus_one(server, bystander):
     assert closed
     assert reply_zxids(data) == [(1, -1, UNIMPLEMENTED)]
 
+
+def test_delete_container_from_a_client_is_badarguments_and_spends_a_zxid(server, bystander, logged):
+    # ZooKeeper reads a client's deleteContainer path from the whole request
+    # buffer, header included: never a valid path.
+    c = Raw(server[0])
+    c.send(SYNC, ustr('/'))
+    before = reply_zxids(c.read_frame_raw())[0][1]
+    c.send(20, ustr('/'))
+    xid, zxid, err = reply_zxids(c.read_frame_raw())[0]
+    assert (xid, err) == (2, BADARGUMENTS)
+    assert zxid == before + 1
+    assert logged(c, 'opcode 20 answered BADARGUMENTS')
+    round_trip(c)
+    c.close()
+
