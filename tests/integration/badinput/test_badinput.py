@@ -336,3 +336,12 @@ def test_delete_container_from_a_client_is_badarguments_and_spends_a_zxid(server
     round_trip(c)
     c.close()
 
+
+def test_ping_is_answered_with_xid_minus_two_whatever_it_carried(server, bystander):
+    c = Raw(server[0])
+    c.send(11, b'', xid=7)
+    xid, _zxid, err = reply_zxids(c.read_frame_raw())[0]
+    assert (xid, err) == (-2, OK)
+    round_trip(c)
+    c.close()
+
