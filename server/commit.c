@@ -196,6 +196,16 @@ void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *
         srv_log(SRV_LOG_INFO, "invalid path %.*s with session 0x%016" PRIx64 " (%s:%d)",
                 q->path.len > 0 ? q->path.len : 0, q->path.p, (uint64_t)c->session_id, c->addr,
                 c->port);
+    if (err == 0 && type == WIRE_OP_CHECK) {
+        /* ZooKeeper 3.8 answers a successful check outside a multi with a
+         * SetDataResponse whose stat is null; serialising it throws and the
+         * reply is dropped (the zxid stays spent). Clients only send check
+         * inside multi. */
+        srv_log(SRV_LOG_DEBUG,
+                "session 0x%016" PRIx64 " check outside multi: no reply, as ZooKeeper",
+                (uint64_t)c->session_id);
+        return;
+    }
     srv_reply_begin(&s->reply, xid, ctx.zxid, err);
     if (err == 0) {
         zt_result r = s->out.res[0];

@@ -345,3 +345,16 @@ def test_ping_is_answered_with_xid_minus_two_whatever_it_carried(server, bystand
     round_trip(c)
     c.close()
 
+
+def test_successful_check_outside_multi_gets_no_reply_but_spends_a_zxid(server, bystander):
+    # ZooKeeper 3.8 serialises a null stat for it and drops the reply.
+    c = Raw(server[0])
+    c.send(SYNC, ustr('/'))
+    before = reply_zxids(c.read_frame_raw())[0][1]
+    c.send(13, ustr('/') + struct.pack('>i', -1))
+    c.send(11, b'', xid=-2)
+    assert reply_zxids(c.read_frame_raw()) == [(-2, before + 1, OK)]
+    # A failing check is answered.
+    c.send(13, ustr('/no-such-node') + struct.pack('>i', -1))
+    assert reply_zxids(c.read_frame_raw())[0][::2] == (3, NONODE)
+    c.close()
