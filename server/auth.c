@@ -129,14 +129,16 @@ void srv_auth_view(const conn *c, zt_auth *out)
                      c->s->cfg.sasl_any_user_id};
 }
 
-/* "user:password" -> "user:" + base64(sha1("user:password")) */
+/* "user:password" -> "user:" + base64(sha1("user:password")). Without a
+ * colon the whole id is the user (DigestAuthenticationProvider.generateDigest
+ * takes split(":", 2)[0]): "user" -> "user:" + base64(sha1("user")). */
 static int digest_of(wire_buf auth, char *out, size_t cap)
 {
     const char *p = (const char *)auth.p;
+    if (auth.len < 0)
+        return ZERR_AUTHFAILED; /* a null auth: ZooKeeper throws, AUTHFAILED */
     const char *colon = auth.len > 0 ? memchr(p, ':', (size_t)auth.len) : NULL;
-    if (colon == NULL)
-        return ZERR_AUTHFAILED;
-    size_t user_len = (size_t)(colon - p);
+    size_t user_len = colon != NULL ? (size_t)(colon - p) : (size_t)auth.len;
     uint8_t sha[SHA_DIGEST_LENGTH];
     SHA1(auth.p, (size_t)auth.len, sha);
     if (user_len + 1 + 4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1 > cap)

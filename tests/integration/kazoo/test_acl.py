@@ -128,3 +128,17 @@ def test_who_am_i(clients):
     # ZooKeeper keeps a session's identities in a set: order unspecified.
     assert sorted(zkraw.call(c, zkraw.WhoAmI())) == [
         ('digest', 'carol'), ('ip', '127.0.0.1')]
+
+
+def test_digest_auth_without_colon_is_accepted(clients, root):
+    # DigestAuthenticationProvider takes the whole id as the user when it
+    # has no colon: "nocolon" authenticates as nocolon:base64(sha1(nocolon)).
+    c = clients()
+    c.add_auth('digest', 'nocolon')
+    assert ('digest', 'nocolon') in zkraw.call(c, zkraw.WhoAmI())
+    path = c.create(root + '/nc', acl=[make_acl('auth', '', all=True)])
+    import base64
+    import hashlib
+    want = 'nocolon:' + base64.b64encode(hashlib.sha1(b'nocolon').digest()).decode()
+    assert c.get_acls(path)[0] == [ACL(Permissions.ALL, Id('digest', want))]
+
