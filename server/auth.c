@@ -10,6 +10,14 @@
  * ("sasl", authorised id), and ("super", "") when zookeeper.superUser names
  * it. A failed login answers AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH when
  * SASL is required) with a null token and closes the connection.
+ *
+ * Order. ZooKeeper keeps a connection's ids in a set backed by a
+ * ConcurrentHashMap, and clients see its iteration order: whoAmI lists the
+ * ids in it, and an "auth" ACL expands into them in it (so getACL shows
+ * it). c->auth is kept in that order: chm_order() replays the insertions
+ * into a model of the map's bins (Java's Id.hashCode and the map's hash
+ * spreading, 16 bins, doubling at 3/4 full with the map's bin split).
+ * c->auth_blob keeps insertion order, which the model needs.
  */
 #include "server/srv_int.h"
 
@@ -18,70 +26,149 @@
 #include <string.h>
 #include <strings.h>
 
-/* Java's String.hashCode over the UTF-16 units of a UTF-8 string (an
- * undecodable byte counts as U+FFFD, as Java decodes it). */
-static uint32_t java_hash(wire_str s)
+/* Java's String.hashCode over the UTF-16 units of a UTF-8 string (bytes
+ * that are not UTF-8 count as U+FFFD, as Java's decoder makes them). */
+static uint32_t java_str_hash(const char *p, size_t n)
 {
-    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-    const uint8_t *p = (const uint8_t *)s.p;
     uint32_t h = 0;
-    for (int32_t i = 0, k; i < s.len; i += k) {
-        k = p[i] < 0x80             ? 1
-            : (p[i] & 0xe0) == 0xc0 ? 2
-            : (p[i] & 0xf0) == 0xe0 ? 3
-            : (p[i] & 0xf8) == 0xf0 ? 4
-                                    : 0;
-        uint32_t cp = k == 1 ? p[i] : p[i] & (0x7fu >> k);
-        for (int32_t j = 1; k > 1 && j < k; j++) {
-            if (i + j >= s.len || (p[i + j] & 0xc0) != 0x80) {
-                k = 0;
-                break;
-            }
-            cp = cp << 6 | (p[i + j] & 0x3fu);
+    const uint8_t *b = (const uint8_t *)p;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = 0xfffd;
+        size_t len = 1;
+        if (b[i] < 0x80) {
+            cp = b[i];
+        } else if ((b[i] & 0xe0) == 0xc0 && i + 1 < n && (b[i + 1] & 0xc0) == 0x80 &&
+                   b[i] >= 0xc2) {
+            cp = (uint32_t)(b[i] & 0x1f) << 6 | (b[i + 1] & 0x3f);
+            len = 2;
+        } else if ((b[i] & 0xf0) == 0xe0 && i + 2 < n && (b[i + 1] & 0xc0) == 0x80 &&
+                   (b[i + 2] & 0xc0) == 0x80) {
+            cp = (uint32_t)(b[i] & 0x0f) << 12 | (uint32_t)(b[i + 1] & 0x3f) << 6 |
+                 (b[i + 2] & 0x3f);
+            len = 3;
+            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+                cp = 0xfffd;
+        } else if ((b[i] & 0xf8) == 0xf0 && i + 3 < n && (b[i + 1] & 0xc0) == 0x80 &&
+                   (b[i + 2] & 0xc0) == 0x80 && (b[i + 3] & 0xc0) == 0x80) {
+            cp = (uint32_t)(b[i] & 0x07) << 18 | (uint32_t)(b[i + 1] & 0x3f) << 12 |
+                 (uint32_t)(b[i + 2] & 0x3f) << 6 | (b[i + 3] & 0x3f);
+            len = 4;
+            if (cp < 0x10000 || cp > 0x10ffff)
+                cp = 0xfffd;
         }
-        if (k == 0 || cp < min_cp[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            cp = 0xfffd, k = 1;
         if (cp >= 0x10000) {
-            h = 31 * h + (0xd800 + ((cp - 0x10000) >> 10));
-            h = 31 * h + (0xdc00 + ((cp - 0x10000) & 0x3ff));
+            h = h * 31u + (0xd800u | ((cp - 0x10000) >> 10));
+            h = h * 31u + (0xdc00u | ((cp - 0x10000) & 0x3ff));
         } else {
-            h = 31 * h + cp;
+            h = h * 31u + cp;
         }
+        i += len;
     }
     return h;
 }
 
-/* ServerCnxn keeps ids in a ConcurrentHashMap-backed set (16 bins, doubled
- * once it holds 3/4 of its bins), so whoAmI and the expansion of an "auth"
- * ACL list them by bin, in insertion order within a bin. c->auth is kept in
- * that order. Id.hashCode is jute's 37 * (37 * 17 + scheme) + id. Exact
- * while a connection has fewer than 12 ids; beyond, colliding ids may list
- * in another order than Java's resize leaves them. */
-static uint32_t id_bin(const wire_acl *id, uint32_t bins)
+/* The hash ConcurrentHashMap files an Id under: the jute record's
+ * hashCode (17, then 37 * result + each field's hashCode), spread. */
+static uint32_t id_hash(wire_str scheme, wire_str id)
 {
-    uint32_t h = 37 * (37 * 17 + java_hash(id->scheme)) + java_hash(id->id);
-    return (h ^ (h >> 16)) & 0x7fffffff & (bins - 1);
+    uint32_t h = 17;
+    h = 37u * h + java_str_hash(scheme.p, (size_t)scheme.len);
+    h = 37u * h + java_str_hash(id.p, (size_t)id.len);
+    return (h ^ (h >> 16)) & 0x7fffffffu;
 }
 
-/* A stable insertion sort by bin: only the appended id moves, except when
- * the bin count just doubled. */
-static void sort_ids(conn *c)
+/* Iteration order of a ConcurrentHashMap after inserting n keys with
+ * hashes h[] in index order; writes the permutation to out. Bins are
+ * singly linked through next[]; on a resize each bin splits as the map's
+ * transfer does it (the tail that stays together keeps its order, the
+ * nodes before it are pushed onto the fronts). Returns ZERR_NOMEM or 0. */
+static int chm_order(const uint32_t *h, int32_t n, int32_t *out)
 {
-    uint32_t bins = 16;
-    while ((uint32_t)c->n_auth >= bins / 4 * 3)
-        bins *= 2;
-    for (int32_t i = 1; i < c->n_auth; i++) {
-        wire_acl a = c->auth[i];
-        char *blob = c->auth_blob[i];
-        uint32_t bin = id_bin(&a, bins);
-        int32_t j = i;
-        for (; j > 0 && id_bin(&c->auth[j - 1], bins) > bin; j--) {
-            c->auth[j] = c->auth[j - 1];
-            c->auth_blob[j] = c->auth_blob[j - 1];
+    int rc = ZERR_NOMEM;
+    size_t cap = 16;
+    int32_t *head = malloc(cap * sizeof *head);
+    int32_t *next = malloc((size_t)(n > 0 ? n : 1) * sizeof *next);
+    int32_t *tmp = malloc((size_t)(n > 0 ? n : 1) * sizeof *tmp);
+    if (head == NULL || next == NULL || tmp == NULL)
+        goto out;
+    for (size_t b = 0; b < cap; b++)
+        head[b] = -1;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t *link = &head[h[i] & (cap - 1)];
+        while (*link >= 0)
+            link = &next[*link];
+        *link = i;
+        next[i] = -1;
+        if ((size_t)i + 1 < cap - cap / 4)
+            continue;
+        int32_t *grown = malloc(2 * cap * sizeof *grown);
+        if (grown == NULL)
+            goto out;
+        for (size_t b = 0; b < cap; b++) {
+            int32_t f = head[b], ln = -1, hn = -1;
+            if (f >= 0) {
+                uint32_t run_bit = h[f] & cap;
+                int32_t last_run = f;
+                for (int32_t p = next[f]; p >= 0; p = next[p])
+                    if ((h[p] & cap) != run_bit) {
+                        run_bit = h[p] & cap;
+                        last_run = p;
+                    }
+                *(run_bit == 0 ? &ln : &hn) = last_run;
+                int32_t k = 0;
+                for (int32_t p = f; p != last_run; p = next[p])
+                    tmp[k++] = p;
+                for (int32_t j = 0; j < k; j++) {
+                    int32_t p = tmp[j];
+                    int32_t *list = (h[p] & cap) == 0 ? &ln : &hn;
+                    next[p] = *list;
+                    *list = p;
+                }
+            }
+            grown[b] = ln;
+            grown[b + cap] = hn;
         }
-        c->auth[j] = a;
-        c->auth_blob[j] = blob;
+        free(head);
+        head = grown;
+        cap *= 2;
     }
+    int32_t k = 0;
+    for (size_t b = 0; b < cap; b++)
+        for (int32_t p = head[b]; p >= 0; p = next[p])
+            out[k++] = p;
+    rc = 0;
+out:
+    free(head);
+    free(next);
+    free(tmp);
+    return rc;
+}
+
+/* Rebuilds c->auth, in the map's order, from c->auth_blob. */
+static int auth_reorder(conn *c)
+{
+    int rc = ZERR_NOMEM;
+    int32_t n = c->n_auth;
+    uint32_t *h = malloc((size_t)(n > 0 ? n : 1) * sizeof *h);
+    int32_t *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    if (h == NULL || order == NULL)
+        goto out;
+    for (int32_t i = 0; i < n; i++) {
+        const char *scheme = c->auth_blob[i];
+        const char *id = scheme + strlen(scheme) + 1;
+        h[i] = id_hash(wire_str_c(scheme), wire_str_c(id));
+    }
+    if ((rc = chm_order(h, n, order)) != 0)
+        goto out;
+    for (int32_t i = 0; i < n; i++) {
+        const char *scheme = c->auth_blob[order[i]];
+        const char *id = scheme + strlen(scheme) + 1;
+        c->auth[i] = (wire_acl){0, wire_str_c(scheme), wire_str_c(id)};
+    }
+out:
+    free(h);
+    free(order);
+    return rc;
 }
 
 int srv_auth_add(conn *c, const char *scheme, const char *id)
@@ -106,8 +193,8 @@ int srv_auth_add(conn *c, const char *scheme, const char *id)
     c->auth_blob[c->n_auth] = blob;
     c->auth[c->n_auth] = (wire_acl){0, {blob, (int32_t)ls}, {blob + ls + 1, (int32_t)li}};
     c->n_auth++;
-    sort_ids(c);
-    return 0;
+    /* On failure the ids stay, in insertion order: still the right set. */
+    return auth_reorder(c);
 }
 
 void srv_auth_free(conn *c)
