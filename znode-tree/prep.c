@@ -175,7 +175,7 @@ static bool acl_id_valid(const wire_acl *a)
         return colons == 1;
     }
     if (wire_str_eqc(a->scheme, "ip"))
-        return zt_ip_matches(a->id, a->id);
+        return zt_ip_valid(a->id);
     return false;
 }
 

@@ -105,7 +105,12 @@ typedef struct zt_auth {
 
 /* 0 if auth may do `perm` on n, else ZERR_NOAUTH (ZooKeeperServer.checkACL). */
 int zt_check_acl(const zt_tree *t, const zt_node *n, int32_t perm, const zt_auth *auth);
-/* Whether an "ip" ACL id ("10.0.0.0/8" or "127.0.0.1") matches an address. */
+/* "ip" ACL ids as ZooKeeper 3.8's IPAuthenticationProvider reads them: an
+ * IPv4 address of four Integer.parseInt parts ("+1", "010" and "-0" parse)
+ * with an optional "/bits" (0..32). IPv6 is neither valid nor matched.
+ * zt_ip_valid: whether acl_id is one; zt_ip_matches: whether it matches a
+ * client's address. */
+bool zt_ip_valid(wire_str acl_id);
 bool zt_ip_matches(wire_str acl_id, wire_str addr);
 
 /* ---- prep: request -> txn --------------------------------------------------- */

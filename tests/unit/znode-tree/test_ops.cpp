@@ -587,17 +587,29 @@ TEST(ZtCheckAcl, IpPrefixes)
     LONGS_EQUAL(ZERR_NOAUTH, check("/8", WIRE_PERM_READ, {id("ip", "garbage")}));
 }
 
-TEST(ZtCheckAcl, IpMatcherHandlesIpv6AndRejectsMixedFamilies)
+TEST(ZtCheckAcl, IpIdsAreParsedAsZooKeeper38ParsesThem)
 {
-    CHECK_TRUE(zt_ip_matches(wire_str_c("fe80::/64"), wire_str_c("fe80::1:2")));
-    CHECK_FALSE(zt_ip_matches(wire_str_c("fe80::/64"), wire_str_c("fe81::1")));
-    CHECK_TRUE(zt_ip_matches(wire_str_c("::/0"), wire_str_c("2001:db8::1")));
+    // IPAuthenticationProvider 3.8 knows IPv4 only.
+    CHECK_FALSE(zt_ip_valid(wire_str_c("fe80::/64")));
+    CHECK_FALSE(zt_ip_matches(wire_str_c("fe80::/64"), wire_str_c("fe80::1:2")));
+    CHECK_FALSE(zt_ip_matches(wire_str_c("::/0"), wire_str_c("2001:db8::1")));
     CHECK_FALSE(zt_ip_matches(wire_str_c("0.0.0.0/0"), wire_str_c("::1")));
-    CHECK_FALSE(zt_ip_matches(wire_str_c("::1/129"), wire_str_c("::1")));
+    // Each part is Integer.parseInt'd: signs and leading zeros parse.
+    CHECK_TRUE(zt_ip_valid(wire_str_c("+10.0.0.1")));
+    CHECK_TRUE(zt_ip_matches(wire_str_c("+10.0.0.1"), wire_str_c("10.0.0.1")));
+    CHECK_TRUE(zt_ip_matches(wire_str_c("010.000.0.01/08"), wire_str_c("10.9.9.9")));
+    CHECK_TRUE(zt_ip_matches(wire_str_c("-0.0.0.0/+0"), wire_str_c("1.2.3.4")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.1/")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.1.")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.1/8/8")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.256")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.99999999999")));
     CHECK_FALSE(zt_ip_matches(wire_str_c("10.0.0.1/-1"), wire_str_c("10.0.0.1")));
     CHECK_FALSE(zt_ip_matches(wire_str_c("10.0.0.1/x"), wire_str_c("10.0.0.1")));
     CHECK_FALSE(zt_ip_matches(wire_str_c(""), wire_str_c("10.0.0.1")));
-    // far longer than any address: refused, not overrun
+    // an address with a prefix is not a client address
+    CHECK_FALSE(zt_ip_matches(wire_str_c("10.0.0.1/8"), wire_str_c("10.0.0.1/8")));
     std::string longid(200, '1');
     CHECK_FALSE(zt_ip_matches(wire_str_c(longid.c_str()), wire_str_c("10.0.0.1")));
 }
