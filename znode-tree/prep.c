@@ -261,15 +261,19 @@ static int parent_of(const pview *v, wire_str path, size_t slash, prec *parent, 
     return view_get(v, path.p, *plen, parent);
 }
 
+/* PrepRequestProcessor.pRequest2TxnCreate. The flags give the mode (and
+ * so the checks, the sequential suffix and the ephemeral flag of a plain
+ * CreateTxn); the opcode alone picks the txn: createContainer always makes
+ * a container and createTTL a TTL node, while create/create2 with the
+ * container flag make a plain persistent node. */
 static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
 {
     int rc;
     int32_t mode = q->flags;
     if (mode < WIRE_MODE_PERSISTENT || mode > WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL)
-        return ZERR_BADARGUMENTS;
+        return ZERR_BADARGUMENTS; /* CreateMode.fromFlag */
     bool is_ttl =
         mode == WIRE_MODE_PERSISTENT_WITH_TTL || mode == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
-    bool is_container = mode == WIRE_MODE_CONTAINER;
     bool ephemeral = mode == WIRE_MODE_EPHEMERAL || mode == WIRE_MODE_EPHEMERAL_SEQUENTIAL;
     bool sequential = mode == WIRE_MODE_PERSISTENT_SEQUENTIAL ||
                       mode == WIRE_MODE_EPHEMERAL_SEQUENTIAL ||
@@ -280,7 +284,9 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
         return ZERR_UNIMPLEMENTED;
     if (is_ttl ? (ttl <= 0 || ttl > ZT_TTL_MAX) : ttl >= 0)
         return ZERR_BADARGUMENTS;
-    if (is_container != (q->type == WIRE_OP_CREATECONTAINER))
+    /* createTTL with another mode and a negative TTL passes ZooKeeper's
+     * checks, and its apply step then throws and stops the server. */
+    if (q->type == WIRE_OP_CREATETTL && !is_ttl)
         return ZERR_BADARGUMENTS;
     size_t slash;
     if (!last_slash(q->path, &slash) || has_nul(q->path))
@@ -316,10 +322,7 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     if ((rc = zt_quota_check(v->t, v->c, path, q->path, q->data.len > 0 ? q->data.len : 0, 1)) != 0)
         return rc;
 
-    txn->type = is_container                 ? WIRE_OP_CREATECONTAINER
-                : is_ttl                     ? WIRE_OP_CREATETTL
-                : q->type == WIRE_OP_CREATE2 ? WIRE_OP_CREATE2
-                                             : WIRE_OP_CREATE;
+    txn->type = q->type;
     txn->path = path;
     txn->data = q->data;
     txn->acl = acl;
@@ -331,10 +334,12 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     parent.cversion = zt_inc32(parent.cversion);
     parent.num_children++;
     prec node = {true, 0, 0, 0, 0, 0, acl, n_acl, q->data};
-    node.owner = ephemeral      ? v->c->session_id
-                 : is_container ? ZT_OWNER_CONTAINER
-                 : is_ttl       ? (ZT_OWNER_EXTENDED_MASK | ttl)
-                                : 0;
+    /* What apply will make of the txn (ZooKeeper's change record takes the
+     * mode instead; they differ only where its tree differs from it too). */
+    node.owner = q->type == WIRE_OP_CREATECONTAINER ? ZT_OWNER_CONTAINER
+                 : q->type == WIRE_OP_CREATETTL     ? (ZT_OWNER_EXTENDED_MASK | ttl)
+                 : ephemeral                        ? v->c->session_id
+                                                    : 0;
     if ((rc = view_put(v, q->path.p, plen, &parent)) != 0)
         return rc;
     return view_put(v, path.p, (size_t)path.len, &node);
