@@ -236,8 +236,17 @@ void srv_commit_multi(conn *c, int32_t xid, const wire_multi_req *m)
         return;
     /* MultiResponse: { MultiHeader{type, done=false, err}, body }* then
      * {-1, true, -1}. The reply header's err stays 0: clients read the
-     * per-op results. */
+     * per-op results. A multi that became one ErrorTxn is answered with
+     * its error alone. */
     wire_wr *w = &s->reply;
+    if (s->out.res[0].type == WIRE_OP_ERROR) {
+        srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " multi answered %s", (uint64_t)c->session_id,
+                wire_err_name(s->out.res[0].err));
+        srv_reply_begin(w, xid, ctx.zxid, s->out.res[0].err);
+        srv_reply_end(w);
+        srv_send(s, c, ctx.zxid, w, false);
+        return;
+    }
     srv_reply_begin(w, xid, ctx.zxid, 0);
     for (size_t i = 1; i < s->out.n_res; i++) {
         zt_result r = s->out.res[i];

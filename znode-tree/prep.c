@@ -504,6 +504,24 @@ int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, w
     return rc;
 }
 
+/* MultiOperationRecord rebuilds each create sub-op with Op.create, which
+ * takes the opcode from the flags: a TTL mode makes createTTL, the
+ * container flag createContainer, anything else (invalid flags included)
+ * create; a createTTL sub-op of another mode loses its TTL. A create,
+ * create2 or createContainer record with a TTL mode thus reaches prep as
+ * createTTL over a CreateRequest, and the cast throws: *throws is set. */
+static wire_write_req multi_create(const wire_write_req *q, bool *throws)
+{
+    wire_write_req op = *q;
+    bool ttl_mode = q->flags == WIRE_MODE_PERSISTENT_WITH_TTL ||
+                    q->flags == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+    *throws = ttl_mode && q->type != WIRE_OP_CREATETTL;
+    op.type = ttl_mode                          ? WIRE_OP_CREATETTL
+              : q->flags == WIRE_MODE_CONTAINER ? WIRE_OP_CREATECONTAINER
+                                                : WIRE_OP_CREATE;
+    return op;
+}
+
 int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out)
 {
     pview v;
@@ -515,15 +533,30 @@ int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *
         return ZERR_NOMEM;
     /* After the first failure ZooKeeper stops prepping: that op carries its
      * error, later ones RUNTIMEINCONSISTENCY, earlier ones keep their txns
-     * (apply turns them into OK results without applying them). */
+     * (apply turns them into OK results without applying them). An op whose
+     * prep throws something other than a KeeperException (a null path to
+     * create or delete, a cast) fails the whole request instead: one
+     * ErrorTxn(MARSHALLINGERROR) with the zxid spent. */
     for (int32_t i = 0; i < m->n_ops; i++) {
         wire_txn *sub = &multi.sub[i];
         if (first_err != 0) {
             *sub = (wire_txn){.type = WIRE_OP_ERROR, .err = ZERR_RUNTIMEINCONSISTENCY};
             continue;
         }
-        int rc = prep_op(&v, &m->ops[i], sub);
-        if (rc == ZERR_NOMEM) {
+        wire_write_req op = m->ops[i];
+        bool throws = false;
+        switch (op.type) {
+        case WIRE_OP_CREATE:
+        case WIRE_OP_CREATE2:
+        case WIRE_OP_CREATECONTAINER:
+        case WIRE_OP_CREATETTL:
+            op = multi_create(&m->ops[i], &throws);
+            break;
+        default:
+            break;
+        }
+        int rc = throws ? ZERR_MARSHALLINGERROR : prep_op(&v, &op, sub);
+        if (rc == ZERR_NOMEM || rc == ZERR_MARSHALLINGERROR) {
             first_err = rc;
             break;
         }
@@ -533,7 +566,9 @@ int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *
         }
     }
     int rc = first_err;
-    if (rc != ZERR_NOMEM) {
+    if (rc == ZERR_MARSHALLINGERROR) {
+        rc = finish(c, rc, WIRE_OP_ERROR, NULL, out);
+    } else if (rc != ZERR_NOMEM) {
         encode(c, WIRE_OP_MULTI, &multi, out);
         if (wire_wr_err(out) != 0)
             rc = ZERR_NOMEM;

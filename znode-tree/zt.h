@@ -157,8 +157,11 @@ typedef struct zt_prep_ctx {
  * txn is written too and must be logged and applied like any other.
  * ZERR_NOMEM is the only code after which out holds nothing usable. */
 int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, wire_wr *out);
-/* multi: all ops are prepped against the tree as changed by the earlier ones.
- * Returns 0, or the error of the first op that failed. */
+/* multi: all ops are prepped against the tree as changed by the earlier ones,
+ * create sub-ops first re-derived from their flags as ZooKeeper's
+ * MultiOperationRecord does. Returns 0, or the error of the first op that
+ * failed (a MultiTxn with ErrorTxns), or ZERR_MARSHALLINGERROR when
+ * ZooKeeper's prep would throw on an op: then the txn is one ErrorTxn. */
 int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out);
 /* createSession / closeSession (the latter lists the session's ephemerals). */
 int zt_prep_create_session(const zt_prep_ctx *c, int32_t timeout_ms, wire_wr *out);
