@@ -84,6 +84,7 @@ static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay)
 /* Logs and applies the txn prepped into s->txn at zxid; fires its events. */
 static int log_and_apply(srv *s, int64_t zxid)
 {
+    s->zxids_burned = 0;
     int rc = stor_append(s->st, (uint64_t)zxid, s->txn.p, s->txn.len);
     if (rc != 0) {
         fatal_log(s, rc, zxid);
@@ -112,7 +113,7 @@ static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_aut
      * expiry and container cleanup read the clock now. */
     zt_prep_ctx ctx = {session,
                        xid,
-                       s->last_zxid + 1,
+                       s->last_zxid + 1 + s->zxids_burned,
                        c != NULL ? s->batch_wall_ms : srv_wall_ms(),
                        a,
                        s->cfg.extended_types_enabled,
@@ -217,9 +218,34 @@ void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *
     srv_send(s, c, ctx.zxid, &s->reply, false);
 }
 
+/* A multi with a null path: ZooKeeper's prep takes a zxid, then throws
+ * (getPendingChanges walks every op's path) before the request has a txn
+ * header. Nothing is logged, the zxid is lost (the next txn skips it), and
+ * the reply is MARSHALLINGERROR with an empty MultiResponse. */
+static bool multi_null_path(srv *s, conn *c, int32_t xid, const wire_multi_req *m)
+{
+    int32_t i = 0;
+    while (i < m->n_ops && m->ops[i].path.len >= 0)
+        i++;
+    if (i == m->n_ops)
+        return false;
+    s->zxids_burned++;
+    srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " multi op %d has a null path: MARSHALLINGERROR",
+            (uint64_t)c->session_id, i);
+    srv_reply_begin(&s->reply, xid, s->last_zxid, ZERR_MARSHALLINGERROR);
+    wire_wr_i32(&s->reply, -1);
+    wire_wr_bool(&s->reply, true);
+    wire_wr_i32(&s->reply, -1);
+    srv_reply_end(&s->reply);
+    srv_send(s, c, s->last_zxid, &s->reply, false);
+    return true;
+}
+
 void srv_commit_multi(conn *c, int32_t xid, const wire_multi_req *m)
 {
     srv *s = c->s;
+    if (multi_null_path(s, c, xid, m))
+        return;
     zt_auth a;
     zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
     zt_quota_notes notes = {0};

@@ -282,25 +282,39 @@ static void op_ping(req *q)
     reply_err(q, 0);
 }
 
+/* ZooKeeper's watch tables take a null path as a key like any other (no
+ * event ever names it); zabd files it under "", which no event names
+ * either. */
+static wire_str null_path_key(wire_str path)
+{
+    return path.len < 0 ? (wire_str){"", 0} : path;
+}
+
 static void op_watches(req *q)
 {
     srv *s = q->c->s;
     wire_str path = wire_rd_str(&q->r);
     int32_t wtype = wire_rd_i32(&q->r);
-    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+    if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "removeWatches");
+    bool null_path = path.len < 0;
+    path = null_path_key(path);
     int rc = watch_remove(s->watches, path.p, (size_t)path.len, q->c->id, wtype,
-                          q->type == WIRE_OP_CHECKWATCHES);
-    /* WatcherType.fromInt throws on an unknown type */
-    reply_err(q, rc == ZERR_BADARGUMENTS ? ZERR_MARSHALLINGERROR : rc);
+                          null_path || q->type == WIRE_OP_CHECKWATCHES);
+    /* WatcherType.fromInt throws on an unknown type. A null path that
+     * finds a watch throws too, in ZooKeeper's watch-mode map. */
+    if (rc == ZERR_BADARGUMENTS || (null_path && rc == 0))
+        rc = ZERR_MARSHALLINGERROR;
+    reply_err(q, rc);
 }
 
 static void op_add_watch(req *q)
 {
     wire_str path = wire_rd_str(&q->r);
     int32_t mode = wire_rd_i32(&q->r);
-    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+    if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "addWatch");
+    path = null_path_key(path);
     /* AddWatchMode.fromZooKeeperMode throws on anything else. */
     if (mode != 0 && mode != 1)
         return reply_err(q, ZERR_MARSHALLINGERROR);
@@ -441,12 +455,8 @@ static void op_write(req *q)
     int rc = wire_write_req_decode(&q->r, q->type, &w);
     if (rc != 0)
         return bad_write(q, "write");
-    if (w.path.len < 0) {
-        /* A null path decodes but cannot be used: ZooKeeper answers
-         * MARSHALLINGERROR and keeps the connection. */
-        wire_write_req_fini(&w);
-        return reply_err(q, ZERR_MARSHALLINGERROR);
-    }
+    /* A null path decodes; prep answers it as ZooKeeper's does (its
+     * checks throw MARSHALLINGERROR or BADARGUMENTS, with a zxid spent). */
     srv_commit_write(q->c, q->xid, q->type, &w);
     wire_write_req_fini(&w);
 }
@@ -468,6 +478,13 @@ static void op_multi_read(req *q)
     wire_wr *w = begin(q, 0);
     for (int32_t i = 0; i < m.n_ops; i++) {
         const wire_write_req *op = &m.ops[i];
+        if (op->path.len < 0) {
+            /* The node lookup throws on a null path, outside the per-op
+             * catch: MARSHALLINGERROR, with the results gathered so far
+             * still in the body (FinalRequestProcessor). */
+            wire_wr_patch_i32(w, 16, ZERR_MARSHALLINGERROR); /* ReplyHeader.err */
+            break;
+        }
         int err;
         const zt_node *n = lookup_readable(q, op->path, WIRE_PERM_READ, &err);
         if (n == NULL) {

@@ -117,6 +117,7 @@ struct srv {
     watch_reg *watches;
     stor *st;
     int64_t last_zxid;    /* newest zxid assigned (and applied) */
+    int64_t zxids_burned; /* handed out by requests that logged nothing; the next txn skips them */
     int64_t durable_zxid; /* newest zxid known durable, loop side */
     pthread_mutex_t durable_mu;
     int64_t durable_posted; /* written by the log thread */

@@ -288,6 +288,9 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
      * checks, and its apply step then throws and stops the server. */
     if (q->type == WIRE_OP_CREATETTL && !is_ttl)
         return ZERR_BADARGUMENTS;
+    /* validatePathForCreate: a null path throws (MARSHALLINGERROR). */
+    if (q->path.len < 0)
+        return ZERR_MARSHALLINGERROR;
     size_t slash;
     if (!last_slash(q->path, &slash) || has_nul(q->path))
         return ZERR_BADARGUMENTS;
@@ -349,6 +352,8 @@ static int prep_delete(pview *v, const wire_write_req *q, wire_txn *txn, bool co
 {
     int rc;
     size_t slash, plen;
+    if (q->path.len < 0)
+        return ZERR_MARSHALLINGERROR; /* getParentPathAndValidate throws */
     if (!last_slash(q->path, &slash) || has_nul(q->path) || is_special(q->path))
         return ZERR_BADARGUMENTS;
     prec parent, node;

@@ -358,3 +358,72 @@ def test_successful_check_outside_multi_gets_no_reply_but_spends_a_zxid(server, 
     c.send(13, ustr('/no-such-node') + struct.pack('>i', -1))
     assert reply_zxids(c.read_frame_raw())[0][::2] == (3, NONODE)
     c.close()
+
+
+def last_zxid(c):
+    c.send(SYNC, ustr('/'))
+    return reply_zxids(c.read_frame_raw())[0][1]
+
+
+NULL = struct.pack('>i', -1)
+OPEN_ACL = struct.pack('>i', 1) + struct.pack('>i', 31) + ustr('world') + ustr('anyone')
+
+
+@pytest.mark.parametrize('op,body,err', [
+    (CREATE, NULL + ustr(b'') + OPEN_ACL + struct.pack('>i', 0), MARSHALLINGERROR),
+    (DELETE, NULL + struct.pack('>i', -1), MARSHALLINGERROR),
+    (5, NULL + ustr(b'') + struct.pack('>i', -1), BADARGUMENTS),      # setData
+    (7, NULL + OPEN_ACL + struct.pack('>i', -1), BADARGUMENTS),       # setACL
+    (13, NULL + struct.pack('>i', -1), BADARGUMENTS),                 # check
+], ids=['create', 'delete', 'setData', 'setACL', 'check'])
+def test_null_path_in_a_write_fails_in_prep_and_spends_a_zxid(server, bystander, op, body, err):
+    # validatePath turns a null path into BADARGUMENTS; create and delete
+    # call lastIndexOf on it first and throw (MARSHALLINGERROR).
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(op, body)
+    assert reply_zxids(c.read_frame_raw())[0][1:] == (before + 1, err)
+    round_trip(c)
+    c.close()
+
+
+def test_multi_with_a_null_path_loses_a_zxid(server, bystander, logged):
+    # Prep takes a zxid, then throws on the null path before the request
+    # has a txn: nothing is logged, the reply is MARSHALLINGERROR with an
+    # empty MultiResponse, and the next txn skips the lost zxid.
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(MULTI, multi_op(13, ustr('/') + struct.pack('>i', -1)) +
+           multi_op(5, NULL + ustr(b'') + struct.pack('>i', -1)) + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_) == [(2, before, MARSHALLINGERROR)]
+    assert frame_[20:] == MULTI_END
+    assert last_zxid(c) == before
+    c.send(CREATE, create_body('/after-null-multi'))
+    assert reply_zxids(c.read_frame_raw())[0][1:] == (before + 2, OK)
+    assert c.request(DELETE, ustr('/after-null-multi') + struct.pack('>i', -1))[0] == OK
+    assert logged(c, 'null path')
+    c.close()
+
+
+def test_multi_read_with_a_null_path_answers_what_it_read_before_it(server, bystander):
+    c = Raw(server[0])
+    c.send(MULTI_READ, multi_op(GETCHILDREN, ustr('/zookeeper') + b'\0') +
+           multi_op(GETDATA, NULL + b'\0') + multi_op(GETDATA, ustr('/') + b'\0') + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_)[0][::2] == (1, MARSHALLINGERROR)
+    body = frame_[20:]
+    # one getChildren result (quota and config), then the end marker
+    assert body[:13] == struct.pack('>i?ii', GETCHILDREN, False, 0, 2)
+    assert body.endswith(MULTI_END) and len(body) == 13 + (4 + 5) + (4 + 6) + 9
+    round_trip(c)
+    c.close()
+
+
+def test_add_watch_with_a_null_path_is_answered_ok(server, bystander):
+    # ZooKeeper's watch table takes the null key; nothing ever fires for it.
+    c = Raw(server[0])
+    err, body = c.request(106, NULL + struct.pack('>i', 0))
+    assert (err, body) == (OK, struct.pack('>i', 0))
+    round_trip(c)
+    c.close()
