@@ -299,8 +299,14 @@ static void op_watches(req *q)
         return bad_read(q, "removeWatches");
     bool null_path = path.len < 0;
     path = null_path_key(path);
-    int rc = watch_remove(s->watches, path.p, (size_t)path.len, q->c->id, wtype,
-                          null_path || q->type == WIRE_OP_CHECKWATCHES);
+    int rc;
+    if (q->type == WIRE_OP_CHECKWATCHES && wtype >= WATCH_TYPE_CHILDREN && wtype <= WATCH_TYPE_ANY)
+        rc = watch_check_any(s->watches, path.p, (size_t)path.len, wtype);
+    else if (null_path)
+        rc = watch_remove(s->watches, path.p, 0, q->c->id, wtype, true);
+    else
+        rc = watch_remove(s->watches, path.p, (size_t)path.len, q->c->id, wtype,
+                          q->type == WIRE_OP_CHECKWATCHES);
     /* WatcherType.fromInt throws on an unknown type. A null path that
      * finds a watch throws too, in ZooKeeper's watch-mode map. */
     if (rc == ZERR_BADARGUMENTS || (null_path && rc == 0))

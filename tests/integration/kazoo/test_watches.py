@@ -303,3 +303,21 @@ def test_set_watches_fires_what_a_reconnecting_client_missed(zk, server, root):
     etype, _state, plen = struct.unpack('>iii', f[16:28])
     assert (etype, f[28:28 + plen].decode()) == (3, same)
     s.close()
+
+
+def test_check_watches_answers_for_any_sessions_watch_on_the_path(zk, clients, root):
+    # ZooKeeper 3.8's WatchManager.containsWatcher only asks whether the
+    # path has a watch in the table, whoever holds it; and 3.8 files a
+    # recursive watch in the child table too.
+    path = zk.create(root + '/cw')
+    other = clients()
+    other.get(path, watch=lambda e: None)
+    assert zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_DATA))
+    assert zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_ANY))
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_CHILDREN))
+    # Removing is still per watcher.
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.RemoveWatches(path, zkraw.WATCHER_DATA))
+    zkraw.call(other, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+    assert zkraw.call(zk, zkraw.CheckWatches(root, zkraw.WATCHER_CHILDREN))
