@@ -283,6 +283,13 @@ class Runner(object):
             body = w.decode_body(code, rest)
             if body:
                 rec['body'] = self.canon(body)
+        elif rest and code in (w.MULTI, w.MULTIREAD):
+            # ZooKeeper can send an error with a (partial) MultiResponse.
+            body = w.decode_body(code, rest)
+            if 'short' in body or 'rest' in body:
+                rec['rest'] = rest.hex()
+            else:
+                rec['body'] = self.canon(body)
         elif rest:
             rec['rest'] = rest.hex()
         return rec
