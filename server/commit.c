@@ -36,6 +36,18 @@ static void fire_events(srv *s, int64_t zxid)
             conn *c = srv_conn_by_id(s, s->dl[k].watcher);
             if (c == NULL)
                 continue;
+            /* CVE-2024-23944: only a watcher that may READ the node the
+             * event is about hears of it (one-shot watches are spent all
+             * the same, as in ZooKeeper's WatchManager). */
+            zt_auth a;
+            srv_auth_view(c, &a);
+            if (zt_event_check_acl(o, e, WIRE_PERM_READ, &a) != 0) {
+                srv_log(SRV_LOG_DEBUG,
+                        "not delivering event %d on %.*s to session 0x%016" PRIx64
+                        " (filtered by ACL)",
+                        s->dl[k].event_type, path.len, path.p, (uint64_t)c->session_id);
+                continue;
+            }
             srv_reply_begin(&s->reply, WIRE_XID_NOTIFICATION, -1, 0);
             wire_wr_i32(&s->reply, s->dl[k].event_type);
             wire_wr_i32(&s->reply, WIRE_STATE_SYNC_CONNECTED);

@@ -216,20 +216,26 @@ static bool id_matches(const zt_auth *a, wire_str scheme, wire_str auth_id, wire
     return wire_str_eq(auth_id, acl_id);
 }
 
+bool zt_acl_entry_grants(const wire_acl *e, int32_t perm, const zt_auth *a)
+{
+    if ((e->perms & perm) == 0)
+        return false;
+    if (wire_str_eqc(e->scheme, "world") && wire_str_eqc(e->id, "anyone"))
+        return true;
+    for (int32_t j = 0; j < a->n_ids; j++)
+        if (wire_str_eq(a->ids[j].scheme, e->scheme) &&
+            id_matches(a, e->scheme, a->ids[j].id, e->id))
+            return true;
+    return false;
+}
+
 bool zt_acl_check(const wire_acl *acl, int32_t n, int32_t perm, const zt_auth *a)
 {
     if (n == 0 || a->is_super)
         return true;
-    for (int32_t i = 0; i < n; i++) {
-        if ((acl[i].perms & perm) == 0)
-            continue;
-        if (wire_str_eqc(acl[i].scheme, "world") && wire_str_eqc(acl[i].id, "anyone"))
+    for (int32_t i = 0; i < n; i++)
+        if (zt_acl_entry_grants(&acl[i], perm, a))
             return true;
-        for (int32_t j = 0; j < a->n_ids; j++)
-            if (wire_str_eq(a->ids[j].scheme, acl[i].scheme) &&
-                id_matches(a, acl[i].scheme, a->ids[j].id, acl[i].id))
-                return true;
-    }
     return false;
 }
 

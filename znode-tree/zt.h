@@ -184,10 +184,23 @@ typedef struct zt_result {
     wire_stat stat;              /* the node's stat after the op (create, setData, setACL) */
 } zt_result;
 
+/* A watch event, with a copy of the ACL of the node it is about, taken
+ * when the change was applied (a deleted node's ACL is gone from the tree
+ * by the time events are delivered). ZooKeeper (CVE-2024-23944, fixed in
+ * 3.8.4 and 3.9.2) delivers an event only to watchers that may READ that
+ * node: the created, deleted or changed node itself, and the parent for
+ * NodeChildrenChanged. zt_event_check_acl tells. */
 typedef struct zt_event {
     int32_t type; /* WIRE_EVENT_* */
     uint32_t path_off, path_len;
+    uint32_t acl_off, n_acl; /* entries in zt_out.acls */
 } zt_event;
+
+/* One copied ACL entry; its strings live in zt_out.strs. */
+typedef struct zt_out_acl {
+    int32_t perms;
+    uint32_t scheme_off, scheme_len, id_off, id_len;
+} zt_out_acl;
 
 /* Per-apply output; reuse one across applies (zt_out_reset). results[0] is
  * the txn's own result; for a multi, results[1..] are its ops. */
@@ -196,6 +209,8 @@ typedef struct zt_out {
     size_t n_res, cap_res;
     zt_event *ev;
     size_t n_ev, cap_ev;
+    zt_out_acl *acls;
+    size_t n_acls, cap_acls;
     wire_wr strs;
 } zt_out;
 
@@ -207,6 +222,10 @@ static inline wire_str zt_out_str(const zt_out *o, uint32_t off, uint32_t len)
     wire_str s = {(const char *)o->strs.p + off, (int32_t)len};
     return s;
 }
+
+/* 0 if auth may do perm on the node event e is about, as its ACL stood
+ * when e was produced; ZERR_NOAUTH if not. O(ACL entries). */
+int zt_event_check_acl(const zt_out *o, const zt_event *e, int32_t perm, const zt_auth *auth);
 
 /* Applies one txn (header + decoded body). Op failures land in the results
  * (a replayed create of an existing node, for instance); the return value is

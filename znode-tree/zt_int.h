@@ -146,5 +146,8 @@ int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out)
 void zt_acl_release(zt_tree *t, uint32_t idx);
 void zt_acl_retain(zt_tree *t, uint32_t idx);
 bool zt_acl_check(const wire_acl *acl, int32_t n, int32_t perm, const zt_auth *a);
+/* Whether one entry grants perm to a (the per-entry step of zt_acl_check,
+ * which also lets the super user and an empty list through). */
+bool zt_acl_entry_grants(const wire_acl *e, int32_t perm, const zt_auth *a);
 
 #endif

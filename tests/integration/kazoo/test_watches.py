@@ -321,3 +321,36 @@ def test_check_watches_answers_for_any_sessions_watch_on_the_path(zk, clients, r
         zkraw.call(zk, zkraw.RemoveWatches(path, zkraw.WATCHER_DATA))
     zkraw.call(other, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
     assert zkraw.call(zk, zkraw.CheckWatches(root, zkraw.WATCHER_CHILDREN))
+
+
+def test_events_about_nodes_the_watcher_may_not_read_are_not_delivered(zk, clients, root):
+    # CVE-2024-23944 (fixed in ZooKeeper 3.8.4 and 3.9.2, backported to
+    # Debian's 3.8.0): an event reaches a watcher only if it may READ the
+    # node the event is about: the created, deleted or changed node, and
+    # the parent for NodeChildrenChanged. One-shot watches are spent anyway.
+    from kazoo.security import make_digest_acl
+    secret = [make_digest_acl('alice', 'pw', all=True)]
+    alice = clients(auth_data=[('digest', 'alice:pw')])
+    rec = zkraw.EventRecorder(zk)
+    zkraw.call(zk, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT))
+    deep = clients()
+    deep_rec = zkraw.EventRecorder(deep)
+    zkraw.call(deep, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+
+    zk.exists(root + '/s', watch=lambda e: None)
+    alice.create(root + '/s', acl=secret)
+    alice.set(root + '/s', b'1')                   # the exists watch is spent
+    zk.exists(root + '/s', watch=lambda e: None)
+    alice.set(root + '/s', b'2')
+    alice.create(root + '/s/kid')                  # readable: delivered to deep
+    alice.delete(root + '/s/kid')
+    alice.create(root + '/e', ephemeral=True, acl=secret)
+    zk.exists(root + '/e', watch=lambda e: None)
+    alice.stop()                                    # the ephemeral goes, unseen
+    zk.create(root + '/open')
+    zk.sync(root)
+    deep.sync(root)
+    CHILD, CREATED, DELETED = zkraw.EV_CHILD, zkraw.EV_CREATED, zkraw.EV_DELETED
+    assert rec.take() == [(CHILD, root)] * 4
+    assert deep_rec.take() == [(CREATED, root + '/s/kid'), (DELETED, root + '/s/kid'),
+                               (CREATED, root + '/open')]
