@@ -102,6 +102,8 @@ class Legality(object):
         self.held = {}  # slot -> {path: set(modes)}
 
     def _held(self, s, p):
+        """Modes slot s may hold on p: 0 persistent, 1 recursive, 'child1'
+        a one-shot child watch (which persistent-only checks ignore)."""
         if not isinstance(p, str):
             return set()
         return self.held.get(s, {}).get(p, set())
@@ -110,23 +112,29 @@ class Legality(object):
         s = op.get('s', 0)
         kind = op['op']
         if kind in ('exists', 'getData', 'getChildren', 'getChildren2'):
-            return not (op.get('watch') and self._held(s, op['path']))
+            return not (op.get('watch') and self._held(s, op['path']) - {'child1'})
         if kind == 'addWatch':
-            other = self._held(s, op['path']) - {op['mode']}
+            # 3.8 keeps one mode per watcher and path in each table: a
+            # recursive watch turns a one-shot child watch into one that
+            # ignores child events.
+            held = self._held(s, op['path'])
+            if op['mode'] == 1 and 'child1' in held:
+                return False
+            other = held - {op['mode'], 'child1'}
             return not other
         if kind in ('removeWatches', 'checkWatches'):
             if op['type'] in (4, 5):
                 return False
             if kind == 'removeWatches' and op['type'] in (1, 2):
-                return not self._held(s, op['path'])
+                return not self._held(s, op['path']) - {'child1'}
             return True
         if kind == 'setWatches':
             for key in ('data', 'exist', 'child'):
-                if any(self._held(s, p) for p in op.get(key, [])):
+                if any(self._held(s, p) - {'child1'} for p in op.get(key, [])):
                     return False
             for key, mode in (('persistent', 0), ('recursive', 1)):
                 for p in op.get(key) or []:
-                    if self._held(s, p) - {mode}:
+                    if self._held(s, p) - {mode, 'child1'} or (mode == 1 and 'child1' in self._held(s, p)):
                         return False
             both = set(op.get('persistent') or []) & set(op.get('recursive') or [])
             one = set(op.get('data', [])) | set(op.get('exist', [])) | set(op.get('child', []))
@@ -139,11 +147,16 @@ class Legality(object):
         kind = op['op']
         if kind in ('close', 'reconnect'):
             self.held.pop(s, None)
+        elif kind in ('getChildren', 'getChildren2') and op.get('watch') and isinstance(op['path'], str):
+            self.held.setdefault(s, {}).setdefault(op['path'], set()).add('child1')
         elif kind == 'addWatch' and op['mode'] in (0, 1):
             self.held.setdefault(s, {}).setdefault(op['path'], set()).add(op['mode'])
         elif kind == 'removeWatches' and op['type'] == 3:
             self.held.get(s, {}).pop(op['path'], None)
         elif kind == 'setWatches':
+            for p in op.get('child') or []:
+                if isinstance(p, str):
+                    self.held.setdefault(s, {}).setdefault(p, set()).add('child1')
             for key, mode in (('persistent', 0), ('recursive', 1)):
                 for p in op.get(key) or []:
                     self.held.setdefault(s, {}).setdefault(p, set()).add(mode)
@@ -280,7 +293,9 @@ class Gen(object):
         elif kind == 'getACL':
             op.update(path=self.path())
         elif kind == 'setACL':
-            op.update(path=self.path(), acl=self.acl(), version=self.version())
+            # Never "/": a closed root would end every later run's setup.
+            path = self.path()
+            op.update(path='@' if path == '/' else path, acl=self.acl(), version=self.version())
         elif kind == 'sync':
             op.update(path=self.path(0.6, 0.3))
         elif kind == 'check':
