@@ -251,10 +251,17 @@ static void op_get_ephemerals(req *q)
     wire_str prefix = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "getEphemerals");
-    /* null, blank or "/" means every ephemeral of the session */
-    while (prefix.len > 0 && (prefix.p[prefix.len - 1] == ' '))
-        prefix.len--;
-    if (prefix.len < 0 || wire_str_eqc(prefix, "/"))
+    /* null, blank or "/" once trimmed means every ephemeral of the
+     * session; anything else is matched untrimmed (Java's trim() drops
+     * chars up to ' ' at both ends). */
+    wire_str t = prefix;
+    while (t.len > 0 && (uint8_t)t.p[0] <= ' ') {
+        t.p++;
+        t.len--;
+    }
+    while (t.len > 0 && (uint8_t)t.p[t.len - 1] <= ' ')
+        t.len--;
+    if (prefix.len < 0 || t.len == 0 || wire_str_eqc(t, "/"))
         prefix.len = 0;
     wire_wr *w = begin(q, 0);
     size_t at = w->len;

@@ -205,3 +205,15 @@ def test_data_limits(server, clients, root):
         zk.set(root + '/big', b'y' * (1024 * 1024 + 1))
     assert zk.get(root + '/big')[1].version == 0
     assert zk.client_id[0] == sid
+
+
+def test_get_ephemerals_prefix_is_trimmed_only_to_decide_all(zk, root):
+    # FinalRequestProcessor: a null, blank or "/" prefix once trim()med
+    # lists every ephemeral of the session; any other prefix is matched
+    # as sent, untrimmed.
+    p = zk.create(root + '/e1', ephemeral=True)
+    for prefix in ('', ' ', ' / ', '\t/\n'):
+        assert zkraw.call(zk, zkraw.GetEphemerals(prefix)) == [p]
+    assert zkraw.call(zk, zkraw.GetEphemerals(root + '/e')) == [p]
+    assert zkraw.call(zk, zkraw.GetEphemerals(root + '/e ')) == []
+    assert zkraw.call(zk, zkraw.GetEphemerals(' ' + root)) == []
