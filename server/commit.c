@@ -354,6 +354,25 @@ int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeo
     return 0;
 }
 
+void srv_commit_session_again(conn *c, int32_t xid, int32_t timeout_ms)
+{
+    srv *s = c->s;
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
+    wire_wr_reset(&s->txn);
+    if (zt_prep_create_session(&ctx, timeout_ms, &s->txn) != 0) {
+        srv_conn_close(c, "out of memory");
+        return;
+    }
+    s->last_zxid = ctx.zxid;
+    if (log_and_apply(s, ctx.zxid) != 0)
+        return;
+    srv_log(SRV_LOG_INFO,
+            "session 0x%016" PRIx64 " sent createSession again: answered as a connect",
+            (uint64_t)c->session_id);
+    srv_send_connect_resp(s, c, ctx.zxid, c->timeout_ms, c->session_id, true);
+}
+
 void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id)
 {
     zt_auth a;

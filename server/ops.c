@@ -542,6 +542,18 @@ static void op_delete_container(req *q)
     srv_commit_error(q->c, q->xid, q->type, ZERR_BADARGUMENTS);
 }
 
+static void op_create_session(req *q)
+{
+    /* ZooKeeper lists createSession as a valid request type; its prep
+     * reads an int timeout from the body (a shorter body throws:
+     * MARSHALLINGERROR), logs a CreateSessionTxn for the connection's
+     * session and answers with a ConnectResponse. The connection stays. */
+    int32_t timeout = wire_rd_i32(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_write(q, "createSession");
+    srv_commit_session_again(q->c, q->xid, timeout);
+}
+
 static void op_close(req *q)
 {
     srv_commit_close_session(q->c->s, q->c, q->xid, q->c->session_id);
@@ -622,6 +634,8 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     }
     if (q.type == WIRE_OP_CLOSESESSION)
         return op_close(&q);
+    if (q.type == WIRE_OP_CREATESESSION)
+        return op_create_session(&q);
     const op_entry *op =
         q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0] ? &ops[q.type] : NULL;
     if (op == NULL || op->fn == NULL) {

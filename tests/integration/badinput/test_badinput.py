@@ -427,3 +427,21 @@ def test_add_watch_with_a_null_path_is_answered_ok(server, bystander):
     assert (err, body) == (OK, struct.pack('>i', 0))
     round_trip(c)
     c.close()
+
+
+def test_create_session_request_on_a_session_is_answered_as_a_connect(server, bystander, logged):
+    # ZooKeeper lists createSession (-10) as a valid request type: prep
+    # reads a timeout from the body (too short: MARSHALLINGERROR), logs a
+    # CreateSessionTxn for the connection's session and finishSessionInit
+    # sends a ConnectResponse. Both spend a zxid; the connection stays.
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(-10, b'\0\0')
+    assert reply_zxids(c.read_frame_raw())[0] == (2, before + 1, MARSHALLINGERROR)
+    c.send(-10, struct.pack('>i', 0))
+    timeout, session, passwd = parse_connect_resp(c.read_frame())
+    assert (timeout, session, passwd) == (c.timeout, c.session, c.passwd)
+    assert last_zxid(c) == before + 2
+    assert logged(c, 'createSession again')
+    round_trip(c)
+    c.close()
