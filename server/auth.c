@@ -26,54 +26,13 @@
 #include <string.h>
 #include <strings.h>
 
-/* Java's String.hashCode over the UTF-16 units of a UTF-8 string (bytes
- * that are not UTF-8 count as U+FFFD, as Java's decoder makes them). */
-static uint32_t java_str_hash(const char *p, size_t n)
-{
-    uint32_t h = 0;
-    const uint8_t *b = (const uint8_t *)p;
-    for (size_t i = 0; i < n;) {
-        uint32_t cp = 0xfffd;
-        size_t len = 1;
-        if (b[i] < 0x80) {
-            cp = b[i];
-        } else if ((b[i] & 0xe0) == 0xc0 && i + 1 < n && (b[i + 1] & 0xc0) == 0x80 &&
-                   b[i] >= 0xc2) {
-            cp = (uint32_t)(b[i] & 0x1f) << 6 | (b[i + 1] & 0x3f);
-            len = 2;
-        } else if ((b[i] & 0xf0) == 0xe0 && i + 2 < n && (b[i + 1] & 0xc0) == 0x80 &&
-                   (b[i + 2] & 0xc0) == 0x80) {
-            cp = (uint32_t)(b[i] & 0x0f) << 12 | (uint32_t)(b[i + 1] & 0x3f) << 6 |
-                 (b[i + 2] & 0x3f);
-            len = 3;
-            if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
-                cp = 0xfffd;
-        } else if ((b[i] & 0xf8) == 0xf0 && i + 3 < n && (b[i + 1] & 0xc0) == 0x80 &&
-                   (b[i + 2] & 0xc0) == 0x80 && (b[i + 3] & 0xc0) == 0x80) {
-            cp = (uint32_t)(b[i] & 0x07) << 18 | (uint32_t)(b[i + 1] & 0x3f) << 12 |
-                 (uint32_t)(b[i + 2] & 0x3f) << 6 | (b[i + 3] & 0x3f);
-            len = 4;
-            if (cp < 0x10000 || cp > 0x10ffff)
-                cp = 0xfffd;
-        }
-        if (cp >= 0x10000) {
-            h = h * 31u + (0xd800u | ((cp - 0x10000) >> 10));
-            h = h * 31u + (0xdc00u | ((cp - 0x10000) & 0x3ff));
-        } else {
-            h = h * 31u + cp;
-        }
-        i += len;
-    }
-    return h;
-}
-
 /* The hash ConcurrentHashMap files an Id under: the jute record's
  * hashCode (17, then 37 * result + each field's hashCode), spread. */
 static uint32_t id_hash(wire_str scheme, wire_str id)
 {
     uint32_t h = 17;
-    h = 37u * h + java_str_hash(scheme.p, (size_t)scheme.len);
-    h = 37u * h + java_str_hash(id.p, (size_t)id.len);
+    h = 37u * h + wire_java_hash(scheme.p, (size_t)scheme.len);
+    h = 37u * h + wire_java_hash(id.p, (size_t)id.len);
     return (h ^ (h >> 16)) & 0x7fffffffu;
 }
 

@@ -325,6 +325,16 @@ uint32_t wire_crc32(uint32_t crc, const void *p, size_t n);
  * module's "append to a vector" goes through this one overflow-checked path. */
 int wire_reserve(void **arr, size_t *cap, size_t n, size_t elem_size);
 
+/* ---- Java strings (java.c) ------------------------------------------------- */
+
+/* ZooKeeper holds every string as a java.lang.String. wire_java_next reads
+ * one code point of p[0..n) (n >= 1) as Java's UTF-8 decoder does, U+FFFD
+ * for each malformed unit it would replace, and returns the bytes it took.
+ * wire_java_hash is String.hashCode of the decoded string (over UTF-16
+ * units, int arithmetic), which orders ZooKeeper's hash sets. */
+size_t wire_java_next(const uint8_t *p, size_t n, uint32_t *cp);
+uint32_t wire_java_hash(const char *s, size_t n);
+
 /* ---- Frames ------------------------------------------------------------------ */
 
 /* Looks at the start of a stream: if a whole frame is present, sets *body_len
