@@ -78,7 +78,9 @@ int64_t zt_last_zxid(const zt_tree *t); /* highest zxid applied */
 int64_t zt_data_size(const zt_tree *t);
 
 /* Ephemerals of one session (session == 0: every session's). Calls fn for
- * each; stops when fn returns non-zero. */
+ * each; stops when fn returns non-zero (and returns its value). One
+ * session's come in ZooKeeper's order (a clone of its HashSet: tree.c);
+ * ZERR_NOMEM if that order cannot be computed. */
 int zt_ephemerals(const zt_tree *t, int64_t session,
                   int (*fn)(void *arg, int64_t owner, const zt_node *n), void *arg);
 size_t zt_ephemeral_count(const zt_tree *t);

@@ -56,9 +56,13 @@ typedef struct zt_nodevec {
     size_t n, cap;
 } zt_nodevec;
 
+/* One session's ephemerals in creation order (ZooKeeper's per-session
+ * HashSet iterates in an order that depends on it), and the most it ever
+ * held at once (that set's table never shrinks). */
 typedef struct zt_eph {
     int64_t owner;
     zt_nodevec nodes;
+    size_t peak;
 } zt_eph;
 
 struct zt_tree {

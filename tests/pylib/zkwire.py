@@ -270,8 +270,10 @@ def decode_body(op, body):
         elif op == GETACL:
             out['acl'] = r.acl_vec()
             out['stat'] = r.stat()
-        elif op in (GETCHILDREN, GETEPHEMERALS):
+        elif op == GETCHILDREN:
             out['children'] = r.str_vec()
+        elif op == GETEPHEMERALS:
+            out['paths'] = r.str_vec()
         elif op == GETCHILDREN2:
             out['children'] = r.str_vec()
             out['stat'] = r.stat()

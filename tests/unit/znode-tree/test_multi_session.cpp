@@ -400,3 +400,43 @@ TEST(ZtSession, CreateAndSetDataEventsCarryTheirNodesAcl)
     LONGS_EQUAL(1, d->out.n_ev);
     LONGS_EQUAL(ZERR_NOAUTH, zt_event_check_acl(&d->out, &d->out.ev[0], WIRE_PERM_READ, &nobody));
 }
+
+static int collect_path(void *arg, int64_t, const zt_node *n)
+{
+    wire_str p = zt_node_path(n);
+    static_cast<std::vector<std::string> *>(arg)->push_back(std::string(p.p, (size_t)p.len));
+    return 0;
+}
+
+TEST(ZtSession, EphemeralsComeInZooKeepersHashSetOrder)
+{
+    // Read from ZooKeeper 3.8.0: getEphemerals, and the deletes of a close,
+    // after creating /eph-order/n00..n13 (the set grows past 16 bins) and
+    // deleting n03 and n07.
+    d->create("/eph-order");
+    d->session = 0xa;
+    char path[32];
+    for (int i = 0; i < 14; i++) {
+        snprintf(path, sizeof path, "/eph-order/n%02d", i);
+        d->create(path, WIRE_MODE_EPHEMERAL);
+    }
+    d->simple(WIRE_OP_DELETE, "/eph-order/n03");
+    d->simple(WIRE_OP_DELETE, "/eph-order/n07");
+    std::vector<std::string> got;
+    LONGS_EQUAL(0, zt_ephemerals(d->t, 0xa, collect_path, &got));
+    const char *want[] = {"n01", "n12", "n00", "n11", "n10", "n05",
+                          "n04", "n02", "n13", "n09", "n08", "n06"};
+    LONGS_EQUAL(12, got.size());
+    for (size_t i = 0; i < 12; i++)
+        STRCMP_EQUAL((std::string("/eph-order/") + want[i]).c_str(), got[i].c_str());
+    d->close_session(0xa);
+    std::string deleted;
+    for (size_t i = 0; i < d->out.n_ev; i += 2)
+        deleted += std::string(zt_out_str(&d->out, d->out.ev[i].path_off, d->out.ev[i].path_len).p,
+                               d->out.ev[i].path_len) +
+                   " ";
+    std::string expect;
+    for (const char *w : want)
+        expect += std::string("/eph-order/") + w + " ";
+    STRCMP_EQUAL(expect.c_str(), deleted.c_str());
+}
