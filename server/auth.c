@@ -103,6 +103,16 @@ out:
     return rc;
 }
 
+/* Each c->auth_blob[i] holds scheme, NUL, the id's length (4 bytes, host
+ * order), the id and a NUL: ids may hold NULs (Java strings do). */
+static wire_acl blob_id(const char *blob)
+{
+    size_t ls = strlen(blob);
+    uint32_t li;
+    memcpy(&li, blob + ls + 1, sizeof li);
+    return (wire_acl){0, {blob, (int32_t)ls}, {blob + ls + 1 + sizeof li, (int32_t)li}};
+}
+
 /* Rebuilds c->auth, in the map's order, from c->auth_blob. */
 static int auth_reorder(conn *c)
 {
@@ -113,29 +123,29 @@ static int auth_reorder(conn *c)
     if (h == NULL || order == NULL)
         goto out;
     for (int32_t i = 0; i < n; i++) {
-        const char *scheme = c->auth_blob[i];
-        const char *id = scheme + strlen(scheme) + 1;
-        h[i] = id_hash(wire_str_c(scheme), wire_str_c(id));
+        wire_acl a = blob_id(c->auth_blob[i]);
+        h[i] = id_hash(a.scheme, a.id);
     }
     if ((rc = chm_order(h, n, order)) != 0)
         goto out;
-    for (int32_t i = 0; i < n; i++) {
-        const char *scheme = c->auth_blob[order[i]];
-        const char *id = scheme + strlen(scheme) + 1;
-        c->auth[i] = (wire_acl){0, wire_str_c(scheme), wire_str_c(id)};
-    }
+    for (int32_t i = 0; i < n; i++)
+        c->auth[i] = blob_id(c->auth_blob[order[i]]);
 out:
     free(h);
     free(order);
     return rc;
 }
 
-int srv_auth_add(conn *c, const char *scheme, const char *id)
+/* Adds (scheme, id[0..li)) unless the connection has it. */
+static int auth_add(conn *c, const char *scheme, const char *id, size_t li)
 {
-    size_t ls = strlen(scheme), li = strlen(id);
+    size_t ls = strlen(scheme);
     for (int32_t i = 0; i < c->n_auth; i++)
-        if (wire_str_eqc(c->auth[i].scheme, scheme) && wire_str_eqc(c->auth[i].id, id))
+        if (wire_str_eqc(c->auth[i].scheme, scheme) && (size_t)c->auth[i].id.len == li &&
+            memcmp(c->auth[i].id.p, id, li) == 0)
             return 0;
+    if (li > INT32_MAX)
+        return ZERR_NOMEM;
     wire_acl *a = realloc(c->auth, (size_t)(c->n_auth + 1) * sizeof *a);
     if (a == NULL)
         return ZERR_NOMEM;
@@ -144,16 +154,24 @@ int srv_auth_add(conn *c, const char *scheme, const char *id)
     if (b == NULL)
         return ZERR_NOMEM;
     c->auth_blob = b;
-    char *blob = malloc(ls + li + 2);
+    uint32_t len32 = (uint32_t)li;
+    char *blob = malloc(ls + 1 + sizeof len32 + li + 1);
     if (blob == NULL)
         return ZERR_NOMEM;
     memcpy(blob, scheme, ls + 1);
-    memcpy(blob + ls + 1, id, li + 1);
+    memcpy(blob + ls + 1, &len32, sizeof len32);
+    memcpy(blob + ls + 1 + sizeof len32, id, li);
+    blob[ls + 1 + sizeof len32 + li] = '\0';
     c->auth_blob[c->n_auth] = blob;
-    c->auth[c->n_auth] = (wire_acl){0, {blob, (int32_t)ls}, {blob + ls + 1, (int32_t)li}};
+    c->auth[c->n_auth] = blob_id(blob);
     c->n_auth++;
     /* On failure the ids stay, in insertion order: still the right set. */
     return auth_reorder(c);
+}
+
+int srv_auth_add(conn *c, const char *scheme, const char *id)
+{
+    return auth_add(c, scheme, id, strlen(id));
 }
 
 void srv_auth_free(conn *c)
@@ -175,23 +193,36 @@ void srv_auth_view(const conn *c, zt_auth *out)
                      c->s->cfg.sasl_any_user_id};
 }
 
-/* "user:password" -> "user:" + base64(sha1("user:password")). Without a
- * colon the whole id is the user (DigestAuthenticationProvider.generateDigest
- * takes split(":", 2)[0]): "user" -> "user:" + base64(sha1("user")). */
-static int digest_of(wire_buf auth, char *out, size_t cap)
+/* DigestAuthenticationProvider.handleAuthentication: the id is decoded
+ * into a Java string; the digest is user + ":" + base64(sha1(its UTF-8)),
+ * user being what precedes the first colon, or all of it without one
+ * (generateDigest's split(":", 2)[0]). *out is malloc'd (Java's form of the
+ * user, so whoAmI and "auth" ACLs show what ZooKeeper shows); *len its
+ * length. A null auth throws there: AUTHFAILED. */
+static int digest_of(wire_buf auth, char **out, size_t *len)
 {
-    const char *p = (const char *)auth.p;
     if (auth.len < 0)
-        return ZERR_AUTHFAILED; /* a null auth: ZooKeeper throws, AUTHFAILED */
-    const char *colon = auth.len > 0 ? memchr(p, ':', (size_t)auth.len) : NULL;
-    size_t user_len = colon != NULL ? (size_t)(colon - p) : (size_t)auth.len;
-    uint8_t sha[SHA_DIGEST_LENGTH];
-    SHA1(auth.p, (size_t)auth.len, sha);
-    if (user_len + 1 + 4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1 > cap)
         return ZERR_AUTHFAILED;
-    memcpy(out, p, user_len);
-    out[user_len] = ':';
-    EVP_EncodeBlock((unsigned char *)out + user_len + 1, sha, SHA_DIGEST_LENGTH);
+    const char *p = (const char *)auth.p;
+    size_t n = (size_t)auth.len;
+    const char *colon = n > 0 ? memchr(p, ':', n) : NULL;
+    size_t user_len = colon != NULL ? (size_t)(colon - p) : n;
+    char *utf8 = malloc(4 * n + 1);
+    char *d = malloc(3 * user_len + 2 + 4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1);
+    if (utf8 == NULL || d == NULL) {
+        free(utf8);
+        free(d);
+        return ZERR_NOMEM;
+    }
+    uint8_t sha[SHA_DIGEST_LENGTH];
+    SHA1((const uint8_t *)utf8, wire_java_str(p, n, utf8, false), sha);
+    free(utf8);
+    size_t k = wire_java_str(p, user_len, d, true);
+    d[k++] = ':';
+    k += (size_t)EVP_EncodeBlock((unsigned char *)d + k, sha, SHA_DIGEST_LENGTH);
+    d[k] = '\0';
+    *out = d;
+    *len = k;
     return 0;
 }
 
@@ -200,16 +231,19 @@ int srv_auth_packet(conn *c, wire_str scheme, wire_buf auth)
     srv *s = c->s;
     int rc = ZERR_AUTHFAILED;
     if (wire_str_eqc(scheme, "digest")) {
-        char digest[512];
-        rc = digest_of(auth, digest, sizeof digest);
+        char *digest = NULL;
+        size_t len = 0;
+        rc = digest_of(auth, &digest, &len);
         if (rc == 0) {
-            if (s->cfg.super_digest != NULL && strcmp(digest, s->cfg.super_digest) == 0) {
+            if (s->cfg.super_digest != NULL && strlen(s->cfg.super_digest) == len &&
+                memcmp(digest, s->cfg.super_digest, len) == 0) {
                 c->is_super = true;
                 rc = srv_auth_add(c, "super", "");
             }
             if (rc == 0)
-                rc = srv_auth_add(c, "digest", digest);
+                rc = auth_add(c, "digest", digest, len);
         }
+        free(digest);
     } else if (wire_str_eqc(scheme, "ip")) {
         rc = srv_auth_add(c, "ip", c->addr);
     }

@@ -95,10 +95,31 @@ static const zt_node *lookup_readable(req *q, wire_str path, int32_t perm, int *
     return *err == 0 ? n : NULL;
 }
 
+/* A string as ZooKeeper holds it once Java decoded it, and sends it back
+ * (wire_java_str): bytes that are not UTF-8 become U+FFFD. Most strings
+ * are ASCII and come back as they are; otherwise *buf is a malloc'd copy
+ * the caller frees (NULL, and the input returned, when out of memory). */
+static wire_str java_form(wire_str in, char **buf)
+{
+    *buf = NULL;
+    int32_t i = 0;
+    while (i < in.len && (uint8_t)in.p[i] < 0x80)
+        i++;
+    if (i >= in.len)
+        return in;
+    if ((*buf = malloc((size_t)in.len * 3)) == NULL)
+        return in;
+    size_t n = wire_java_str(in.p, (size_t)in.len, *buf, true);
+    return (wire_str){*buf, (int32_t)n};
+}
+
 static void add_watch(req *q, enum watch_table t, wire_str path, enum watch_mode m)
 {
+    char *buf;
+    path = java_form(path, &buf);
     if (watch_add(q->c->s->watches, t, path.p, (size_t)path.len, q->c->id, m) != 0)
         srv_log(SRV_LOG_ERROR, "out of memory adding a watch on %.*s", path.len, path.p);
+    free(buf);
 }
 
 static void op_exists(req *q)
@@ -261,13 +282,17 @@ static void op_get_ephemerals(req *q)
     }
     while (t.len > 0 && (uint8_t)t.p[t.len - 1] <= ' ')
         t.len--;
+    char *buf = NULL;
     if (prefix.len < 0 || t.len == 0 || wire_str_eqc(t, "/"))
         prefix.len = 0;
+    else
+        prefix = java_form(prefix, &buf);
     wire_wr *w = begin(q, 0);
     size_t at = w->len;
     wire_wr_i32(w, 0);
     eph_ctx e = {w, prefix, 0};
     zt_ephemerals(q->c->s->tree, q->c->session_id, add_ephemeral, &e);
+    free(buf);
     wire_wr_patch_i32(w, at, e.count);
     finish(q);
 }
@@ -277,7 +302,9 @@ static void op_sync(req *q)
     wire_str path = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "sync");
-    wire_wr_str(begin(q, 0), path);
+    char *buf;
+    wire_wr_str(begin(q, 0), java_form(path, &buf));
+    free(buf);
     finish(q);
 }
 
@@ -305,7 +332,8 @@ static void op_watches(req *q)
     if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "removeWatches");
     bool null_path = path.len < 0;
-    path = null_path_key(path);
+    char *buf;
+    path = java_form(null_path_key(path), &buf);
     int rc;
     if (q->type == WIRE_OP_CHECKWATCHES && wtype >= WATCH_TYPE_CHILDREN && wtype <= WATCH_TYPE_ANY)
         rc = watch_check_any(s->watches, path.p, (size_t)path.len, wtype);
@@ -316,6 +344,7 @@ static void op_watches(req *q)
                           q->type == WIRE_OP_CHECKWATCHES);
     /* WatcherType.fromInt throws on an unknown type. A null path that
      * finds a watch throws too, in ZooKeeper's watch-mode map. */
+    free(buf);
     if (rc == ZERR_BADARGUMENTS || (null_path && rc == 0))
         rc = ZERR_MARSHALLINGERROR;
     reply_err(q, rc);
@@ -391,7 +420,8 @@ static void op_set_watches(req *q)
     for (int l = 0; l < n_lists; l++) {
         int32_t n = wire_rd_count(&q->r, 4);
         for (int32_t i = 0; i < n; i++) {
-            wire_str path = wire_rd_str(&q->r);
+            char *buf;
+            wire_str path = java_form(wire_rd_str(&q->r), &buf);
             if (path.len < 0)
                 continue;
             const zt_node *node = zt_lookup(s->tree, path);
@@ -427,6 +457,7 @@ static void op_set_watches(req *q)
             default:
                 add_watch(q, WATCH_DATA, path, WATCH_RECURSIVE);
             }
+            free(buf);
         }
     }
     reply_err(q, 0);

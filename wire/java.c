@@ -75,13 +75,25 @@ size_t wire_java_next(const uint8_t *p, size_t n, uint32_t *cp)
     return 1;
 }
 
+/* One code point of a string as zabd keeps it (what Java would send back:
+ * UTF-8, with supplementary characters as two encoded surrogates) or as
+ * UTF-8: an encoded surrogate counts as that UTF-16 unit. */
+static size_t stored_next(const uint8_t *p, size_t n, uint32_t *cp)
+{
+    if (n >= 3 && p[0] == 0xed && p[1] >= 0xa0 && p[1] <= 0xbf && (p[2] & 0xc0) == 0x80) {
+        *cp = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+        return 3;
+    }
+    return wire_java_next(p, n, cp);
+}
+
 uint32_t wire_java_hash(const char *s, size_t n)
 {
     const uint8_t *p = (const uint8_t *)s;
     uint32_t h = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp;
-        i += wire_java_next(p + i, n - i, &cp);
+        i += stored_next(p + i, n - i, &cp);
         if (cp >= 0x10000) {
             h = h * 31u + (0xd800u | ((cp - 0x10000) >> 10));
             h = h * 31u + (0xdc00u | ((cp - 0x10000) & 0x3ff));
@@ -90,4 +102,45 @@ uint32_t wire_java_hash(const char *s, size_t n)
         }
     }
     return h;
+}
+
+static size_t put_unit(uint8_t *o, uint32_t c)
+{
+    if (c < 0x80) {
+        o[0] = (uint8_t)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (uint8_t)(0xc0 | (c >> 6));
+        o[1] = (uint8_t)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    o[0] = (uint8_t)(0xe0 | (c >> 12));
+    o[1] = (uint8_t)(0x80 | ((c >> 6) & 0x3f));
+    o[2] = (uint8_t)(0x80 | (c & 0x3f));
+    return 3;
+}
+
+size_t wire_java_str(const char *in, size_t n, char *out, bool jute)
+{
+    const uint8_t *p = (const uint8_t *)in;
+    uint8_t *o = (uint8_t *)out;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += wire_java_next(p + i, n - i, &cp);
+        if (cp < 0x10000) {
+            k += put_unit(o + k, cp);
+        } else if (jute) {
+            /* BinaryOutputArchive encodes each UTF-16 unit on its own. */
+            k += put_unit(o + k, 0xd800u | ((cp - 0x10000) >> 10));
+            k += put_unit(o + k, 0xdc00u | ((cp - 0x10000) & 0x3ff));
+        } else {
+            o[k++] = (uint8_t)(0xf0 | (cp >> 18));
+            o[k++] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+            o[k++] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+            o[k++] = (uint8_t)(0x80 | (cp & 0x3f));
+        }
+    }
+    return k;
 }

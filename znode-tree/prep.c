@@ -160,10 +160,13 @@ static bool sasl_id_valid(wire_str id)
 }
 
 /* "digest" ids are user:hash; "ip" ids are an address with an optional
- * prefix length (the providers' isValid). */
-static bool acl_id_valid(const wire_acl *a)
+ * prefix length (the providers' isValid, which throw on a null id:
+ * MARSHALLINGERROR). Schemes without a provider are INVALIDACL. */
+static int acl_id_check(const wire_acl *a)
 {
     if (wire_str_eqc(a->scheme, "digest")) {
+        if (a->id.len < 0)
+            return ZERR_MARSHALLINGERROR;
         /* Java's id.split(":").length == 2: trailing empty parts are
          * dropped, so "user:hash::" is valid and "user:" is not. */
         int32_t len = a->id.len;
@@ -172,17 +175,56 @@ static bool acl_id_valid(const wire_acl *a)
         int colons = 0;
         for (int32_t i = 0; i < len; i++)
             colons += a->id.p[i] == ':';
-        return colons == 1;
+        return colons == 1 ? 0 : ZERR_INVALIDACL;
     }
-    if (wire_str_eqc(a->scheme, "ip"))
-        return zt_ip_valid(a->id);
-    return false;
+    if (wire_str_eqc(a->scheme, "ip")) {
+        if (a->id.len < 0)
+            return ZERR_MARSHALLINGERROR;
+        return zt_ip_valid(a->id) ? 0 : ZERR_INVALIDACL;
+    }
+    return ZERR_INVALIDACL;
+}
+
+/* s as ZooKeeper holds it once Java decoded it (wire_java_str); ASCII and
+ * null come back as they are. */
+static int java_form(pview *v, wire_str s, wire_str *out)
+{
+    *out = s;
+    int32_t i = 0;
+    while (i < s.len && (uint8_t)s.p[i] < 0x80)
+        i++;
+    if (i >= s.len)
+        return 0;
+    char *p = view_alloc(v, (size_t)s.len * 3);
+    if (p == NULL)
+        return ZERR_NOMEM;
+    *out = (wire_str){p, (int32_t)wire_java_str(s.p, (size_t)s.len, p, true)};
+    return 0;
+}
+
+/* ArrayList.contains in PrepRequestProcessor.removeDuplicates: later.equals
+ * (earlier), the jute ACL and Id equals, which throw on the later entry's
+ * null scheme or (schemes equal) null id once the perms match. */
+static int acl_same(const wire_acl *later, const wire_acl *earlier, bool *same)
+{
+    *same = false;
+    if (later->perms != earlier->perms)
+        return 0;
+    if (later->scheme.len < 0)
+        return ZERR_MARSHALLINGERROR;
+    if (earlier->scheme.len < 0 || !wire_str_eq(later->scheme, earlier->scheme))
+        return 0;
+    if (later->id.len < 0)
+        return ZERR_MARSHALLINGERROR;
+    *same = earlier->id.len >= 0 && wire_str_eq(later->id, earlier->id);
+    return 0;
 }
 
 /* PrepRequestProcessor.fixupACL: drops duplicates, expands "auth" into the
  * caller's authenticated ids, rejects unknown schemes and malformed ids. */
 static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, int32_t *n_out)
 {
+    int rc;
     const zt_auth *a = v->c->auth;
     if (n <= 0)
         return ZERR_INVALIDACL;
@@ -191,22 +233,31 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
     if (res == NULL)
         return ZERR_NOMEM;
     /* ZooKeeper drops duplicates from the list the client sent, before
-     * "auth" is expanded: duplicates the expansion creates are kept. */
+     * "auth" is expanded: duplicates the expansion creates are kept. It
+     * compares (and keeps) the strings as Java decoded them. */
     wire_acl *uniq = view_alloc(v, (size_t)n * sizeof *uniq);
     if (uniq == NULL)
         return ZERR_NOMEM;
     int32_t m = 0;
     for (int32_t i = 0; i < n; i++) {
+        wire_acl x = {in[i].perms, in[i].scheme, in[i].id};
+        if ((rc = java_form(v, in[i].scheme, &x.scheme)) != 0 ||
+            (rc = java_form(v, in[i].id, &x.id)) != 0)
+            return rc;
         bool dup = false;
         for (int32_t j = 0; j < m && !dup; j++)
-            dup = uniq[j].perms == in[i].perms && wire_str_eq(uniq[j].scheme, in[i].scheme) &&
-                  wire_str_eq(uniq[j].id, in[i].id);
+            if ((rc = acl_same(&x, &uniq[j], &dup)) != 0)
+                return rc;
         if (!dup)
-            uniq[m++] = in[i];
+            uniq[m++] = x;
     }
     int32_t k = 0;
     for (int32_t i = 0; i < m; i++) {
         const wire_acl *x = &uniq[i];
+        if (x->scheme.len < 0)
+            return ZERR_INVALIDACL;
+        if (wire_str_eqc(x->scheme, "world") && x->id.len < 0)
+            return ZERR_MARSHALLINGERROR; /* id.getId().equals("anyone") */
         if (wire_str_eqc(x->scheme, "world") && wire_str_eqc(x->id, "anyone")) {
             res[k++] = *x;
         } else if (wire_str_eqc(x->scheme, "auth")) {
@@ -234,10 +285,10 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
             if (!sasl_id_valid(x->id))
                 return ZERR_INVALIDACL;
             res[k++] = *x;
-        } else if (acl_id_valid(x)) {
+        } else if ((rc = acl_id_check(x)) == 0) {
             res[k++] = *x;
         } else {
-            return ZERR_INVALIDACL;
+            return rc;
         }
     }
     *out = res;

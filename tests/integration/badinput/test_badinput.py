@@ -445,3 +445,17 @@ def test_create_session_request_on_a_session_is_answered_as_a_connect(server, by
     assert logged(c, 'createSession again')
     round_trip(c)
     c.close()
+
+
+def test_strings_come_back_as_java_decoded_them(server, bystander):
+    # ZooKeeper decodes every string into a Java String (bytes that are not
+    # UTF-8 become U+FFFD) and writes it back with jute (each UTF-16 unit on
+    # its own: a supplementary character takes 6 bytes).
+    c = Raw(server[0])
+    assert c.request(SYNC, ustr(b'/a\xffb'))[1] == ustr(b'/a\xef\xbf\xbdb')
+    assert c.request(SYNC, ustr(b'/\xf0\x9f\x98\x80'))[1] == ustr(b'/\xed\xa0\xbd\xed\xb8\x80')
+    assert c.request(AUTH, struct.pack('>i', 0) + ustr('digest') + ustr(b'u\xff:pw'),
+                     xid=AUTH_XID)[0] == OK
+    err, body = c.request(107, b'')
+    assert err == OK and ustr(b'u\xef\xbf\xbd') in body
+    c.close()

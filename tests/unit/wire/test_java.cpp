@@ -55,3 +55,22 @@ TEST(WireJava, MalformedBytesBecomeReplacementsUnitByUnit)
     CHECK(decode("\xf5\x80\x80\x80") == (std::vector<uint32_t>{R, R, R, R}));
     CHECK(decode("\xe2\x82\xac") == (std::vector<uint32_t>{0x20ac}));
 }
+
+static std::string java(const std::string &s, bool jute)
+{
+    std::string out(3 * s.size(), '\0');
+    out.resize(wire_java_str(s.data(), s.size(), &out[0], jute));
+    return out;
+}
+
+TEST(WireJava, StringsComeBackAsJavaWritesThem)
+{
+    STRCMP_EQUAL("/a\xef\xbf\xbd", java("/a\xff", true).c_str());
+    // jute writes each UTF-16 unit: U+1F600 as two encoded surrogates
+    STRCMP_EQUAL("\xed\xa0\xbd\xed\xb8\x80", java("\xf0\x9f\x98\x80", true).c_str());
+    STRCMP_EQUAL("\xf0\x9f\x98\x80", java("\xf0\x9f\x98\x80", false).c_str());
+    // what a Java client sends for U+1F600 is two surrogates: replaced
+    STRCMP_EQUAL("\xef\xbf\xbd\xef\xbf\xbd", java("\xed\xa0\xbd\xed\xb8\x80", true).c_str());
+    STRCMP_EQUAL("caf\xc3\xa9", java("caf\xc3\xa9", true).c_str());
+    LONGS_EQUAL(h("\xf0\x9f\x98\x80"), h(java("\xf0\x9f\x98\x80", true)));
+}

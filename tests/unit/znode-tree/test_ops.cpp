@@ -624,3 +624,51 @@ TEST(ZtCheckAcl, AnEmptyListAllowsEverything)
     d->apply_raw(1, x);
     LONGS_EQUAL(0, check("/open", WIRE_PERM_ADMIN, {}));
 }
+
+TEST_GROUP(ZtAclStrings)
+{
+    ZtDriver *d;
+    void setup() override
+    {
+        d = new ZtDriver();
+    }
+    void teardown() override
+    {
+        delete d;
+    }
+};
+
+TEST(ZtAclStrings, IdsAreKeptAsJavaDecodedThem)
+{
+    // fixupACL sees Java strings: bytes that are not UTF-8 are U+FFFD, so
+    // two ids differing only there are one id, and getACL shows U+FFFD.
+    static const wire_acl acl[] = {{WIRE_PERM_ALL, {"digest", 6}, {"a\xff:x", 4}},
+                                   {WIRE_PERM_ALL, {"digest", 6}, {"a\xfe:x", 4}}};
+    LONGS_EQUAL(0, d->create_acl("/n", acl, 2));
+    const wire_acl *got;
+    int32_t n;
+    zt_node_acl(d->t, zt_lookup(d->t, wire_str_c("/n")), &got, &n);
+    LONGS_EQUAL(1, n);
+    CHECK(wire_str_eqc(got[0].id, "a\xef\xbf\xbd:x"));
+}
+
+TEST(ZtAclStrings, NullFieldsFailAsZooKeepersChecksThrow)
+{
+    // A null id where a provider or world:anyone looks at it throws
+    // (MARSHALLINGERROR); a null scheme is INVALIDACL, unless a duplicate
+    // check compares it first (it throws there).
+    static const wire_acl world_null[] = {{WIRE_PERM_ALL, {"world", 5}, {NULL, -1}}};
+    static const wire_acl digest_null[] = {{WIRE_PERM_ALL, {"digest", 6}, {NULL, -1}}};
+    static const wire_acl unknown_null[] = {{WIRE_PERM_ALL, {"foo", 3}, {NULL, -1}}};
+    static const wire_acl scheme_null[] = {{WIRE_PERM_ALL, {NULL, -1}, {"x", 1}}};
+    static const wire_acl dup_null[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}},
+                                        {WIRE_PERM_ALL, {NULL, -1}, {"x", 1}}};
+    static const wire_acl other_perms[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}},
+                                           {WIRE_PERM_READ, {NULL, -1}, {"x", 1}}};
+    LONGS_EQUAL(ZERR_MARSHALLINGERROR, d->create_acl("/a", world_null, 1));
+    LONGS_EQUAL(ZERR_MARSHALLINGERROR, d->create_acl("/b", digest_null, 1));
+    LONGS_EQUAL(ZERR_INVALIDACL, d->create_acl("/c", unknown_null, 1));
+    LONGS_EQUAL(ZERR_INVALIDACL, d->create_acl("/d", scheme_null, 1));
+    LONGS_EQUAL(ZERR_MARSHALLINGERROR, d->create_acl("/e", dup_null, 2));
+    LONGS_EQUAL(ZERR_INVALIDACL, d->create_acl("/f", other_perms, 2));
+}
