@@ -86,12 +86,22 @@ BAD_ACLS = {
     'x509': [[31, 'x509', 'CN=a']],
     'nullscheme': [[31, None, 'anyone']],
     'mixed': [[31, 'world', 'anyone'], [31, 'foo', 'bar']],
+    'nullid': [[31, 'world', None]],
+    'nullid_digest': [[31, 'digest', None]],
+    'nullid_auth': [[31, 'auth', None]],
+    'nullscheme2': [[31, 'world', 'anyone'], [31, None, 'x']],
+    'nullid2': [[31, 'world', 'anyone'], [31, 'world', None]],
+    'nonascii': [[31, 'digest', 'caf\u00e9:x'], [1, 'world', 'anyone']],
+    'badutf8': [[31, 'digest', {'hex': '61ff3a78'}], [1, 'world', 'anyone']],
+    'emoji': [[31, 'digest', {'hex': 'f09f98803a78'}], [1, 'world', 'anyone']],
 }
 
 AUTHS = [('digest', 'user1:pw1'), ('digest', 'user2:pw2'), ('digest', 'super:' + SUPER_PW),
          ('digest', 'user1:wrong'), ('digest', 'nocolon'), ('digest', ''),
          ('digest', 'a:b:c'), ('digest', ':pw'), ('ip', 'whatever'), ('ip', ''),
-         ('foo', 'x'), ('world', 'anyone'), ('super', ''), ('auth', 'x')]
+         ('foo', 'x'), ('world', 'anyone'), ('super', ''), ('auth', 'x'),
+         ('digest', 'caf\u00e9:pw'), ('digest', {'hex': '61ff62'}), ('digest', {'hex': 'f09f98803a70'}),
+         ('digest', {'hex': '6100623a70'})]
 
 
 class Legality(object):

@@ -74,8 +74,13 @@ class Runner(object):
         return bytes.fromhex(tok)
 
     @staticmethod
-    def acl(tok):
-        return None if tok is None else [tuple(a) for a in tok]
+    def raw(v):
+        """A string field: str, None, or {"hex": ...} for exact bytes."""
+        return bytes.fromhex(v['hex']) if isinstance(v, dict) else v
+
+    @classmethod
+    def acl(cls, tok):
+        return None if tok is None else [(p, cls.raw(s), cls.raw(i)) for p, s, i in tok]
 
     # ---- canonical form -------------------------------------------------------
 
@@ -224,7 +229,8 @@ class Runner(object):
             code = w.REMOVEWATCHES if kind == 'removeWatches' else w.CHECKWATCHES
             return xid, code, w.path_int(p, op['type'])
         if kind == 'auth':
-            return w.XID_AUTH, w.AUTH, w.auth_req(op['scheme'], op['auth'].encode())
+            auth = self.raw(op['auth'])
+            return w.XID_AUTH, w.AUTH, w.auth_req(op['scheme'], auth.encode() if isinstance(auth, str) else auth)
         if kind == 'getEphemerals':
             return xid, w.GETEPHEMERALS, w.ustr(self.path(op['prefix']))
         if kind == 'getAllChildrenNumber':
