@@ -517,8 +517,22 @@ static void op_multi(req *q)
 static void op_multi_read(req *q)
 {
     wire_multi_req m;
-    if (wire_multi_req_decode(&q->r, true, &m) != 0)
-        return bad_read(q, "multiRead");
+    wire_rd again = q->r;
+    if (wire_multi_req_decode(&q->r, true, &m) != 0) {
+        /* A record of write ops only decodes as a MultiOperationRecord
+         * (mixing kinds would throw); FinalRequestProcessor then fails on
+         * the first op with the MultiResponse already made: an empty one
+         * goes out with MARSHALLINGERROR. */
+        if (wire_multi_req_decode(&again, false, &m) != 0 || m.n_ops == 0)
+            return bad_read(q, "multiRead");
+        wire_multi_req_fini(&m);
+        log_malformed(q, "multiRead");
+        wire_wr *w = begin(q, ZERR_MARSHALLINGERROR);
+        wire_wr_i32(w, -1);
+        wire_wr_bool(w, true);
+        wire_wr_i32(w, -1);
+        return finish(q);
+    }
     wire_wr *w = begin(q, 0);
     for (int32_t i = 0; i < m.n_ops; i++) {
         const wire_write_req *op = &m.ops[i];

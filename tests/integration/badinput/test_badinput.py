@@ -459,3 +459,20 @@ def test_strings_come_back_as_java_decoded_them(server, bystander):
     err, body = c.request(107, b'')
     assert err == OK and ustr(b'u\xef\xbf\xbd') in body
     c.close()
+
+
+def test_multi_read_of_write_ops_answers_an_empty_multi_response(server, bystander):
+    # Write ops alone parse as a MultiOperationRecord (mixing kinds does
+    # not); FinalRequestProcessor then fails on the first one after making
+    # the MultiResponse, so MARSHALLINGERROR comes with an empty one.
+    c = Raw(server[0])
+    c.send(MULTI_READ, multi_op(CREATE, create_body('/mr-write')) + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_)[0][::2] == (1, MARSHALLINGERROR)
+    assert frame_[20:] == MULTI_END
+    c.send(MULTI_READ, multi_op(GETDATA, ustr('/') + b'\0') +
+           multi_op(CREATE, create_body('/mr-write')) + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_)[0][::2] == (2, MARSHALLINGERROR) and frame_[20:] == b''
+    assert c.request(EXISTS, ustr('/mr-write') + b'\0')[0] == NONODE
+    c.close()
