@@ -244,7 +244,11 @@ static void op_all_children_number(req *q)
     const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
     if (n == NULL)
         return reply_err(q, err);
-    wire_wr_i32(begin(q, 0), (int32_t)zt_count_descendants(n));
+    /* DataTree.getAllChildrenNumber counts the tree's keys that start with
+     * path + "/". The root is keyed both "" and "/", so "" also counts the
+     * "/" key: one more than "/" gives. */
+    int64_t count = zt_count_descendants(n) + (path.len == 0 ? 1 : 0);
+    wire_wr_i32(begin(q, 0), (int32_t)count);
     finish(q);
 }
 

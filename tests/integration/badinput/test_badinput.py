@@ -476,3 +476,15 @@ def test_multi_read_of_write_ops_answers_an_empty_multi_response(server, bystand
     assert reply_zxids(frame_)[0][::2] == (2, MARSHALLINGERROR) and frame_[20:] == b''
     assert c.request(EXISTS, ustr('/mr-write') + b'\0')[0] == NONODE
     c.close()
+
+
+def test_all_children_number_of_the_empty_path_counts_the_root_key_too(server, bystander):
+    # DataTree.getAllChildrenNumber counts the keys under path + "/"; the
+    # root is keyed both "" and "/", so "" finds one more than "/".
+    c = Raw(server[0])
+    err, root = c.request(104, ustr('/'))
+    assert err == OK
+    err, empty = c.request(104, ustr(''))
+    assert err == OK
+    assert struct.unpack('>i', empty)[0] == struct.unpack('>i', root)[0] + 1
+    c.close()
