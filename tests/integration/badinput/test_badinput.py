@@ -195,7 +195,10 @@ def test_read_with_bad_path(server, bystander, op, path, err):
     (MULTI, multi_op(SYNC, ustr('/'))),
     (MULTI, multi_op(999, ustr('/'))),
     (MULTI_READ, multi_op(CREATE, create_body('/multi-read-create'))),
-], ids=['getData_in_multi', 'sync_in_multi', 'opcode999_in_multi', 'create_in_multiRead'])
+    (MULTI, multi_op(7, ustr('/') + struct.pack('>i', 1) + struct.pack('>i', 31) + ustr('world') +
+                     ustr('anyone') + struct.pack('>i', -1))),
+], ids=['getData_in_multi', 'sync_in_multi', 'opcode999_in_multi', 'create_in_multiRead',
+        'setACL_in_multi'])
 def test_multi_with_op_not_allowed_answers_marshalling_error(
         server, bystander, logged, op, inner):
     c = Raw(server[0])
@@ -488,3 +491,4 @@ def test_all_children_number_of_the_empty_path_counts_the_root_key_too(server, b
     assert err == OK
     assert struct.unpack('>i', empty)[0] == struct.unpack('>i', root)[0] + 1
     c.close()
+
