@@ -509,11 +509,29 @@ static void op_write(req *q)
     wire_write_req_fini(&w);
 }
 
+static bool has_null_path(const wire_multi_req *m)
+{
+    for (int32_t i = 0; i < m->n_ops; i++)
+        if (m->ops[i].path.len < 0)
+            return true;
+    return false;
+}
+
 static void op_multi(req *q)
 {
     wire_multi_req m;
-    if (wire_multi_req_decode(&q->r, false, &m) != 0)
-        return bad_write(q, "multi");
+    wire_rd again = q->r;
+    if (wire_multi_req_decode(&q->r, false, &m) != 0) {
+        /* Read ops alone make a valid MultiOperationRecord too; prep then
+         * fails on them (MARSHALLINGERROR, a zxid spent), unless a null
+         * path makes it throw earlier (srv_commit_multi: a lost zxid). */
+        if (wire_multi_req_decode(&again, true, &m) != 0)
+            return bad_write(q, "multi");
+        if (!has_null_path(&m)) {
+            wire_multi_req_fini(&m);
+            return bad_write(q, "multi");
+        }
+    }
     srv_commit_multi(q->c, q->xid, &m);
     wire_multi_req_fini(&m);
 }

@@ -492,3 +492,17 @@ def test_all_children_number_of_the_empty_path_counts_the_root_key_too(server, b
     assert struct.unpack('>i', empty)[0] == struct.unpack('>i', root)[0] + 1
     c.close()
 
+
+def test_multi_of_reads_with_a_null_path_loses_a_zxid_too(server, bystander):
+    # Read ops parse as a MultiOperationRecord; getPendingChanges then
+    # throws on the null path as for writes.
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(MULTI, multi_op(GETCHILDREN, ustr('/') + b'\0') + multi_op(GETDATA, NULL + b'\0') +
+           MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_) == [(2, before, MARSHALLINGERROR)] and frame_[20:] == MULTI_END
+    c.send(MULTI, multi_op(GETDATA, ustr('/') + b'\0') + MULTI_END)   # prep fails: zxid spent
+    assert reply_zxids(c.read_frame_raw()) == [(3, before + 2, MARSHALLINGERROR)]
+    c.close()
+
