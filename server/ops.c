@@ -595,6 +595,15 @@ static void op_multi_read(req *q)
 
 static void op_reconfig(req *q)
 {
+    /* ReconfigRequest {ustring joiningServers, leavingServers, newMembers;
+     * long curConfigId}: ZooKeeper reads it before prep takes a zxid, so a
+     * record that does not parse is MARSHALLINGERROR with none spent. */
+    (void)wire_rd_str(&q->r);
+    (void)wire_rd_str(&q->r);
+    (void)wire_rd_str(&q->r);
+    (void)wire_rd_i64(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_read(q, "reconfig");
     /* A standalone ZooKeeper preps reconfig into an ErrorTxn: disabled by
      * default (reconfigEnabled=false), unimplemented when enabled. */
     srv_commit_error(q->c, q->xid, q->type,

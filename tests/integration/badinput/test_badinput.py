@@ -506,3 +506,12 @@ def test_multi_of_reads_with_a_null_path_loses_a_zxid_too(server, bystander):
     assert reply_zxids(c.read_frame_raw()) == [(3, before + 2, MARSHALLINGERROR)]
     c.close()
 
+
+def test_reconfig_record_that_does_not_parse_spends_no_zxid(server, bystander):
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(16, NULL + NULL + NULL + b'\0\0')
+    assert reply_zxids(c.read_frame_raw()) == [(2, before, MARSHALLINGERROR)]
+    c.send(16, NULL + NULL + NULL + struct.pack('>q', -1))
+    assert reply_zxids(c.read_frame_raw()) == [(3, before + 1, -123)]  # RECONFIGDISABLED
+    c.close()
