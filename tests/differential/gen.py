@@ -28,6 +28,8 @@ divergence the runner reports is one to fix.
 import random
 
 ROOT_NODES = ['@', '@/a', '@/b', '@/a/x', '@/a/y', '@/b/x', '@/a/x/z', '@/c', '@/c/x']
+NODE_WEIGHTS = [(14, '@/a'), (12, '@/b'), (12, '@/a/x'), (10, '@/c'), (8, '@/b/x'), (8, '@'),
+                (6, '@/a/y'), (4, '@/a/x/z'), (4, '@/c/x')]
 SEQ_BASES = ['@/a/s', '@/b/q-', '@/s']
 SEQ_REFS = ['#0', '#1', '#-1', '#-2']
 GLOBALS = ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config', '/zookeeper/zz',
@@ -172,6 +174,16 @@ class Legality(object):
                     self.held.setdefault(s, {}).setdefault(p, set()).add(mode)
 
     def check(self, op):
+        """allow + apply; a burst's ops and a cut-short op count as if
+        each ran (a record cut where nothing matters still runs)."""
+        if op['op'] in ('burst', 'trunc'):
+            subs = op['ops'] if op['op'] == 'burst' else [op['inner']]
+            saved = {k: {p: set(m) for p, m in v.items()} for k, v in self.held.items()}
+            for sub in subs:
+                if not self.check(dict(sub, s=op.get('s', 0))):
+                    self.held = saved
+                    return False
+            return True
         ok = self.allow(op)
         if ok:
             self.apply(op)
@@ -203,7 +215,9 @@ class Gen(object):
     def path(self, good=0.8, bad=0.07):
         x = self.r.random()
         if x < good:
-            return self.pick(ROOT_NODES)
+            # Mostly the few nodes a run keeps creating, so that ops meet
+            # existing nodes and the watches on them.
+            return self.weighted(NODE_WEIGHTS)
         if x < good + 0.08:
             return self.pick(SEQ_REFS)
         if x < good + 0.08 + bad:
@@ -264,7 +278,7 @@ class Gen(object):
                 return dict(self.create(True), code=1)
             return {'op': self.pick(['getData', 'getChildren']), 'path': self.path()}
         kind = self.weighted([(40, 'create'), (20, 'delete'), (20, 'setData'),
-                              (15, 'check'), (3, 'getData'), (2, 'bogus')])
+                              (15, 'check'), (3, 'getData'), (2, 'bogus'), (1, 'setACL')])
         if kind == 'create':
             return self.create(True)
         if kind == 'delete':
@@ -277,6 +291,8 @@ class Gen(object):
             return {'op': 'check', 'path': self.path(), 'version': self.version()}
         if kind == 'getData':
             return {'op': 'getData', 'path': self.path()}
+        if kind == 'setACL':
+            return {'op': 'setACL', 'path': '@', 'acl': GOOD_ACLS['open'], 'version': -1}
         return {'op': 'bogus', 'code': self.pick([99, 0, 9, 22])}
 
     def one(self):
@@ -289,7 +305,7 @@ class Gen(object):
             (2, 'removeWatches'), (2, 'checkWatches'), (3, 'auth'), (1.5, 'whoAmI'),
             (2, 'getEphemerals'), (2, 'getAllChildrenNumber'), (1.5, 'close'),
             (1.5, 'reconnect'), (1, 'setWatches'), (0.5, 'ping'), (0.4, 'reconfig'),
-            (0.4, 'deleteContainer'), (0.6, 'raw'),
+            (0.4, 'deleteContainer'), (0.6, 'raw'), (1, 'trunc'), (2, 'burst'),
         ])
         op = {'s': s, 'op': kind}
         if kind == 'create':
@@ -316,7 +332,7 @@ class Gen(object):
             n = self.weighted([(5, 0), (30, 1), (30, 2), (20, 3), (15, 4)])
             op['ops'] = [self.sub_op(kind == 'multiRead') for _ in range(n)]
         elif kind == 'addWatch':
-            op.update(path=self.pick(WATCH_PATHS),
+            op.update(path=self.weighted(NODE_WEIGHTS) if self.r.random() < 0.8 else self.pick(WATCH_PATHS),
                       mode=self.weighted([(50, 0), (45, 1), (3, 2), (2, -1)]))
         elif kind in ('removeWatches', 'checkWatches'):
             op.update(path=self.pick(WATCH_PATHS + SEQ_REFS[:1]),
@@ -344,16 +360,48 @@ class Gen(object):
         elif kind == 'raw':
             op['code'] = self.pick([0, 10, 23, 24, 99, 108, 200, -3, -10, 1000])
             op['body'] = self.pick(['', '00000000', '0000000261'])
+        elif kind == 'trunc':
+            # A valid request whose record is cut short (or has bytes left
+            # over): reads answer MARSHALLINGERROR, writes spend a zxid.
+            inner = self.one()
+            while inner['op'] in ('trunc', 'burst', 'close', 'reconnect', 'ping', 'whoAmI', 'raw'):
+                inner = self.one()
+            inner.pop('s', None)
+            op['inner'] = inner
+            op['cut'] = self.pick([0, 1, 3, 4, 5, 7, 9, -1, -2, -5])
+            op['extra'] = self.pick(['', '', '00', 'ffffffff'])
+        elif kind == 'burst':
+            # Several requests sent back to back on one connection: replies
+            # (and events) must come in order.
+            n = self.pick([2, 3, 4])
+            op['ops'] = []
+            while len(op['ops']) < n:
+                inner = self.one()
+                if inner['op'] in ('trunc', 'burst', 'close', 'reconnect', 'check', 'raw',
+                                   'auth', 'deleteContainer', 'setWatches', 'setACL'):
+                    continue
+                # Pipelined, a request is prepped while the one before may
+                # be outstanding: ZooKeeper's prep then sees its change
+                # record, which keeps a setACL's old ACL and takes a create's
+                # node type from the flags rather than the opcode. When the
+                # earlier one is final first is a matter of timing.
+                if inner['op'] == 'create' and (inner['code'] in (19, 21) or inner['flags'] == 4):
+                    continue
+                if isinstance(inner.get('data'), dict):
+                    continue  # an oversize frame closes the connection mid-burst
+                inner.pop('s', None)
+                op['ops'].append(inner)
         return op
 
     def sequence(self, n_ops):
         lg = Legality()
         ops = []
         # Most runs start by building a little tree to work in.
-        for p in ['@/a', '@/b', '@/a/x', '@/c']:
-            if self.r.random() < 0.8:
+        for p in ['@/a', '@/b', '@/a/x', '@/c', '@/b/x']:
+            if self.r.random() < 0.9:
                 op = {'s': self.r.randrange(self.slots), 'op': 'create', 'code': 1, 'path': p,
-                      'data': '', 'acl': GOOD_ACLS['open'], 'flags': self.pick([0, 0, 0, 1])}
+                      'data': '', 'acl': GOOD_ACLS['open'],
+                      'flags': self.weighted([(8, 0), (1, 1), (1, 2)])}
                 ops.append(op)
         tries = 0
         while len(ops) < n_ops and tries < n_ops * 20:

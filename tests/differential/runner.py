@@ -21,6 +21,7 @@ import time
 import zkwire as w
 
 REPLY_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 10.0
 
 
 class Session(object):
@@ -147,7 +148,9 @@ class Runner(object):
     def connect(self, sess=None):
         """Opens a connection; a new session when sess is None. Returns
         (Session or None, record)."""
-        conn = w.Conn(self.port, REPLY_TIMEOUT_S)
+        # A session the server made but whose answer came too late would
+        # live on and expire in the middle of a later run: wait longer here.
+        conn = w.Conn(self.port, CONNECT_TIMEOUT_S)
         if sess is None:
             conn.send(w.frame(w.connect_req(timeout_ms=30000)))
         else:
@@ -162,6 +165,7 @@ class Runner(object):
         if sess is None and resp.get('session'):
             sess = Session(len(self.sessions), resp['session'], pw)
             self.sessions.append(sess)
+        conn.timeout_s = REPLY_TIMEOUT_S
         if sess is not None and resp.get('session') == sess.sid:
             sess.conn = conn
         else:
@@ -274,6 +278,8 @@ class Runner(object):
                                                               sub['version'])
         if kind == 'check':
             return w.multi_header(w.CHECK) + w.path_version(p, sub['version'])
+        if kind == 'setACL':
+            return w.multi_header(w.SETACL) + w.set_acl_req(p, self.acl(sub['acl']), sub['version'])
         if kind == 'getData':
             return w.multi_header(w.GETDATA) + w.path_watch(p, False)
         if kind == 'getChildren':
@@ -357,8 +363,33 @@ class Runner(object):
             sess.conn.close()
             sess.conn = None
             _s, rec['reconnect'] = self.connect(sess)
+        elif kind == 'burst':
+            sent = []
+            try:
+                for sub in op['ops']:
+                    xid, code, body = self.encode(dict(sub, s=slot), sess)
+                    sent.append((sub, xid, code))
+                    sess.conn.send_request(xid, code, body)
+            except w.Closed:
+                pass
+            rec['burst'] = []
+            for sub, xid, code in sent:
+                frames, reply, how = self.read_reply(sess.conn)
+                got = {'frames': frames} if frames else {}
+                if reply is not None:
+                    got['reply'] = self.reply_record(code, xid, reply)
+                    self.note_sequential(sub, code, reply)
+                else:
+                    got['reply'] = how
+                rec['burst'].append(got)
+                if reply is None:
+                    break
         else:
-            xid, code, body = self.encode(op, sess)
+            if kind == 'trunc':
+                xid, code, body = self.encode(dict(op['inner'], s=slot), sess)
+                body = body[:op['cut']] + bytes.fromhex(op['extra'])
+            else:
+                xid, code, body = self.encode(op, sess)
             try:
                 sess.conn.send_request(xid, code, body)
                 if kind == 'check':
@@ -377,9 +408,14 @@ class Runner(object):
                 rec['frames'] = frames
             if reply is not None:
                 rec['reply'] = self.reply_record(code, xid, reply)
-                self.note_sequential(op, code, reply)
+                if kind != 'trunc':
+                    self.note_sequential(op, code, reply)
             else:
                 rec['reply'] = how
+            if reply is not None and reply[2] in (w.UNIMPLEMENTED_ERR, w.AUTHFAILED_ERR):
+                # These close the connection after the reply; how soon is
+                # ZooKeeper's business, so wait for it before pinging.
+                rec['closed'] = sess.conn.wait_closed(3.0)
             if kind == 'close' and reply is not None and reply[2] == 0:
                 sess.conn.close()
                 sess.conn = None

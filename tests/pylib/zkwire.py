@@ -58,6 +58,9 @@ ERR_NAMES = {
 }
 
 
+UNIMPLEMENTED_ERR, AUTHFAILED_ERR = -6, -115
+
+
 def err_name(err):
     return ERR_NAMES.get(err, str(err))
 
@@ -377,6 +380,28 @@ class Conn(object):
                 self.closed = True
                 continue
             self.rbuf += chunk
+
+    def wait_closed(self, within_s):
+        """True once the server closed the connection (EOF or reset);
+        False if it is still open after within_s or sent more frames."""
+        deadline = time.monotonic() + within_s
+        while not self.closed:
+            left = deadline - time.monotonic()
+            if left <= 0 or len(self.rbuf) >= 4:
+                return False
+            self.s.settimeout(left)
+            try:
+                chunk = self.s.recv(65536)
+            except socket.timeout:
+                return False
+            except OSError:
+                self.closed = True
+                break
+            if not chunk:
+                self.closed = True
+                break
+            self.rbuf += chunk
+        return True
 
     def close(self):
         try:
