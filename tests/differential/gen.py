@@ -157,7 +157,7 @@ class Legality(object):
     def apply(self, op):
         s = op.get('s', 0)
         kind = op['op']
-        if kind in ('close', 'reconnect'):
+        if kind in ('close', 'reconnect', 'handshake'):
             self.held.pop(s, None)
         elif kind in ('getChildren', 'getChildren2') and op.get('watch') and isinstance(op['path'], str):
             self.held.setdefault(s, {}).setdefault(op['path'], set()).add('child1')
@@ -305,7 +305,7 @@ class Gen(object):
             (2, 'removeWatches'), (2, 'checkWatches'), (3, 'auth'), (1.5, 'whoAmI'),
             (2, 'getEphemerals'), (2, 'getAllChildrenNumber'), (1.5, 'close'),
             (1.5, 'reconnect'), (1, 'setWatches'), (0.5, 'ping'), (0.4, 'reconfig'),
-            (0.4, 'deleteContainer'), (0.6, 'raw'), (1, 'trunc'), (2, 'burst'),
+            (0.4, 'deleteContainer'), (0.6, 'raw'), (1, 'trunc'), (2, 'burst'), (0.7, 'handshake'),
         ])
         op = {'s': s, 'op': kind}
         if kind == 'create':
@@ -360,11 +360,14 @@ class Gen(object):
         elif kind == 'raw':
             op['code'] = self.pick([0, 10, 23, 24, 99, 108, 200, -3, -10, 1000])
             op['body'] = self.pick(['', '00000000', '0000000261'])
+        elif kind == 'handshake':
+            op['variant'] = self.pick(['old', 'ro', 't1', 'tbig', 'badpw', 'ahead'])
         elif kind == 'trunc':
             # A valid request whose record is cut short (or has bytes left
             # over): reads answer MARSHALLINGERROR, writes spend a zxid.
             inner = self.one()
-            while inner['op'] in ('trunc', 'burst', 'close', 'reconnect', 'ping', 'whoAmI', 'raw'):
+            while inner['op'] in ('trunc', 'burst', 'close', 'reconnect', 'ping', 'whoAmI', 'raw',
+                                  'handshake'):
                 inner = self.one()
             inner.pop('s', None)
             op['inner'] = inner
@@ -378,7 +381,7 @@ class Gen(object):
             while len(op['ops']) < n:
                 inner = self.one()
                 if inner['op'] in ('trunc', 'burst', 'close', 'reconnect', 'check', 'raw',
-                                   'auth', 'deleteContainer', 'setWatches', 'setACL'):
+                                   'auth', 'deleteContainer', 'setWatches', 'setACL', 'handshake'):
                     continue
                 # Pipelined, a request is prepped while the one before may
                 # be outstanding: ZooKeeper's prep then sees its change

@@ -145,17 +145,23 @@ class Runner(object):
 
     # ---- connections ----------------------------------------------------------
 
-    def connect(self, sess=None):
+    def connect(self, sess=None, timeout_ms=30000, read_only=False, old=False, last_zxid=0,
+                passwd=None):
         """Opens a connection; a new session when sess is None. Returns
-        (Session or None, record)."""
+        (Session or None, record). old: the request without its readOnly
+        byte, as clients before 3.4 send it."""
         # A session the server made but whose answer came too late would
         # live on and expire in the middle of a later run: wait longer here.
         conn = w.Conn(self.port, CONNECT_TIMEOUT_S)
         if sess is None:
-            conn.send(w.frame(w.connect_req(timeout_ms=30000)))
+            req = w.connect_req(0, b'\0' * 16, last_zxid, timeout_ms, read_only)
         else:
-            conn.send(w.frame(w.connect_req(sess.sid, sess.passwd, 0, 30000)))
+            req = w.connect_req(sess.sid, sess.passwd if passwd is None else passwd, last_zxid,
+                                timeout_ms, read_only)
+        if old:
+            req = req[:-1]
         try:
+            conn.send(w.frame(req))
             resp = w.decode_connect_resp(conn.read_frame())
         except (w.Closed, w.Timeout) as e:
             conn.close()
@@ -363,6 +369,21 @@ class Runner(object):
             sess.conn.close()
             sess.conn = None
             _s, rec['reconnect'] = self.connect(sess)
+        elif kind == 'handshake':
+            v = op['variant']
+            if v == 'badpw':
+                # ZooKeeper drops the session's connection before it checks
+                # the password; the session lives on (observe reconnects).
+                _s, rec['handshake'] = self.connect(sess, passwd=b'\1' * 16)
+            elif v == 'ahead':
+                _s, rec['handshake'] = self.connect(None, last_zxid=self.base + 1000000)
+            else:
+                # The slot's session is closed and a new one opened.
+                rec['close'] = self.step({'s': slot, 'op': 'close'})
+                args = {'old': {'old': True}, 'ro': {'read_only': True},
+                        't1': {'timeout_ms': 1}, 'tbig': {'timeout_ms': 1000000000}}[v]
+                new, rec['handshake'] = self.connect(None, **args)
+                self.slot[slot] = new
         elif kind == 'burst':
             sent = []
             try:
