@@ -3,8 +3,8 @@
 3.8 (the Debian package) and zabd; everything a client can observe must
 match.  docs/differential.md explains the design.
 
-    run.py                       the CI batch: seeds 1..30, 60 ops each
-    run.py --seeds 1000          a longer run (seeds 1..1000)
+    run.py                       the CI batch: seeds 1..40, 100 ops each
+    run.py --seeds 1000 --keep-going   a longer run (seeds 1..1000)
     run.py --seed 17 --ops 80    one seed
     run.py --replay FILE         replay a sequence saved by an earlier run
     run.py --print --seed 17     print the generated sequence, run nothing
@@ -285,10 +285,10 @@ def rel(p):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--seeds', type=int, default=30, help='run seeds FIRST..FIRST+N-1 (default 30)')
+    ap.add_argument('--seeds', type=int, default=40, help='run seeds FIRST..FIRST+N-1 (default 40)')
     ap.add_argument('--first', type=int, default=1, help='first seed (default 1)')
     ap.add_argument('--seed', type=int, help='run this one seed')
-    ap.add_argument('--ops', type=int, default=60, help='ops per seed (default 60)')
+    ap.add_argument('--ops', type=int, default=100, help='ops per seed (default 100)')
     ap.add_argument('--slots', type=int, default=3, help='concurrent sessions (default 3)')
     ap.add_argument('--replay', help='run the sequence saved in this JSON file')
     ap.add_argument('--no-shrink', action='store_true')
