@@ -384,6 +384,11 @@ class Runner(object):
                         't1': {'timeout_ms': 1}, 'tbig': {'timeout_ms': 1000000000}}[v]
                 new, rec['handshake'] = self.connect(None, **args)
                 self.slot[slot] = new
+                if v == 't1' and new is not None:
+                    # A session of minSessionTimeout could expire while the
+                    # runner waits elsewhere, at a different moment on each
+                    # server: close it at once, the slot gets a new one.
+                    rec['close t1'] = self.step({'s': slot, 'op': 'close'})
         elif kind == 'burst':
             sent = []
             try:
