@@ -167,9 +167,18 @@ static void write_children(wire_wr *w, const zt_node *n)
     size_t at = w->len;
     int32_t count = 0;
     wire_wr_i32(w, 0);
-    for (const zt_node *c = zt_node_first_child(n); c != NULL; c = zt_node_next_sibling(c)) {
-        wire_wr_str(w, zt_node_name(c));
-        count++;
+    /* In ZooKeeper's order; out of memory, in any order. */
+    const zt_node **v;
+    int32_t k;
+    if (zt_node_children(n, &v, &k) == 0) {
+        for (count = 0; count < k; count++)
+            wire_wr_str(w, zt_node_name(v[count]));
+        free(v);
+    } else {
+        for (const zt_node *c = zt_node_first_child(n); c != NULL; c = zt_node_next_sibling(c)) {
+            wire_wr_str(w, zt_node_name(c));
+            count++;
+        }
     }
     wire_wr_patch_i32(w, at, count);
 }

@@ -162,6 +162,8 @@ zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t le
             parent->child->prev = n;
         parent->child = n;
         parent->num_children++;
+        if (parent->num_children > parent->peak_children)
+            parent->peak_children = parent->num_children;
     }
     return n;
 }
@@ -447,6 +449,58 @@ int64_t zt_node_owner(const zt_node *n)
 {
     return n->owner;
 }
+/* A node's children as ZooKeeper lists them: DataNode keeps the names in
+ * a HashSet<String>(8), whose HashMap files each under hash(name) & (cap -
+ * 1) (hash: String.hashCode with its high half folded in), cap 8 doubling
+ * whenever the set passed 3/4 of it and never shrinking, each bin in
+ * insertion order (a resize keeps it). The sibling list is newest first,
+ * so insertion order is its reverse. */
+typedef struct child_key {
+    uint32_t bin;
+    int32_t pos;
+    const zt_node *n;
+} child_key;
+
+static int child_key_cmp(const void *a, const void *b)
+{
+    const child_key *x = a, *y = b;
+    if (x->bin != y->bin)
+        return x->bin < y->bin ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+int zt_node_children(const zt_node *n, const zt_node ***out, int32_t *n_out)
+{
+    int32_t k = n->num_children;
+    *out = NULL;
+    *n_out = 0;
+    if (k == 0)
+        return 0;
+    child_key *keys = malloc((size_t)k * sizeof *keys);
+    const zt_node **v = malloc((size_t)k * sizeof *v);
+    if (keys == NULL || v == NULL) {
+        free(keys);
+        free(v);
+        return ZERR_NOMEM;
+    }
+    uint32_t cap = 8;
+    while ((int64_t)n->peak_children > (int64_t)cap / 4 * 3)
+        cap <<= 1;
+    int32_t i = k;
+    for (const zt_node *c = n->child; c != NULL && i > 0; c = c->next) {
+        uint32_t h = wire_java_hash(c->path + c->name_off, c->path_len - c->name_off);
+        i--;
+        keys[i] = (child_key){(h ^ (h >> 16)) & (cap - 1), i, c};
+    }
+    qsort(keys, (size_t)k, sizeof *keys, child_key_cmp);
+    for (i = 0; i < k; i++)
+        v[i] = keys[i].n;
+    free(keys);
+    *out = v;
+    *n_out = k;
+    return 0;
+}
+
 const zt_node *zt_node_first_child(const zt_node *n)
 {
     return n->child;

@@ -66,9 +66,13 @@ wire_buf zt_node_data(const zt_node *n);
 wire_str zt_node_path(const zt_node *n);
 wire_str zt_node_name(const zt_node *n); /* last component */
 int64_t zt_node_owner(const zt_node *n);
-/* Children in no particular order (ZooKeeper returns a hash set's order). */
+/* Children in no particular order. */
 const zt_node *zt_node_first_child(const zt_node *n);
 const zt_node *zt_node_next_sibling(const zt_node *n);
+/* Children in the order ZooKeeper lists them (its HashSet's: tree.c); *out
+ * is malloc'd (caller frees; NULL when there are none). O(k log k) for k
+ * children. ZERR_NOMEM or 0. */
+int zt_node_children(const zt_node *n, const zt_node ***out, int32_t *n_out);
 void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl, int32_t *n_acl);
 /* Every node below n, not counting n. O(subtree). */
 int64_t zt_count_descendants(const zt_node *n);

@@ -32,6 +32,7 @@ struct zt_node {
     uint32_t acl;     /* index into zt_tree.acls */
     int64_t czxid, mzxid, pzxid, ctime, mtime, owner;
     int32_t version, cversion, aversion, num_children;
+    int32_t peak_children; /* most children ever at once: sizes ZooKeeper's child set */
     uint32_t hash;
     uint32_t digest;        /* this node's term of the tree digest (digest.c), 0 if not counted */
     uint32_t digest_prefix; /* CRC-32 of path and data, valid if has_digest_prefix */

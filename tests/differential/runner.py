@@ -48,6 +48,7 @@ class Runner(object):
         self.seq_paths = []         # sequential creates' answers, in order
         self.times = []             # (zxid, ms, what)
         self.t0_ms = int(time.time() * 1000)
+        self.sort_children = False  # zabd lists children in ZooKeeper's HashSet order
 
     # ---- tokens ---------------------------------------------------------------
 
@@ -113,7 +114,7 @@ class Runner(object):
             for k, x in v.items():
                 if k == 'stat' and isinstance(x, dict) and 'czxid' in x:
                     out[k] = self.canon_stat(x)
-                elif k == 'children' and isinstance(x, list):
+                elif k == 'children' and isinstance(x, list) and self.sort_children:
                     out[k] = sorted(x, key=lambda c: str(c))
                 else:
                     out[k] = self.canon(x)

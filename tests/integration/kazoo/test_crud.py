@@ -217,3 +217,18 @@ def test_get_ephemerals_prefix_is_trimmed_only_to_decide_all(zk, root):
     assert zkraw.call(zk, zkraw.GetEphemerals(root + '/e')) == [p]
     assert zkraw.call(zk, zkraw.GetEphemerals(root + '/e ')) == []
     assert zkraw.call(zk, zkraw.GetEphemerals(' ' + root)) == []
+
+
+def test_children_come_in_zookeepers_hash_set_order(zk, root):
+    # DataNode keeps child names in a HashSet<String>(8): getChildren lists
+    # them by hash bin, the bins sized by the most children the node ever
+    # had, in creation order within a bin (read from ZooKeeper 3.8.0).
+    made = ['j', 'cfj', 'jb', 'ahe', 'ddh', 'ihg', 'cdc', 'gab', 'e', 'jg', 'ggj', 'cf', 'a',
+            'h', 'geg', 'gjf', 'jgj']
+    for m in made:
+        zk.create(root + '/' + m)
+    for m in ('jb', 'ahe', 'ddh', 'ihg'):
+        zk.delete(root + '/' + m)
+    zk.create(root + '/zz')
+    assert zk.get_children(root) == ['zz', 'a', 'gjf', 'cdc', 'cf', 'e', 'cfj', 'h', 'geg', 'gab',
+                                     'j', 'ggj', 'jgj', 'jg']
