@@ -13,7 +13,7 @@ Canonical form (per server):
   ctime/mtime dropped from the stat; instead every (zxid, time) pair seen is
               checked: one time per zxid, times non-decreasing in zxid, and
               within the run's wall-clock span (Runner.time_problems)
-  children    sorted (ZooKeeper's order is a hash set's)
+  children    as listed (zabd keeps ZooKeeper's HashSet order)
   passwords   only their length
 """
 import time
