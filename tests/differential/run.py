@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -87,6 +88,11 @@ class Servers(object):
                 c = zkwire.Conn(port, 2.0)
                 c.send(zkwire.frame(zkwire.connect_req()))
                 c.read_frame()
+                # Close the session, not just the socket: a session left to
+                # expire would spend a zxid on each server at its own moment,
+                # in the middle of some later sequence.
+                c.send_request(1, zkwire.CLOSESESSION, b'')
+                c.read_frame()
                 c.close()
                 return True
             except (OSError, zkwire.Closed, zkwire.Timeout):
@@ -144,6 +150,26 @@ class Attempts(object):
                 with open(os.path.join(self.dump, '%s-%d.%s.json' % (self.tag, self.n, kind)), 'w') as f:
                     json.dump(traces[kind], f, indent=1, sort_keys=True)
         return compare(ops, traces['zookeeper'], traces['zabd'])
+
+
+def global_sessions(port):
+    """zk_global_sessions from mntr (both servers have it), or None."""
+    try:
+        s = socket.create_connection(('127.0.0.1', port), timeout=5)
+        s.sendall(b'mntr')
+        b = b''
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            b += chunk
+        s.close()
+    except OSError:
+        return None
+    for line in b.decode(errors='replace').splitlines():
+        if line.startswith('zk_global_sessions\t'):
+            return int(line.split('\t', 1)[1])
+    return None
 
 
 def first_diff(a, b, path=''):
@@ -325,6 +351,12 @@ def main():
         for name, ops, slots in jobs:
             att = Attempts(servers, slots, name, args.dump)
             d = att.run(ops)
+            # Every session a run opens is closed by it: one left behind
+            # would expire later, at a different moment on each server.
+            left = [global_sessions(servers.ports[k]) for k in KINDS]
+            if any(n for n in left):
+                print('seed %s: the run left sessions open (zookeeper %s, zabd %s)' % (
+                    name, left[0], left[1]))
             if d is None:
                 print('seed %s: %d ops, same' % (name, len(ops)))
                 continue
