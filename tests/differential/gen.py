@@ -157,7 +157,9 @@ class Legality(object):
     def apply(self, op):
         s = op.get('s', 0)
         kind = op['op']
-        if kind in ('close', 'reconnect', 'handshake'):
+        if kind in ('close', 'reconnect') or (kind == 'handshake' and op['variant'] != 'ahead'):
+            # A new connection (or session) holds no watches; 'ahead' uses a
+            # connection of its own and leaves the slot's alone.
             self.held.pop(s, None)
         elif kind in ('getChildren', 'getChildren2') and op.get('watch') and isinstance(op['path'], str):
             self.held.setdefault(s, {}).setdefault(op['path'], set()).add('child1')
