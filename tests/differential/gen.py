@@ -98,6 +98,11 @@ BAD_ACLS = {
     'emoji': [[31, 'digest', {'hex': 'f09f98803a78'}], [1, 'world', 'anyone']],
 }
 
+QUOTA_LIMITS = ['count=3,bytes=20', 'count=-1,bytes=6', 'count=2,bytes=-1',
+                'count=5,bytes=-1=;byteHardLimit=15;countHardLimit=-1',
+                'count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=3', 'garbage', 'count=',
+                'count=4,,bytes=8;', 'countHardLimit=2']
+
 AUTHS = [('digest', 'user1:pw1'), ('digest', 'user2:pw2'), ('digest', 'super:' + SUPER_PW),
          ('digest', 'user1:wrong'), ('digest', 'nocolon'), ('digest', ''),
          ('digest', 'a:b:c'), ('digest', ':pw'), ('ip', 'whatever'), ('ip', ''),
@@ -308,6 +313,7 @@ class Gen(object):
             (2, 'getEphemerals'), (2, 'getAllChildrenNumber'), (1.5, 'close'),
             (1.5, 'reconnect'), (1, 'setWatches'), (0.5, 'ping'), (0.4, 'reconfig'),
             (0.4, 'deleteContainer'), (0.6, 'raw'), (1, 'trunc'), (2, 'burst'), (0.7, 'handshake'),
+            (3, 'quota'),
         ])
         op = {'s': s, 'op': kind}
         if kind == 'create':
@@ -362,6 +368,28 @@ class Gen(object):
         elif kind == 'raw':
             op['code'] = self.pick([0, 10, 23, 24, 99, 108, 200, -3, -10, 1000])
             op['body'] = self.pick(['', '00000000', '0000000261'])
+        elif kind == 'quota':
+            # Quota nodes for the run's root or @/a, as zkCli's setquota
+            # writes them (and some it would not).
+            base = self.pick(['Q', 'Q/a'])
+            what = self.weighted([(3, 'parent'), (4, 'limits'), (2, 'stats'), (3, 'get'),
+                                  (2, 'set'), (1, 'delete')])
+            if what == 'parent':
+                op.update(op='create', code=1, path=base, data='', acl=GOOD_ACLS['open'], flags=0)
+            elif what in ('limits', 'stats'):
+                name = base + '/zookeeper_' + what
+                data = self.pick(QUOTA_LIMITS if what == 'limits' else ['count=0,bytes=0', ''])
+                op.update(op='create', code=self.pick([1, 15]), path=name, data=data.encode().hex(),
+                          acl=GOOD_ACLS['open'], flags=0)
+            elif what == 'get':
+                op.update(op='getData', path=base + self.pick(['/zookeeper_stats', '/zookeeper_limits']),
+                          watch=self.r.random() < 0.3)
+            elif what == 'set':
+                op.update(op='setData', path=base + '/zookeeper_limits',
+                          data=self.pick(QUOTA_LIMITS).encode().hex(), version=-1)
+            else:
+                op.update(op='delete', path=base + self.pick(['/zookeeper_limits', '/zookeeper_stats']),
+                          version=-1)
         elif kind == 'handshake':
             op['variant'] = self.pick(['old', 'ro', 't1', 'tbig', 'badpw', 'ahead'])
         elif kind == 'trunc':
@@ -408,6 +436,15 @@ class Gen(object):
                       'data': '', 'acl': GOOD_ACLS['open'],
                       'flags': self.weighted([(8, 0), (1, 1), (1, 2)])}
                 ops.append(op)
+        if self.r.random() < 0.3:
+            # A quota on the root with hard limits, set up as zkCli would.
+            limits = self.pick(['count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=8',
+                                'count=-1,bytes=-1=;byteHardLimit=12;countHardLimit=-1',
+                                'count=6,bytes=10=;byteHardLimit=30;countHardLimit=10'])
+            for path, data in (('Q', ''), ('Q/zookeeper_limits', limits),
+                               ('Q/zookeeper_stats', 'count=0,bytes=0')):
+                ops.append({'s': 0, 'op': 'create', 'code': 1, 'path': path,
+                            'data': data.encode().hex(), 'acl': GOOD_ACLS['open'], 'flags': 0})
         tries = 0
         while len(ops) < n_ops and tries < n_ops * 20:
             tries += 1

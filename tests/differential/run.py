@@ -36,7 +36,7 @@ SERVER_SH = os.path.join(ROOT, 'tests', 'integration', 'server.sh')
 # Both servers get this zoo.cfg (server.sh turns the container key into a
 # JVM property for ZooKeeper). No container or TTL reaping during a run:
 # it is driven by a clock, and the differential runs have none.
-CFG = ['extendedTypesEnabled=true',
+CFG = ['extendedTypesEnabled=true', 'enforceQuota=true',
        'znode.container.checkIntervalMs=86400000',
        'DigestAuthenticationProvider.superDigest=' + gen.SUPER_DIGEST]
 KINDS = ('zookeeper', 'zabd')

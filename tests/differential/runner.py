@@ -61,6 +61,9 @@ class Runner(object):
             return self.root.encode() + bytes.fromhex(tok['rawat'])
         if tok.startswith('@'):
             return self.root + tok[1:]
+        if tok.startswith('Q'):
+            # The run's root under /zookeeper/quota (quota limits and stats).
+            return '/zookeeper/quota' + self.root + tok[1:]
         if tok.startswith('#') and tok[1:].lstrip('-').isdigit():
             if not self.seq_paths:
                 return self.root + '/noseq'
