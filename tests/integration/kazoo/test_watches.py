@@ -354,3 +354,33 @@ def test_events_about_nodes_the_watcher_may_not_read_are_not_delivered(zk, clien
     assert rec.take() == [(CHILD, root)] * 4
     assert deep_rec.take() == [(CREATED, root + '/s/kid'), (DELETED, root + '/s/kid'),
                                (CREATED, root + '/open')]
+
+
+def test_expiry_deletes_unreadable_ephemerals_without_telling_watchers(zk, server, root):
+    # CVE-2024-23944 on the expiry path: the session's ephemerals go in one
+    # closeSession txn applied by the server itself; a watcher hears of the
+    # parent's child change, not of a node it may not read.
+    from kazoo.security import make_digest_acl
+    secret = make_digest_acl('alice', 'pw', all=True)
+    rec = zkraw.EventRecorder(zk)
+    zkraw.call(zk, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+    s = socket.create_connection(('127.0.0.1', server.port), timeout=10)
+    # ConnectRequest for a new session of 4 s (the server's minimum here).
+    s.sendall(_frame(struct.pack('>iqiq', 0, 0, 4000, 0) + struct.pack('>i', 16) + b'\0' * 16 +
+                     b'\0'))
+    _read_frame(s)
+    acl = struct.pack('>i', 1) + struct.pack('>i', secret.perms) + _ustr('digest') + _ustr(
+        secret.id.id)
+    for i, name in enumerate(('hidden', 'seen')):
+        node_acl = acl if name == 'hidden' else (
+            struct.pack('>i', 1) + struct.pack('>i', 31) + _ustr('world') + _ustr('anyone'))
+        body = _ustr(root + '/' + name) + struct.pack('>i', 0) + node_acl + struct.pack('>i', 1)
+        s.sendall(_frame(struct.pack('>ii', i + 1, 1) + body))
+        assert struct.unpack('>iqi', _read_frame(s)[:16])[2] == 0
+    s.close()   # no closeSession: the session expires
+    assert wait_until(lambda: zk.get_children(root) == [], 20)
+    zk.sync(root)
+    got = rec.wait_for(2)
+    assert (zkraw.EV_DELETED, root + '/seen') in got
+    assert (zkraw.EV_DELETED, root + '/hidden') not in got
+    assert (zkraw.EV_CREATED, root + '/hidden') not in got
