@@ -367,6 +367,9 @@ void srv_commit_session_again(conn *c, int32_t xid, int32_t timeout_ms)
     s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
+    /* ZooKeeper's prep tracks the session again with that timeout: it is
+     * due then, unless the client is heard from before. */
+    sess_touch_for(s->sessions, c->session_id, srv_now_ms(), timeout_ms);
     srv_log(SRV_LOG_INFO,
             "session 0x%016" PRIx64 " sent createSession again: answered as a connect",
             (uint64_t)c->session_id);

@@ -515,3 +515,14 @@ def test_reconfig_record_that_does_not_parse_spends_no_zxid(server, bystander):
     c.send(16, NULL + NULL + NULL + struct.pack('>q', -1))
     assert reply_zxids(c.read_frame_raw()) == [(3, before + 1, -123)]  # RECONFIGDISABLED
     c.close()
+
+
+def test_create_session_request_with_timeout_zero_lets_the_session_expire(server, bystander):
+    # Prep tracks the session again with the body's timeout: 0 is due at
+    # the next tick, so a client silent for two ticks (tickTime 2 s here)
+    # finds its session expired and the connection closed.
+    c = Raw(server[0])
+    c.send(-10, struct.pack('>i', 0))
+    parse_connect_resp(c.read_frame())
+    closed, _data = c.finish(6.0)
+    assert closed
