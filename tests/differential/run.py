@@ -15,6 +15,7 @@ as JSON with a one-line replay command.  Exit status 1 if any seed diverged.
 """
 import argparse
 import json
+import re
 import os
 import shutil
 import socket
@@ -213,11 +214,14 @@ def compare(ops, zk, zb):
 
 
 def signature(d):
+    """What a shrunk sequence must keep diverging on: the kind of op and
+    the first field that differs (list indexes dropped)."""
     if d is None:
         return None
+    first = re.sub(r'\[\d+\]', '[]', d['paths'][0]) if d.get('paths') else ''
     if d['where'] == 'op':
-        return ('op', d['op']['op'])
-    return (d['where'],)
+        return ('op', d['op']['op'], first)
+    return (d['where'], first)
 
 
 def touches_global(ops):
