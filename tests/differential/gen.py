@@ -19,11 +19,12 @@ reconnected at once (runner.py), so a run never waits on session expiry.
 
 ZooKeeper 3.9 watch rules.  zabd keeps 3.9's watch modes on purpose
 (README, "Where zabd differs"): a persistent and a recursive watch on one
-path coexist, a one-shot watch set after a persistent one on the same path
-keeps both, removeWatches/checkWatches take types 4 and 5, and
-removeWatches Children/Data leave a persistent watch alone.  `Legality`
-keeps those situations out of every sequence, generated or shrunk, so each
-divergence the runner reports is one to fix.
+path coexist, a one-shot watch set after a persistent or recursive one on
+the same path keeps both, a recursive watch added over a one-shot child
+watch leaves that one firing, removeWatches/checkWatches take types 4 and
+5, and removeWatches Children/Data leave persistent and recursive watches
+alone.  `Legality` keeps those situations out of every sequence, generated
+or shrunk, so each divergence the runner reports is one to fix.
 """
 import random
 
