@@ -5,7 +5,8 @@
 #      test, via ctest
 #   3. the unit tests and the fuzz corpus under AddressSanitizer +
 #      UndefinedBehaviorSanitizer, then 60 s of libFuzzer on every decoder
-#   4. kazoo (pytest), raw-socket bad input, Curator (Java), zkCli.sh,
+#   4. kazoo (pytest), raw-socket bad input, the differential test against
+#      Apache ZooKeeper 3.8, Curator (Java), zkCli.sh,
 #      restart/recovery, the SIGKILL crash test and the power-cut test
 #      (only synced writes survive), each against a real zabd on a free
 #      127.0.0.1 port
@@ -46,6 +47,7 @@ export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
 suite "fuzz decoders (libFuzzer, 60 s)" "$root/tests/fuzz/run.sh"
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
+suite "differential (vs ZooKeeper 3.8, 40 seeds)" /usr/bin/python3 "$root/tests/differential/run.py" --shrink-budget 120
 suite "statistics" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/stats"
 suite "SASL DIGEST-MD5 (kazoo, zkCli.sh, raw)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/sasl"
 suite "backpressure" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/backpressure"
@@ -62,6 +64,7 @@ san() { suite "$1 (asan+ubsan zabd)" "$root/scripts/sanitized.sh" "$root/build-a
 san "C client" "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
 san "kazoo" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 san "bad input" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
+san "differential (20 seeds)" /usr/bin/python3 "$root/tests/differential/run.py" --seeds 20 --shrink-budget 60
 san "SASL" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/sasl"
 san "backpressure" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/backpressure"
 san "curator" "$root/tests/integration/curator/run.sh"

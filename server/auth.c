@@ -10,6 +10,14 @@
  * ("sasl", authorised id), and ("super", "") when zookeeper.superUser names
  * it. A failed login answers AUTHFAILED (SESSIONCLOSEDREQUIRESASLAUTH when
  * SASL is required) with a null token and closes the connection.
+ *
+ * Order. ZooKeeper keeps a connection's ids in a set backed by a
+ * ConcurrentHashMap, and clients see its iteration order: whoAmI lists the
+ * ids in it, and an "auth" ACL expands into them in it (so getACL shows
+ * it). c->auth is kept in that order: chm_order() replays the insertions
+ * into a model of the map's bins (Java's Id.hashCode and the map's hash
+ * spreading, 16 bins, doubling at 3/4 full with the map's bin split).
+ * c->auth_blob keeps insertion order, which the model needs.
  */
 #include "server/srv_int.h"
 
@@ -18,78 +26,126 @@
 #include <string.h>
 #include <strings.h>
 
-/* Java's String.hashCode over the UTF-16 units of a UTF-8 string (an
- * undecodable byte counts as U+FFFD, as Java decodes it). */
-static uint32_t java_hash(wire_str s)
+/* The hash ConcurrentHashMap files an Id under: the jute record's
+ * hashCode (17, then 37 * result + each field's hashCode), spread. */
+static uint32_t id_hash(wire_str scheme, wire_str id)
 {
-    static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-    const uint8_t *p = (const uint8_t *)s.p;
-    uint32_t h = 0;
-    for (int32_t i = 0, k; i < s.len; i += k) {
-        k = p[i] < 0x80             ? 1
-            : (p[i] & 0xe0) == 0xc0 ? 2
-            : (p[i] & 0xf0) == 0xe0 ? 3
-            : (p[i] & 0xf8) == 0xf0 ? 4
-                                    : 0;
-        uint32_t cp = k == 1 ? p[i] : p[i] & (0x7fu >> k);
-        for (int32_t j = 1; k > 1 && j < k; j++) {
-            if (i + j >= s.len || (p[i + j] & 0xc0) != 0x80) {
-                k = 0;
-                break;
+    uint32_t h = 17;
+    h = 37u * h + wire_java_hash(scheme.p, (size_t)scheme.len);
+    h = 37u * h + wire_java_hash(id.p, (size_t)id.len);
+    return (h ^ (h >> 16)) & 0x7fffffffu;
+}
+
+/* Iteration order of a ConcurrentHashMap after inserting n keys with
+ * hashes h[] in index order; writes the permutation to out. Bins are
+ * singly linked through next[]; on a resize each bin splits as the map's
+ * transfer does it (the tail that stays together keeps its order, the
+ * nodes before it are pushed onto the fronts). Returns ZERR_NOMEM or 0. */
+static int chm_order(const uint32_t *h, int32_t n, int32_t *out)
+{
+    int rc = ZERR_NOMEM;
+    size_t cap = 16;
+    int32_t *head = malloc(cap * sizeof *head);
+    int32_t *next = malloc((size_t)(n > 0 ? n : 1) * sizeof *next);
+    int32_t *tmp = malloc((size_t)(n > 0 ? n : 1) * sizeof *tmp);
+    if (head == NULL || next == NULL || tmp == NULL)
+        goto out;
+    for (size_t b = 0; b < cap; b++)
+        head[b] = -1;
+    for (int32_t i = 0; i < n; i++) {
+        int32_t *link = &head[h[i] & (cap - 1)];
+        while (*link >= 0)
+            link = &next[*link];
+        *link = i;
+        next[i] = -1;
+        if ((size_t)i + 1 < cap - cap / 4)
+            continue;
+        int32_t *grown = malloc(2 * cap * sizeof *grown);
+        if (grown == NULL)
+            goto out;
+        for (size_t b = 0; b < cap; b++) {
+            int32_t f = head[b], ln = -1, hn = -1;
+            if (f >= 0) {
+                uint32_t run_bit = h[f] & cap;
+                int32_t last_run = f;
+                for (int32_t p = next[f]; p >= 0; p = next[p])
+                    if ((h[p] & cap) != run_bit) {
+                        run_bit = h[p] & cap;
+                        last_run = p;
+                    }
+                *(run_bit == 0 ? &ln : &hn) = last_run;
+                int32_t k = 0;
+                for (int32_t p = f; p != last_run; p = next[p])
+                    tmp[k++] = p;
+                for (int32_t j = 0; j < k; j++) {
+                    int32_t p = tmp[j];
+                    int32_t *list = (h[p] & cap) == 0 ? &ln : &hn;
+                    next[p] = *list;
+                    *list = p;
+                }
             }
-            cp = cp << 6 | (p[i + j] & 0x3fu);
+            grown[b] = ln;
+            grown[b + cap] = hn;
         }
-        if (k == 0 || cp < min_cp[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            cp = 0xfffd, k = 1;
-        if (cp >= 0x10000) {
-            h = 31 * h + (0xd800 + ((cp - 0x10000) >> 10));
-            h = 31 * h + (0xdc00 + ((cp - 0x10000) & 0x3ff));
-        } else {
-            h = 31 * h + cp;
-        }
+        free(head);
+        head = grown;
+        cap *= 2;
     }
-    return h;
+    int32_t k = 0;
+    for (size_t b = 0; b < cap; b++)
+        for (int32_t p = head[b]; p >= 0; p = next[p])
+            out[k++] = p;
+    rc = 0;
+out:
+    free(head);
+    free(next);
+    free(tmp);
+    return rc;
 }
 
-/* ServerCnxn keeps ids in a ConcurrentHashMap-backed set (16 bins, doubled
- * once it holds 3/4 of its bins), so whoAmI and the expansion of an "auth"
- * ACL list them by bin, in insertion order within a bin. c->auth is kept in
- * that order. Id.hashCode is jute's 37 * (37 * 17 + scheme) + id. Exact
- * while a connection has fewer than 12 ids; beyond, colliding ids may list
- * in another order than Java's resize leaves them. */
-static uint32_t id_bin(const wire_acl *id, uint32_t bins)
+/* Each c->auth_blob[i] holds scheme, NUL, the id's length (4 bytes, host
+ * order), the id and a NUL: ids may hold NULs (Java strings do). */
+static wire_acl blob_id(const char *blob)
 {
-    uint32_t h = 37 * (37 * 17 + java_hash(id->scheme)) + java_hash(id->id);
-    return (h ^ (h >> 16)) & 0x7fffffff & (bins - 1);
+    size_t ls = strlen(blob);
+    uint32_t li;
+    memcpy(&li, blob + ls + 1, sizeof li);
+    return (wire_acl){0, {blob, (int32_t)ls}, {blob + ls + 1 + sizeof li, (int32_t)li}};
 }
 
-/* A stable insertion sort by bin: only the appended id moves, except when
- * the bin count just doubled. */
-static void sort_ids(conn *c)
+/* Rebuilds c->auth, in the map's order, from c->auth_blob. */
+static int auth_reorder(conn *c)
 {
-    uint32_t bins = 16;
-    while ((uint32_t)c->n_auth >= bins / 4 * 3)
-        bins *= 2;
-    for (int32_t i = 1; i < c->n_auth; i++) {
-        wire_acl a = c->auth[i];
-        char *blob = c->auth_blob[i];
-        uint32_t bin = id_bin(&a, bins);
-        int32_t j = i;
-        for (; j > 0 && id_bin(&c->auth[j - 1], bins) > bin; j--) {
-            c->auth[j] = c->auth[j - 1];
-            c->auth_blob[j] = c->auth_blob[j - 1];
-        }
-        c->auth[j] = a;
-        c->auth_blob[j] = blob;
+    int rc = ZERR_NOMEM;
+    int32_t n = c->n_auth;
+    uint32_t *h = malloc((size_t)(n > 0 ? n : 1) * sizeof *h);
+    int32_t *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    if (h == NULL || order == NULL)
+        goto out;
+    for (int32_t i = 0; i < n; i++) {
+        wire_acl a = blob_id(c->auth_blob[i]);
+        h[i] = id_hash(a.scheme, a.id);
     }
+    if ((rc = chm_order(h, n, order)) != 0)
+        goto out;
+    for (int32_t i = 0; i < n; i++)
+        c->auth[i] = blob_id(c->auth_blob[order[i]]);
+out:
+    free(h);
+    free(order);
+    return rc;
 }
 
-int srv_auth_add(conn *c, const char *scheme, const char *id)
+/* Adds (scheme, id[0..li)) unless the connection has it. */
+static int auth_add(conn *c, const char *scheme, const char *id, size_t li)
 {
-    size_t ls = strlen(scheme), li = strlen(id);
+    size_t ls = strlen(scheme);
     for (int32_t i = 0; i < c->n_auth; i++)
-        if (wire_str_eqc(c->auth[i].scheme, scheme) && wire_str_eqc(c->auth[i].id, id))
+        if (wire_str_eqc(c->auth[i].scheme, scheme) && (size_t)c->auth[i].id.len == li &&
+            memcmp(c->auth[i].id.p, id, li) == 0)
             return 0;
+    if (li > INT32_MAX)
+        return ZERR_NOMEM;
     wire_acl *a = realloc(c->auth, (size_t)(c->n_auth + 1) * sizeof *a);
     if (a == NULL)
         return ZERR_NOMEM;
@@ -98,16 +154,24 @@ int srv_auth_add(conn *c, const char *scheme, const char *id)
     if (b == NULL)
         return ZERR_NOMEM;
     c->auth_blob = b;
-    char *blob = malloc(ls + li + 2);
+    uint32_t len32 = (uint32_t)li;
+    char *blob = malloc(ls + 1 + sizeof len32 + li + 1);
     if (blob == NULL)
         return ZERR_NOMEM;
     memcpy(blob, scheme, ls + 1);
-    memcpy(blob + ls + 1, id, li + 1);
+    memcpy(blob + ls + 1, &len32, sizeof len32);
+    memcpy(blob + ls + 1 + sizeof len32, id, li);
+    blob[ls + 1 + sizeof len32 + li] = '\0';
     c->auth_blob[c->n_auth] = blob;
-    c->auth[c->n_auth] = (wire_acl){0, {blob, (int32_t)ls}, {blob + ls + 1, (int32_t)li}};
+    c->auth[c->n_auth] = blob_id(blob);
     c->n_auth++;
-    sort_ids(c);
-    return 0;
+    /* On failure the ids stay, in insertion order: still the right set. */
+    return auth_reorder(c);
+}
+
+int srv_auth_add(conn *c, const char *scheme, const char *id)
+{
+    return auth_add(c, scheme, id, strlen(id));
 }
 
 void srv_auth_free(conn *c)
@@ -129,21 +193,36 @@ void srv_auth_view(const conn *c, zt_auth *out)
                      c->s->cfg.sasl_any_user_id};
 }
 
-/* "user:password" -> "user:" + base64(sha1("user:password")) */
-static int digest_of(wire_buf auth, char *out, size_t cap)
+/* DigestAuthenticationProvider.handleAuthentication: the id is decoded
+ * into a Java string; the digest is user + ":" + base64(sha1(its UTF-8)),
+ * user being what precedes the first colon, or all of it without one
+ * (generateDigest's split(":", 2)[0]). *out is malloc'd (Java's form of the
+ * user, so whoAmI and "auth" ACLs show what ZooKeeper shows); *len its
+ * length. A null auth throws there: AUTHFAILED. */
+static int digest_of(wire_buf auth, char **out, size_t *len)
 {
+    if (auth.len < 0)
+        return ZERR_AUTHFAILED;
     const char *p = (const char *)auth.p;
-    const char *colon = auth.len > 0 ? memchr(p, ':', (size_t)auth.len) : NULL;
-    if (colon == NULL)
-        return ZERR_AUTHFAILED;
-    size_t user_len = (size_t)(colon - p);
+    size_t n = (size_t)auth.len;
+    const char *colon = n > 0 ? memchr(p, ':', n) : NULL;
+    size_t user_len = colon != NULL ? (size_t)(colon - p) : n;
+    char *utf8 = malloc(4 * n + 1);
+    char *d = malloc(3 * user_len + 2 + 4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1);
+    if (utf8 == NULL || d == NULL) {
+        free(utf8);
+        free(d);
+        return ZERR_NOMEM;
+    }
     uint8_t sha[SHA_DIGEST_LENGTH];
-    SHA1(auth.p, (size_t)auth.len, sha);
-    if (user_len + 1 + 4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1 > cap)
-        return ZERR_AUTHFAILED;
-    memcpy(out, p, user_len);
-    out[user_len] = ':';
-    EVP_EncodeBlock((unsigned char *)out + user_len + 1, sha, SHA_DIGEST_LENGTH);
+    SHA1((const uint8_t *)utf8, wire_java_str(p, n, utf8, false), sha);
+    free(utf8);
+    size_t k = wire_java_str(p, user_len, d, true);
+    d[k++] = ':';
+    k += (size_t)EVP_EncodeBlock((unsigned char *)d + k, sha, SHA_DIGEST_LENGTH);
+    d[k] = '\0';
+    *out = d;
+    *len = k;
     return 0;
 }
 
@@ -152,16 +231,19 @@ int srv_auth_packet(conn *c, wire_str scheme, wire_buf auth)
     srv *s = c->s;
     int rc = ZERR_AUTHFAILED;
     if (wire_str_eqc(scheme, "digest")) {
-        char digest[512];
-        rc = digest_of(auth, digest, sizeof digest);
+        char *digest = NULL;
+        size_t len = 0;
+        rc = digest_of(auth, &digest, &len);
         if (rc == 0) {
-            if (s->cfg.super_digest != NULL && strcmp(digest, s->cfg.super_digest) == 0) {
+            if (s->cfg.super_digest != NULL && strlen(s->cfg.super_digest) == len &&
+                memcmp(digest, s->cfg.super_digest, len) == 0) {
                 c->is_super = true;
                 rc = srv_auth_add(c, "super", "");
             }
             if (rc == 0)
-                rc = srv_auth_add(c, "digest", digest);
+                rc = auth_add(c, "digest", digest, len);
         }
+        free(digest);
     } else if (wire_str_eqc(scheme, "ip")) {
         rc = srv_auth_add(c, "ip", c->addr);
     }

@@ -36,6 +36,18 @@ static void fire_events(srv *s, int64_t zxid)
             conn *c = srv_conn_by_id(s, s->dl[k].watcher);
             if (c == NULL)
                 continue;
+            /* CVE-2024-23944: only a watcher that may READ the node the
+             * event is about hears of it (one-shot watches are spent all
+             * the same, as in ZooKeeper's WatchManager). */
+            zt_auth a;
+            srv_auth_view(c, &a);
+            if (zt_event_check_acl(o, e, WIRE_PERM_READ, &a) != 0) {
+                srv_log(SRV_LOG_DEBUG,
+                        "not delivering event %d on %.*s to session 0x%016" PRIx64
+                        " (filtered by ACL)",
+                        s->dl[k].event_type, path.len, path.p, (uint64_t)c->session_id);
+                continue;
+            }
             srv_reply_begin(&s->reply, WIRE_XID_NOTIFICATION, -1, 0);
             wire_wr_i32(&s->reply, s->dl[k].event_type);
             wire_wr_i32(&s->reply, WIRE_STATE_SYNC_CONNECTED);
@@ -84,6 +96,7 @@ static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay)
 /* Logs and applies the txn prepped into s->txn at zxid; fires its events. */
 static int log_and_apply(srv *s, int64_t zxid)
 {
+    s->zxids_burned = 0;
     int rc = stor_append(s->st, (uint64_t)zxid, s->txn.p, s->txn.len);
     if (rc != 0) {
         fatal_log(s, rc, zxid);
@@ -112,7 +125,7 @@ static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_aut
      * expiry and container cleanup read the clock now. */
     zt_prep_ctx ctx = {session,
                        xid,
-                       s->last_zxid + 1,
+                       s->last_zxid + 1 + s->zxids_burned,
                        c != NULL ? s->batch_wall_ms : srv_wall_ms(),
                        a,
                        s->cfg.extended_types_enabled,
@@ -196,6 +209,16 @@ void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *
         srv_log(SRV_LOG_INFO, "invalid path %.*s with session 0x%016" PRIx64 " (%s:%d)",
                 q->path.len > 0 ? q->path.len : 0, q->path.p, (uint64_t)c->session_id, c->addr,
                 c->port);
+    if (err == 0 && type == WIRE_OP_CHECK) {
+        /* ZooKeeper 3.8 answers a successful check outside a multi with a
+         * SetDataResponse whose stat is null; serialising it throws and the
+         * reply is dropped (the zxid stays spent). Clients only send check
+         * inside multi. */
+        srv_log(SRV_LOG_DEBUG,
+                "session 0x%016" PRIx64 " check outside multi: no reply, as ZooKeeper",
+                (uint64_t)c->session_id);
+        return;
+    }
     srv_reply_begin(&s->reply, xid, ctx.zxid, err);
     if (err == 0) {
         zt_result r = s->out.res[0];
@@ -207,9 +230,34 @@ void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *
     srv_send(s, c, ctx.zxid, &s->reply, false);
 }
 
+/* A multi with a null path: ZooKeeper's prep takes a zxid, then throws
+ * (getPendingChanges walks every op's path) before the request has a txn
+ * header. Nothing is logged, the zxid is lost (the next txn skips it), and
+ * the reply is MARSHALLINGERROR with an empty MultiResponse. */
+static bool multi_null_path(srv *s, conn *c, int32_t xid, const wire_multi_req *m)
+{
+    int32_t i = 0;
+    while (i < m->n_ops && m->ops[i].path.len >= 0)
+        i++;
+    if (i == m->n_ops)
+        return false;
+    s->zxids_burned++;
+    srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " multi op %d has a null path: MARSHALLINGERROR",
+            (uint64_t)c->session_id, i);
+    srv_reply_begin(&s->reply, xid, s->last_zxid, ZERR_MARSHALLINGERROR);
+    wire_wr_i32(&s->reply, -1);
+    wire_wr_bool(&s->reply, true);
+    wire_wr_i32(&s->reply, -1);
+    srv_reply_end(&s->reply);
+    srv_send(s, c, s->last_zxid, &s->reply, false);
+    return true;
+}
+
 void srv_commit_multi(conn *c, int32_t xid, const wire_multi_req *m)
 {
     srv *s = c->s;
+    if (multi_null_path(s, c, xid, m))
+        return;
     zt_auth a;
     zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
     zt_quota_notes notes = {0};
@@ -226,8 +274,17 @@ void srv_commit_multi(conn *c, int32_t xid, const wire_multi_req *m)
         return;
     /* MultiResponse: { MultiHeader{type, done=false, err}, body }* then
      * {-1, true, -1}. The reply header's err stays 0: clients read the
-     * per-op results. */
+     * per-op results. A multi that became one ErrorTxn is answered with
+     * its error alone. */
     wire_wr *w = &s->reply;
+    if (s->out.res[0].type == WIRE_OP_ERROR) {
+        srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " multi answered %s", (uint64_t)c->session_id,
+                wire_err_name(s->out.res[0].err));
+        srv_reply_begin(w, xid, ctx.zxid, s->out.res[0].err);
+        srv_reply_end(w);
+        srv_send(s, c, ctx.zxid, w, false);
+        return;
+    }
     srv_reply_begin(w, xid, ctx.zxid, 0);
     for (size_t i = 1; i < s->out.n_res; i++) {
         zt_result r = s->out.res[i];
@@ -295,6 +352,28 @@ int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeo
             (uint64_t)session_id, timeout_ms, c->addr, c->port);
     srv_send_connect_resp(s, c, ctx.zxid, timeout_ms, session_id, true);
     return 0;
+}
+
+void srv_commit_session_again(conn *c, int32_t xid, int32_t timeout_ms)
+{
+    srv *s = c->s;
+    zt_auth a;
+    zt_prep_ctx ctx = ctx_for(s, c, c->session_id, xid, &a);
+    wire_wr_reset(&s->txn);
+    if (zt_prep_create_session(&ctx, timeout_ms, &s->txn) != 0) {
+        srv_conn_close(c, "out of memory");
+        return;
+    }
+    s->last_zxid = ctx.zxid;
+    if (log_and_apply(s, ctx.zxid) != 0)
+        return;
+    /* ZooKeeper's prep tracks the session again with that timeout: it is
+     * due then, unless the client is heard from before. */
+    sess_touch_for(s->sessions, c->session_id, srv_now_ms(), timeout_ms);
+    srv_log(SRV_LOG_INFO,
+            "session 0x%016" PRIx64 " sent createSession again: answered as a connect",
+            (uint64_t)c->session_id);
+    srv_send_connect_resp(s, c, ctx.zxid, c->timeout_ms, c->session_id, true);
 }
 
 void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id)

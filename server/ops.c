@@ -95,10 +95,31 @@ static const zt_node *lookup_readable(req *q, wire_str path, int32_t perm, int *
     return *err == 0 ? n : NULL;
 }
 
+/* A string as ZooKeeper holds it once Java decoded it, and sends it back
+ * (wire_java_str): bytes that are not UTF-8 become U+FFFD. Most strings
+ * are ASCII and come back as they are; otherwise *buf is a malloc'd copy
+ * the caller frees (NULL, and the input returned, when out of memory). */
+static wire_str java_form(wire_str in, char **buf)
+{
+    *buf = NULL;
+    int32_t i = 0;
+    while (i < in.len && (uint8_t)in.p[i] < 0x80)
+        i++;
+    if (i >= in.len)
+        return in;
+    if ((*buf = malloc((size_t)in.len * 3)) == NULL)
+        return in;
+    size_t n = wire_java_str(in.p, (size_t)in.len, *buf, true);
+    return (wire_str){*buf, (int32_t)n};
+}
+
 static void add_watch(req *q, enum watch_table t, wire_str path, enum watch_mode m)
 {
+    char *buf;
+    path = java_form(path, &buf);
     if (watch_add(q->c->s->watches, t, path.p, (size_t)path.len, q->c->id, m) != 0)
         srv_log(SRV_LOG_ERROR, "out of memory adding a watch on %.*s", path.len, path.p);
+    free(buf);
 }
 
 static void op_exists(req *q)
@@ -146,9 +167,18 @@ static void write_children(wire_wr *w, const zt_node *n)
     size_t at = w->len;
     int32_t count = 0;
     wire_wr_i32(w, 0);
-    for (const zt_node *c = zt_node_first_child(n); c != NULL; c = zt_node_next_sibling(c)) {
-        wire_wr_str(w, zt_node_name(c));
-        count++;
+    /* In ZooKeeper's order; out of memory, in any order. */
+    const zt_node **v;
+    int32_t k;
+    if (zt_node_children(n, &v, &k) == 0) {
+        for (count = 0; count < k; count++)
+            wire_wr_str(w, zt_node_name(v[count]));
+        free(v);
+    } else {
+        for (const zt_node *c = zt_node_first_child(n); c != NULL; c = zt_node_next_sibling(c)) {
+            wire_wr_str(w, zt_node_name(c));
+            count++;
+        }
     }
     wire_wr_patch_i32(w, at, count);
 }
@@ -223,7 +253,11 @@ static void op_all_children_number(req *q)
     const zt_node *n = lookup_readable(q, path, WIRE_PERM_READ, &err);
     if (n == NULL)
         return reply_err(q, err);
-    wire_wr_i32(begin(q, 0), (int32_t)zt_count_descendants(n));
+    /* DataTree.getAllChildrenNumber counts the tree's keys that start with
+     * path + "/". The root is keyed both "" and "/", so "" also counts the
+     * "/" key: one more than "/" gives. */
+    int64_t count = zt_count_descendants(n) + (path.len == 0 ? 1 : 0);
+    wire_wr_i32(begin(q, 0), (int32_t)count);
     finish(q);
 }
 
@@ -251,16 +285,27 @@ static void op_get_ephemerals(req *q)
     wire_str prefix = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "getEphemerals");
-    /* null, blank or "/" means every ephemeral of the session */
-    while (prefix.len > 0 && (prefix.p[prefix.len - 1] == ' '))
-        prefix.len--;
-    if (prefix.len < 0 || wire_str_eqc(prefix, "/"))
+    /* null, blank or "/" once trimmed means every ephemeral of the
+     * session; anything else is matched untrimmed (Java's trim() drops
+     * chars up to ' ' at both ends). */
+    wire_str t = prefix;
+    while (t.len > 0 && (uint8_t)t.p[0] <= ' ') {
+        t.p++;
+        t.len--;
+    }
+    while (t.len > 0 && (uint8_t)t.p[t.len - 1] <= ' ')
+        t.len--;
+    char *buf = NULL;
+    if (prefix.len < 0 || t.len == 0 || wire_str_eqc(t, "/"))
         prefix.len = 0;
+    else
+        prefix = java_form(prefix, &buf);
     wire_wr *w = begin(q, 0);
     size_t at = w->len;
     wire_wr_i32(w, 0);
     eph_ctx e = {w, prefix, 0};
     zt_ephemerals(q->c->s->tree, q->c->session_id, add_ephemeral, &e);
+    free(buf);
     wire_wr_patch_i32(w, at, e.count);
     finish(q);
 }
@@ -270,7 +315,9 @@ static void op_sync(req *q)
     wire_str path = wire_rd_str(&q->r);
     if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "sync");
-    wire_wr_str(begin(q, 0), path);
+    char *buf;
+    wire_wr_str(begin(q, 0), java_form(path, &buf));
+    free(buf);
     finish(q);
 }
 
@@ -282,25 +329,47 @@ static void op_ping(req *q)
     reply_err(q, 0);
 }
 
+/* ZooKeeper's watch tables take a null path as a key like any other (no
+ * event ever names it); zabd files it under "", which no event names
+ * either. */
+static wire_str null_path_key(wire_str path)
+{
+    return path.len < 0 ? (wire_str){"", 0} : path;
+}
+
 static void op_watches(req *q)
 {
     srv *s = q->c->s;
     wire_str path = wire_rd_str(&q->r);
     int32_t wtype = wire_rd_i32(&q->r);
-    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+    if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "removeWatches");
-    int rc = watch_remove(s->watches, path.p, (size_t)path.len, q->c->id, wtype,
+    bool null_path = path.len < 0;
+    char *buf;
+    path = java_form(null_path_key(path), &buf);
+    int rc;
+    if (q->type == WIRE_OP_CHECKWATCHES && wtype >= WATCH_TYPE_CHILDREN && wtype <= WATCH_TYPE_ANY)
+        rc = watch_check_any(s->watches, path.p, (size_t)path.len, wtype);
+    else if (null_path)
+        rc = watch_remove(s->watches, path.p, 0, q->c->id, wtype, true);
+    else
+        rc = watch_remove(s->watches, path.p, (size_t)path.len, q->c->id, wtype,
                           q->type == WIRE_OP_CHECKWATCHES);
-    /* WatcherType.fromInt throws on an unknown type */
-    reply_err(q, rc == ZERR_BADARGUMENTS ? ZERR_MARSHALLINGERROR : rc);
+    /* WatcherType.fromInt throws on an unknown type. A null path that
+     * finds a watch throws too, in ZooKeeper's watch-mode map. */
+    free(buf);
+    if (rc == ZERR_BADARGUMENTS || (null_path && rc == 0))
+        rc = ZERR_MARSHALLINGERROR;
+    reply_err(q, rc);
 }
 
 static void op_add_watch(req *q)
 {
     wire_str path = wire_rd_str(&q->r);
     int32_t mode = wire_rd_i32(&q->r);
-    if (wire_rd_err(&q->r) != 0 || path.len < 0)
+    if (wire_rd_err(&q->r) != 0)
         return bad_read(q, "addWatch");
+    path = null_path_key(path);
     /* AddWatchMode.fromZooKeeperMode throws on anything else. */
     if (mode != 0 && mode != 1)
         return reply_err(q, ZERR_MARSHALLINGERROR);
@@ -364,7 +433,8 @@ static void op_set_watches(req *q)
     for (int l = 0; l < n_lists; l++) {
         int32_t n = wire_rd_count(&q->r, 4);
         for (int32_t i = 0; i < n; i++) {
-            wire_str path = wire_rd_str(&q->r);
+            char *buf;
+            wire_str path = java_form(wire_rd_str(&q->r), &buf);
             if (path.len < 0)
                 continue;
             const zt_node *node = zt_lookup(s->tree, path);
@@ -400,6 +470,7 @@ static void op_set_watches(req *q)
             default:
                 add_watch(q, WATCH_DATA, path, WATCH_RECURSIVE);
             }
+            free(buf);
         }
     }
     reply_err(q, 0);
@@ -441,21 +512,35 @@ static void op_write(req *q)
     int rc = wire_write_req_decode(&q->r, q->type, &w);
     if (rc != 0)
         return bad_write(q, "write");
-    if (w.path.len < 0) {
-        /* A null path decodes but cannot be used: ZooKeeper answers
-         * MARSHALLINGERROR and keeps the connection. */
-        wire_write_req_fini(&w);
-        return reply_err(q, ZERR_MARSHALLINGERROR);
-    }
+    /* A null path decodes; prep answers it as ZooKeeper's does (its
+     * checks throw MARSHALLINGERROR or BADARGUMENTS, with a zxid spent). */
     srv_commit_write(q->c, q->xid, q->type, &w);
     wire_write_req_fini(&w);
+}
+
+static bool has_null_path(const wire_multi_req *m)
+{
+    for (int32_t i = 0; i < m->n_ops; i++)
+        if (m->ops[i].path.len < 0)
+            return true;
+    return false;
 }
 
 static void op_multi(req *q)
 {
     wire_multi_req m;
-    if (wire_multi_req_decode(&q->r, false, &m) != 0)
-        return bad_write(q, "multi");
+    wire_rd again = q->r;
+    if (wire_multi_req_decode(&q->r, false, &m) != 0) {
+        /* Read ops alone make a valid MultiOperationRecord too; prep then
+         * fails on them (MARSHALLINGERROR, a zxid spent), unless a null
+         * path makes it throw earlier (srv_commit_multi: a lost zxid). */
+        if (wire_multi_req_decode(&again, true, &m) != 0)
+            return bad_write(q, "multi");
+        if (!has_null_path(&m)) {
+            wire_multi_req_fini(&m);
+            return bad_write(q, "multi");
+        }
+    }
     srv_commit_multi(q->c, q->xid, &m);
     wire_multi_req_fini(&m);
 }
@@ -463,11 +548,32 @@ static void op_multi(req *q)
 static void op_multi_read(req *q)
 {
     wire_multi_req m;
-    if (wire_multi_req_decode(&q->r, true, &m) != 0)
-        return bad_read(q, "multiRead");
+    wire_rd again = q->r;
+    if (wire_multi_req_decode(&q->r, true, &m) != 0) {
+        /* A record of write ops only decodes as a MultiOperationRecord
+         * (mixing kinds would throw); FinalRequestProcessor then fails on
+         * the first op with the MultiResponse already made: an empty one
+         * goes out with MARSHALLINGERROR. */
+        if (wire_multi_req_decode(&again, false, &m) != 0 || m.n_ops == 0)
+            return bad_read(q, "multiRead");
+        wire_multi_req_fini(&m);
+        log_malformed(q, "multiRead");
+        wire_wr *w = begin(q, ZERR_MARSHALLINGERROR);
+        wire_wr_i32(w, -1);
+        wire_wr_bool(w, true);
+        wire_wr_i32(w, -1);
+        return finish(q);
+    }
     wire_wr *w = begin(q, 0);
     for (int32_t i = 0; i < m.n_ops; i++) {
         const wire_write_req *op = &m.ops[i];
+        if (op->path.len < 0) {
+            /* The node lookup throws on a null path, outside the per-op
+             * catch: MARSHALLINGERROR, with the results gathered so far
+             * still in the body (FinalRequestProcessor). */
+            wire_wr_patch_i32(w, 16, ZERR_MARSHALLINGERROR); /* ReplyHeader.err */
+            break;
+        }
         int err;
         const zt_node *n = lookup_readable(q, op->path, WIRE_PERM_READ, &err);
         if (n == NULL) {
@@ -498,10 +604,39 @@ static void op_multi_read(req *q)
 
 static void op_reconfig(req *q)
 {
+    /* ReconfigRequest {ustring joiningServers, leavingServers, newMembers;
+     * long curConfigId}: ZooKeeper reads it before prep takes a zxid, so a
+     * record that does not parse is MARSHALLINGERROR with none spent. */
+    (void)wire_rd_str(&q->r);
+    (void)wire_rd_str(&q->r);
+    (void)wire_rd_str(&q->r);
+    (void)wire_rd_i64(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_read(q, "reconfig");
     /* A standalone ZooKeeper preps reconfig into an ErrorTxn: disabled by
      * default (reconfigEnabled=false), unimplemented when enabled. */
     srv_commit_error(q->c, q->xid, q->type,
                      q->c->s->cfg.reconfig_enabled ? ZERR_UNIMPLEMENTED : ZERR_RECONFIGDISABLED);
+}
+
+static void op_delete_container(req *q)
+{
+    /* ZooKeeper's prep reads a client's deleteContainer path from the whole
+     * request buffer, header included, so it always holds NULs: the
+     * request becomes an ErrorTxn(BADARGUMENTS) and the connection stays. */
+    srv_commit_error(q->c, q->xid, q->type, ZERR_BADARGUMENTS);
+}
+
+static void op_create_session(req *q)
+{
+    /* ZooKeeper lists createSession as a valid request type; its prep
+     * reads an int timeout from the body (a shorter body throws:
+     * MARSHALLINGERROR), logs a CreateSessionTxn for the connection's
+     * session and answers with a ConnectResponse. The connection stays. */
+    int32_t timeout = wire_rd_i32(&q->r);
+    if (wire_rd_err(&q->r) != 0)
+        return bad_write(q, "createSession");
+    srv_commit_session_again(q->c, q->xid, timeout);
 }
 
 static void op_close(req *q)
@@ -535,6 +670,7 @@ static const op_entry ops[] = {
     [WIRE_OP_CHECKWATCHES] = {"checkWatches", op_watches},
     [WIRE_OP_REMOVEWATCHES] = {"removeWatches", op_watches},
     [WIRE_OP_CREATECONTAINER] = {"createContainer", op_write},
+    [WIRE_OP_DELETECONTAINER] = {"deleteContainer", op_delete_container},
     [WIRE_OP_CREATETTL] = {"createTTL", op_write},
     [WIRE_OP_MULTIREAD] = {"multiRead", op_multi_read},
     [WIRE_OP_AUTH] = {"auth", op_auth},
@@ -583,14 +719,16 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     }
     if (q.type == WIRE_OP_CLOSESESSION)
         return op_close(&q);
+    if (q.type == WIRE_OP_CREATESESSION)
+        return op_create_session(&q);
     const op_entry *op =
         q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0] ? &ops[q.type] : NULL;
     if (op == NULL || op->fn == NULL) {
-        /* UnimplementedRequestProcessor: the error, then the connection
-         * is closed. */
+        /* UnimplementedRequestProcessor: the error with the zxid of a
+         * request that never got one (-1), then the connection is closed. */
         srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent unknown opcode %d (xid %d)",
                 (uint64_t)c->session_id, q.type, q.xid);
-        srv_reply_begin(&s->reply, q.xid, s->last_zxid, ZERR_UNIMPLEMENTED);
+        srv_reply_begin(&s->reply, q.xid, -1, ZERR_UNIMPLEMENTED);
         srv_reply_end(&s->reply);
         srv_send(s, c, s->last_zxid, &s->reply, true);
         return;

@@ -117,6 +117,7 @@ struct srv {
     watch_reg *watches;
     stor *st;
     int64_t last_zxid;    /* newest zxid assigned (and applied) */
+    int64_t zxids_burned; /* handed out by requests that logged nothing; the next txn skips them */
     int64_t durable_zxid; /* newest zxid known durable, loop side */
     pthread_mutex_t durable_mu;
     int64_t durable_posted; /* written by the log thread */
@@ -229,6 +230,11 @@ void srv_commit_error(conn *c, int32_t xid, int32_t type, int err);
 /* Session txns. c may be NULL (expiry). */
 int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeout_ms);
 void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id);
+/* createSession (opcode -10) from a connection that already has one: a
+ * CreateSessionTxn for it, answered with a ConnectResponse, as ZooKeeper
+ * does (its prep takes the timeout from the body, its final processor
+ * calls finishSessionInit). */
+void srv_commit_session_again(conn *c, int32_t xid, int32_t timeout_ms);
 void srv_commit_delete_container(srv *s, const char *path);
 /* Applies one logged txn during recovery (no replies). */
 int srv_replay_txn(srv *s, const uint8_t *p, size_t len);

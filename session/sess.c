@@ -236,7 +236,15 @@ int sess_touch(sess_table *s, int64_t id, int64_t now_ms)
     uint32_t e = find(s, id);
     if (e == SESS_NIL || s->ents[e].is_closing)
         return ZERR_SESSIONEXPIRED;
-    int64_t t = deadline(s, now_ms, s->ents[e].timeout_ms);
+    return sess_touch_for(s, id, now_ms, s->ents[e].timeout_ms);
+}
+
+int sess_touch_for(sess_table *s, int64_t id, int64_t now_ms, int32_t timeout_ms)
+{
+    uint32_t e = find(s, id);
+    if (e == SESS_NIL || s->ents[e].is_closing)
+        return ZERR_SESSIONEXPIRED;
+    int64_t t = deadline(s, now_ms, timeout_ms);
     /* ExpiryQueue.update: same rounded deadline, nothing to do (the common
      * case for a busy session, hence the rounding). */
     if (s->ents[e].bucket != SESS_NIL && s->ents[e].expire_at == t)

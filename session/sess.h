@@ -77,6 +77,10 @@ int sess_add(sess_table *s, int64_t id, int32_t timeout_ms, int64_t now_ms);
 /* Moves the session to the bucket of round(now_ms + its timeout).
  * ZERR_SESSIONEXPIRED if unknown or closing; ZERR_NOMEM. */
 int sess_touch(sess_table *s, int64_t id, int64_t now_ms);
+/* The same with another timeout, once: the next sess_touch uses the
+ * session's own again (SessionTrackerImpl.trackSession on a session it
+ * already has: updateSessionExpiry with the timeout it was handed). */
+int sess_touch_for(sess_table *s, int64_t id, int64_t now_ms, int32_t timeout_ms);
 /* ZERR_NONODE if unknown. */
 int sess_remove(sess_table *s, int64_t id);
 bool sess_exists(const sess_table *s, int64_t id);

@@ -284,6 +284,22 @@ int watch_remove(watch_reg *w, const char *path, size_t path_len, uint64_t watch
     return 0;
 }
 
+int watch_check_any(const watch_reg *w, const char *path, size_t path_len, int32_t wtype)
+{
+    if (wtype != WATCH_TYPE_CHILDREN && wtype != WATCH_TYPE_DATA && wtype != WATCH_TYPE_ANY)
+        return ZERR_BADARGUMENTS;
+    uint32_t p = wt_path_find(w, path, path_len);
+    if (p == WATCH_NIL)
+        return ZERR_NOWATCHER;
+    const uint32_t *n = w->paths[p].n;
+    bool data = n[WL_DATA] + n[WL_REC] > 0;
+    bool child = n[WL_CHILD] + n[WL_REC] > 0;
+    bool hit = wtype == WATCH_TYPE_CHILDREN ? child
+               : wtype == WATCH_TYPE_DATA   ? data
+                                            : data || child;
+    return hit ? 0 : ZERR_NOWATCHER;
+}
+
 void watch_remove_watcher(watch_reg *w, uint64_t watcher)
 {
     uint32_t wi = wt_watcher_find(w, watcher);

@@ -109,6 +109,16 @@ int watch_fire(watch_reg *w, int32_t event_type, const char *path, size_t path_l
 int watch_remove(watch_reg *w, const char *path, size_t path_len, uint64_t watcher, int32_t wtype,
                  bool dry_run);
 
+/* checkWatches (opcode 17) as ZooKeeper 3.8 answers types 1..3: its
+ * WatchManager.containsWatcher asks only whether the path has a watch in
+ * the table, whoever holds it, and 3.8 files persistent and recursive
+ * watches in both tables (so a recursive one counts for Children too).
+ *   1 Children: CHILD, or a RECURSIVE one in DATA;  2 Data: DATA;
+ *   3 Any: either.
+ * Returns 0 if there is one, ZERR_NOWATCHER if not, ZERR_BADARGUMENTS for
+ * another wtype. O(1). */
+int watch_check_any(const watch_reg *w, const char *path, size_t path_len, int32_t wtype);
+
 /* Connection closed: drops all its watches. Cost: O(its registrations). */
 void watch_remove_watcher(watch_reg *w, uint64_t watcher);
 

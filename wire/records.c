@@ -179,7 +179,8 @@ int wire_multi_req_decode(wire_rd *r, bool is_read, wire_multi_req *out)
             (void)wire_rd_bool(r);
             rc = r->err;
         } else {
-            if (!wire_op_is_write(type)) {
+            /* MultiOperationRecord knows no setACL sub-op. */
+            if (!wire_op_is_write(type) || type == WIRE_OP_SETACL) {
                 rc = ZERR_MARSHALLINGERROR;
                 goto fail;
             }

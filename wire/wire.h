@@ -325,6 +325,24 @@ uint32_t wire_crc32(uint32_t crc, const void *p, size_t n);
  * module's "append to a vector" goes through this one overflow-checked path. */
 int wire_reserve(void **arr, size_t *cap, size_t n, size_t elem_size);
 
+/* ---- Java strings (java.c) ------------------------------------------------- */
+
+/* ZooKeeper holds every string as a java.lang.String. wire_java_next reads
+ * one code point of p[0..n) (n >= 1) as Java's UTF-8 decoder does, U+FFFD
+ * for each malformed unit it would replace, and returns the bytes it took.
+ * wire_java_hash (String.hashCode, over UTF-16 units, int arithmetic)
+ * orders ZooKeeper's hash sets. */
+size_t wire_java_next(const uint8_t *p, size_t n, uint32_t *cp);
+/* The bytes Java makes of in[0..n) once decoded: with jute, what
+ * ZooKeeper's BinaryOutputArchive writes back (each UTF-16 unit on its own,
+ * so a supplementary character takes 6 bytes), the form zabd keeps the
+ * strings it stores or echoes in; without, String.getBytes(UTF_8). out
+ * needs 3 * n bytes; returns the length written. */
+size_t wire_java_str(const char *in, size_t n, char *out, bool jute);
+/* String.hashCode of a string in that kept form (or plain UTF-8): encoded
+ * surrogates count as their UTF-16 unit. */
+uint32_t wire_java_hash(const char *s, size_t n);
+
 /* ---- Frames ------------------------------------------------------------------ */
 
 /* Looks at the start of a stream: if a whole frame is present, sets *body_len

@@ -8,7 +8,6 @@
  */
 #include "znode-tree/zt_int.h"
 
-#include <arpa/inet.h>
 #include <string.h>
 
 static uint32_t acl_hash(const wire_acl *acl, int32_t n)
@@ -119,46 +118,82 @@ void zt_acl_release(zt_tree *t, uint32_t idx)
 
 /* ---- matching ------------------------------------------------------------------ */
 
-static int parse_ip(const char *s, uint8_t out[16])
+/* Java's Integer.parseInt on s[0..n): an optional sign, then one or more
+ * ASCII digits, within int range. False when it would throw. */
+static bool java_parse_int(const char *s, size_t n, int64_t *out)
 {
-    if (inet_pton(AF_INET, s, out) == 1)
-        return 4;
-    if (inet_pton(AF_INET6, s, out) == 1)
-        return 16;
-    return 0;
+    size_t i = 0;
+    bool neg = false;
+    if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    if (i == n)
+        return false;
+    int64_t v = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+        if (v > (int64_t)INT32_MAX + (neg ? 1 : 0))
+            return false;
+    }
+    *out = neg ? -v : v;
+    return true;
 }
 
-/* Splits "addr[/bits]" into its parts; 0 if malformed. */
-static int parse_ip_expr(wire_str expr, uint8_t addr[16], int *bits)
+/* IPAuthenticationProvider.v4addr2Bytes: exactly four dot-separated parts
+ * (empty ones count), each parseInt'd into 0..255. ZooKeeper 3.8 parses
+ * nothing else: IPv6 ids are invalid and IPv6 clients match no ACL. */
+static bool parse_v4(const char *s, size_t n, uint8_t out[4])
 {
-    char buf[64];
-    if (expr.len <= 0 || (size_t)expr.len >= sizeof buf)
-        return 0;
-    memcpy(buf, expr.p, (size_t)expr.len);
-    buf[expr.len] = '\0';
-    char *slash = strchr(buf, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    int alen = parse_ip(buf, addr);
-    if (alen == 0)
-        return 0;
-    *bits = alen * 8;
+    size_t start = 0;
+    int part = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && s[i] != '.')
+            continue;
+        int64_t v;
+        if (part == 4 || !java_parse_int(s + start, i - start, &v) || v < 0 || v > 255)
+            return false;
+        out[part++] = (uint8_t)v;
+        start = i + 1;
+    }
+    return part == 4;
+}
+
+/* An ACL expression "addr[/bits]" (split("/", 2), so "a/b/c" has bits
+ * "b/c"): the address and the prefix length. False if invalid. */
+static bool parse_ip_expr(wire_str expr, uint8_t addr[4], int *bits)
+{
+    if (expr.len < 0)
+        return false;
+    const char *slash = memchr(expr.p, '/', (size_t)expr.len);
+    size_t alen = slash != NULL ? (size_t)(slash - expr.p) : (size_t)expr.len;
+    if (!parse_v4(expr.p, alen, addr))
+        return false;
+    *bits = 32;
     if (slash != NULL) {
-        char *end;
-        long b = strtol(slash + 1, &end, 10);
-        if (*end != '\0' || end == slash + 1 || b < 0 || b > alen * 8)
-            return 0;
+        int64_t b;
+        if (!java_parse_int(slash + 1, (size_t)expr.len - alen - 1, &b) || b < 0 || b > 32)
+            return false;
         *bits = (int)b;
     }
-    return alen;
+    return true;
+}
+
+bool zt_ip_valid(wire_str acl_id)
+{
+    uint8_t a[4];
+    int bits;
+    return parse_ip_expr(acl_id, a, &bits);
 }
 
 bool zt_ip_matches(wire_str acl_id, wire_str addr)
 {
-    uint8_t want[16], have[16];
-    int bits, hb;
-    int alen = parse_ip_expr(acl_id, want, &bits);
-    if (alen == 0 || parse_ip_expr(addr, have, &hb) != alen)
+    uint8_t want[4], have[4];
+    int bits;
+    if (!parse_ip_expr(acl_id, want, &bits) || addr.len < 0 ||
+        !parse_v4(addr.p, (size_t)addr.len, have))
         return false;
     for (int i = 0; i < bits; i++) {
         uint8_t m = (uint8_t)(0x80 >> (i % 8));
@@ -181,20 +216,26 @@ static bool id_matches(const zt_auth *a, wire_str scheme, wire_str auth_id, wire
     return wire_str_eq(auth_id, acl_id);
 }
 
+bool zt_acl_entry_grants(const wire_acl *e, int32_t perm, const zt_auth *a)
+{
+    if ((e->perms & perm) == 0)
+        return false;
+    if (wire_str_eqc(e->scheme, "world") && wire_str_eqc(e->id, "anyone"))
+        return true;
+    for (int32_t j = 0; j < a->n_ids; j++)
+        if (wire_str_eq(a->ids[j].scheme, e->scheme) &&
+            id_matches(a, e->scheme, a->ids[j].id, e->id))
+            return true;
+    return false;
+}
+
 bool zt_acl_check(const wire_acl *acl, int32_t n, int32_t perm, const zt_auth *a)
 {
     if (n == 0 || a->is_super)
         return true;
-    for (int32_t i = 0; i < n; i++) {
-        if ((acl[i].perms & perm) == 0)
-            continue;
-        if (wire_str_eqc(acl[i].scheme, "world") && wire_str_eqc(acl[i].id, "anyone"))
+    for (int32_t i = 0; i < n; i++)
+        if (zt_acl_entry_grants(&acl[i], perm, a))
             return true;
-        for (int32_t j = 0; j < a->n_ids; j++)
-            if (wire_str_eq(a->ids[j].scheme, acl[i].scheme) &&
-                id_matches(a, acl[i].scheme, a->ids[j].id, acl[i].id))
-                return true;
-    }
     return false;
 }
 

@@ -19,6 +19,7 @@ void zt_out_reset(zt_out *o)
 {
     o->n_res = 0;
     o->n_ev = 0;
+    o->n_acls = 0;
     wire_wr_reset(&o->strs);
 }
 
@@ -26,6 +27,7 @@ void zt_out_fini(zt_out *o)
 {
     free(o->res);
     free(o->ev);
+    free(o->acls);
     wire_wr_fini(&o->strs);
     memset(o, 0, sizeof *o);
 }
@@ -47,15 +49,69 @@ static uint32_t add_str(zt_out *o, const char *p, size_t n)
     return off;
 }
 
-static int add_event(zt_out *o, int32_t type, const char *path, size_t len)
+/* Whether the copied list at [off, off+n) holds exactly acl[0..n). */
+static bool acl_copy_equals(const zt_out *o, uint32_t off, const wire_acl *acl, int32_t n)
 {
+    for (int32_t i = 0; i < n; i++) {
+        const zt_out_acl *c = &o->acls[off + (uint32_t)i];
+        if (c->perms != acl[i].perms ||
+            !wire_str_eq(zt_out_str(o, c->scheme_off, c->scheme_len), acl[i].scheme) ||
+            !wire_str_eq(zt_out_str(o, c->id_off, c->id_len), acl[i].id))
+            return false;
+    }
+    return true;
+}
+
+/* Records an event about node n (whose ACL the event carries); the path
+ * is given apart because a created node's event names its own. Events of
+ * one apply mostly share an ACL: a list equal to the previous event's is
+ * not copied again. */
+static int add_event(const zt_tree *t, zt_out *o, int32_t type, const zt_node *n)
+{
+    const wire_acl *acl;
+    int32_t n_acl;
+    zt_node_acl(t, n, &acl, &n_acl);
     if (wire_reserve((void **)&o->ev, &o->cap_ev, o->n_ev, sizeof *o->ev) != 0)
         return ZERR_NOMEM;
-    zt_event *e = &o->ev[o->n_ev++];
+    zt_event *e = &o->ev[o->n_ev];
     e->type = type;
-    e->path_len = (uint32_t)len;
-    e->path_off = add_str(o, path, len);
+    e->path_len = n->path_len;
+    e->path_off = add_str(o, n->path, n->path_len);
+    e->n_acl = (uint32_t)n_acl;
+    const zt_event *prev = o->n_ev > 0 ? &o->ev[o->n_ev - 1] : NULL;
+    if (prev != NULL && prev->n_acl == (uint32_t)n_acl &&
+        acl_copy_equals(o, prev->acl_off, acl, n_acl)) {
+        e->acl_off = prev->acl_off;
+    } else {
+        e->acl_off = (uint32_t)o->n_acls;
+        for (int32_t i = 0; i < n_acl; i++) {
+            if (wire_reserve((void **)&o->acls, &o->cap_acls, o->n_acls, sizeof *o->acls) != 0)
+                return ZERR_NOMEM;
+            zt_out_acl *c = &o->acls[o->n_acls++];
+            c->perms = acl[i].perms;
+            c->scheme_len = (uint32_t)acl[i].scheme.len;
+            c->scheme_off = add_str(o, acl[i].scheme.p, (size_t)acl[i].scheme.len);
+            c->id_len = (uint32_t)acl[i].id.len;
+            c->id_off = add_str(o, acl[i].id.p, (size_t)acl[i].id.len);
+        }
+    }
+    o->n_ev++;
     return wire_wr_err(&o->strs);
+}
+
+int zt_event_check_acl(const zt_out *o, const zt_event *e, int32_t perm, const zt_auth *a)
+{
+    /* ZooKeeperServer.checkACL: an empty list and the super user pass. */
+    if (e->n_acl == 0 || a->is_super)
+        return 0;
+    for (uint32_t i = 0; i < e->n_acl; i++) {
+        const zt_out_acl *c = &o->acls[e->acl_off + i];
+        wire_acl entry = {c->perms, zt_out_str(o, c->scheme_off, c->scheme_len),
+                          zt_out_str(o, c->id_off, c->id_len)};
+        if (zt_acl_entry_grants(&entry, perm, a))
+            return 0;
+    }
+    return ZERR_NOAUTH;
 }
 
 static int64_t owner_of(const wire_txn_hdr *h, const wire_txn *t)
@@ -119,9 +175,9 @@ static int apply_create(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, zt
     int rc = zt_quota_on_create(t, n);
     if (rc != 0)
         return rc;
-    rc = add_event(o, WIRE_EVENT_CREATED, n->path, len);
+    rc = add_event(t, o, WIRE_EVENT_CREATED, n);
     if (rc == 0)
-        rc = add_event(o, WIRE_EVENT_CHILDREN_CHANGED, parent->path, parent->path_len);
+        rc = add_event(t, o, WIRE_EVENT_CHILDREN_CHANGED, parent);
     return rc;
 }
 
@@ -130,10 +186,11 @@ static int delete_node(zt_tree *t, zt_node *n, int64_t zxid, zt_out *o)
     zt_node *parent = n->parent;
     if (parent == NULL || n->child != NULL)
         return ZERR_NOTEMPTY;
-    /* The events name paths that are about to be freed: record them first. */
-    int rc = add_event(o, WIRE_EVENT_DELETED, n->path, n->path_len);
+    /* The events name a path and an ACL that are about to be freed:
+     * record them first. */
+    int rc = add_event(t, o, WIRE_EVENT_DELETED, n);
     if (rc == 0)
-        rc = add_event(o, WIRE_EVENT_CHILDREN_CHANGED, parent->path, parent->path_len);
+        rc = add_event(t, o, WIRE_EVENT_CHILDREN_CHANGED, parent);
     if (rc == 0)
         rc = zt_quota_on_delete(t, n); /* quota upkeep, while n is still linked */
     if (rc != 0)
@@ -199,7 +256,7 @@ static int apply_set_data(zt_tree *t, const wire_txn_hdr *h, const wire_txn *x, 
         return rc;
     zt_node_stat(n, &r->stat);
     rc = zt_quota_on_set_data(t, n, old_len); /* quota upkeep */
-    return rc != 0 ? rc : add_event(o, WIRE_EVENT_DATA_CHANGED, n->path, n->path_len);
+    return rc != 0 ? rc : add_event(t, o, WIRE_EVENT_DATA_CHANGED, n);
 }
 
 static int apply_set_acl(zt_tree *t, const wire_txn *x, zt_result *r)

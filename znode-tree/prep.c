@@ -160,10 +160,13 @@ static bool sasl_id_valid(wire_str id)
 }
 
 /* "digest" ids are user:hash; "ip" ids are an address with an optional
- * prefix length (the providers' isValid). */
-static bool acl_id_valid(const wire_acl *a)
+ * prefix length (the providers' isValid, which throw on a null id:
+ * MARSHALLINGERROR). Schemes without a provider are INVALIDACL. */
+static int acl_id_check(const wire_acl *a)
 {
     if (wire_str_eqc(a->scheme, "digest")) {
+        if (a->id.len < 0)
+            return ZERR_MARSHALLINGERROR;
         /* Java's id.split(":").length == 2: trailing empty parts are
          * dropped, so "user:hash::" is valid and "user:" is not. */
         int32_t len = a->id.len;
@@ -172,17 +175,56 @@ static bool acl_id_valid(const wire_acl *a)
         int colons = 0;
         for (int32_t i = 0; i < len; i++)
             colons += a->id.p[i] == ':';
-        return colons == 1;
+        return colons == 1 ? 0 : ZERR_INVALIDACL;
     }
-    if (wire_str_eqc(a->scheme, "ip"))
-        return zt_ip_matches(a->id, a->id);
-    return false;
+    if (wire_str_eqc(a->scheme, "ip")) {
+        if (a->id.len < 0)
+            return ZERR_MARSHALLINGERROR;
+        return zt_ip_valid(a->id) ? 0 : ZERR_INVALIDACL;
+    }
+    return ZERR_INVALIDACL;
+}
+
+/* s as ZooKeeper holds it once Java decoded it (wire_java_str); ASCII and
+ * null come back as they are. */
+static int java_form(pview *v, wire_str s, wire_str *out)
+{
+    *out = s;
+    int32_t i = 0;
+    while (i < s.len && (uint8_t)s.p[i] < 0x80)
+        i++;
+    if (i >= s.len)
+        return 0;
+    char *p = view_alloc(v, (size_t)s.len * 3);
+    if (p == NULL)
+        return ZERR_NOMEM;
+    *out = (wire_str){p, (int32_t)wire_java_str(s.p, (size_t)s.len, p, true)};
+    return 0;
+}
+
+/* ArrayList.contains in PrepRequestProcessor.removeDuplicates: later.equals
+ * (earlier), the jute ACL and Id equals, which throw on the later entry's
+ * null scheme or (schemes equal) null id once the perms match. */
+static int acl_same(const wire_acl *later, const wire_acl *earlier, bool *same)
+{
+    *same = false;
+    if (later->perms != earlier->perms)
+        return 0;
+    if (later->scheme.len < 0)
+        return ZERR_MARSHALLINGERROR;
+    if (earlier->scheme.len < 0 || !wire_str_eq(later->scheme, earlier->scheme))
+        return 0;
+    if (later->id.len < 0)
+        return ZERR_MARSHALLINGERROR;
+    *same = earlier->id.len >= 0 && wire_str_eq(later->id, earlier->id);
+    return 0;
 }
 
 /* PrepRequestProcessor.fixupACL: drops duplicates, expands "auth" into the
  * caller's authenticated ids, rejects unknown schemes and malformed ids. */
 static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, int32_t *n_out)
 {
+    int rc;
     const zt_auth *a = v->c->auth;
     if (n <= 0)
         return ZERR_INVALIDACL;
@@ -191,22 +233,31 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
     if (res == NULL)
         return ZERR_NOMEM;
     /* ZooKeeper drops duplicates from the list the client sent, before
-     * "auth" is expanded: duplicates the expansion creates are kept. */
+     * "auth" is expanded: duplicates the expansion creates are kept. It
+     * compares (and keeps) the strings as Java decoded them. */
     wire_acl *uniq = view_alloc(v, (size_t)n * sizeof *uniq);
     if (uniq == NULL)
         return ZERR_NOMEM;
     int32_t m = 0;
     for (int32_t i = 0; i < n; i++) {
+        wire_acl x = {in[i].perms, in[i].scheme, in[i].id};
+        if ((rc = java_form(v, in[i].scheme, &x.scheme)) != 0 ||
+            (rc = java_form(v, in[i].id, &x.id)) != 0)
+            return rc;
         bool dup = false;
         for (int32_t j = 0; j < m && !dup; j++)
-            dup = uniq[j].perms == in[i].perms && wire_str_eq(uniq[j].scheme, in[i].scheme) &&
-                  wire_str_eq(uniq[j].id, in[i].id);
+            if ((rc = acl_same(&x, &uniq[j], &dup)) != 0)
+                return rc;
         if (!dup)
-            uniq[m++] = in[i];
+            uniq[m++] = x;
     }
     int32_t k = 0;
     for (int32_t i = 0; i < m; i++) {
         const wire_acl *x = &uniq[i];
+        if (x->scheme.len < 0)
+            return ZERR_INVALIDACL;
+        if (wire_str_eqc(x->scheme, "world") && x->id.len < 0)
+            return ZERR_MARSHALLINGERROR; /* id.getId().equals("anyone") */
         if (wire_str_eqc(x->scheme, "world") && wire_str_eqc(x->id, "anyone")) {
             res[k++] = *x;
         } else if (wire_str_eqc(x->scheme, "auth")) {
@@ -234,10 +285,10 @@ static int fixup_acl(pview *v, const wire_acl *in, int32_t n, wire_acl **out, in
             if (!sasl_id_valid(x->id))
                 return ZERR_INVALIDACL;
             res[k++] = *x;
-        } else if (acl_id_valid(x)) {
+        } else if ((rc = acl_id_check(x)) == 0) {
             res[k++] = *x;
         } else {
-            return ZERR_INVALIDACL;
+            return rc;
         }
     }
     *out = res;
@@ -261,15 +312,19 @@ static int parent_of(const pview *v, wire_str path, size_t slash, prec *parent, 
     return view_get(v, path.p, *plen, parent);
 }
 
+/* PrepRequestProcessor.pRequest2TxnCreate. The flags give the mode (and
+ * so the checks, the sequential suffix and the ephemeral flag of a plain
+ * CreateTxn); the opcode alone picks the txn: createContainer always makes
+ * a container and createTTL a TTL node, while create/create2 with the
+ * container flag make a plain persistent node. */
 static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
 {
     int rc;
     int32_t mode = q->flags;
     if (mode < WIRE_MODE_PERSISTENT || mode > WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL)
-        return ZERR_BADARGUMENTS;
+        return ZERR_BADARGUMENTS; /* CreateMode.fromFlag */
     bool is_ttl =
         mode == WIRE_MODE_PERSISTENT_WITH_TTL || mode == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
-    bool is_container = mode == WIRE_MODE_CONTAINER;
     bool ephemeral = mode == WIRE_MODE_EPHEMERAL || mode == WIRE_MODE_EPHEMERAL_SEQUENTIAL;
     bool sequential = mode == WIRE_MODE_PERSISTENT_SEQUENTIAL ||
                       mode == WIRE_MODE_EPHEMERAL_SEQUENTIAL ||
@@ -280,8 +335,13 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
         return ZERR_UNIMPLEMENTED;
     if (is_ttl ? (ttl <= 0 || ttl > ZT_TTL_MAX) : ttl >= 0)
         return ZERR_BADARGUMENTS;
-    if (is_container != (q->type == WIRE_OP_CREATECONTAINER))
+    /* createTTL with another mode and a negative TTL passes ZooKeeper's
+     * checks, and its apply step then throws and stops the server. */
+    if (q->type == WIRE_OP_CREATETTL && !is_ttl)
         return ZERR_BADARGUMENTS;
+    /* validatePathForCreate: a null path throws (MARSHALLINGERROR). */
+    if (q->path.len < 0)
+        return ZERR_MARSHALLINGERROR;
     size_t slash;
     if (!last_slash(q->path, &slash) || has_nul(q->path))
         return ZERR_BADARGUMENTS;
@@ -316,10 +376,7 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     if ((rc = zt_quota_check(v->t, v->c, path, q->path, q->data.len > 0 ? q->data.len : 0, 1)) != 0)
         return rc;
 
-    txn->type = is_container                 ? WIRE_OP_CREATECONTAINER
-                : is_ttl                     ? WIRE_OP_CREATETTL
-                : q->type == WIRE_OP_CREATE2 ? WIRE_OP_CREATE2
-                                             : WIRE_OP_CREATE;
+    txn->type = q->type;
     txn->path = path;
     txn->data = q->data;
     txn->acl = acl;
@@ -331,10 +388,12 @@ static int prep_create(pview *v, const wire_write_req *q, wire_txn *txn)
     parent.cversion = zt_inc32(parent.cversion);
     parent.num_children++;
     prec node = {true, 0, 0, 0, 0, 0, acl, n_acl, q->data};
-    node.owner = ephemeral      ? v->c->session_id
-                 : is_container ? ZT_OWNER_CONTAINER
-                 : is_ttl       ? (ZT_OWNER_EXTENDED_MASK | ttl)
-                                : 0;
+    /* What apply will make of the txn (ZooKeeper's change record takes the
+     * mode instead; they differ only where its tree differs from it too). */
+    node.owner = q->type == WIRE_OP_CREATECONTAINER ? ZT_OWNER_CONTAINER
+                 : q->type == WIRE_OP_CREATETTL     ? (ZT_OWNER_EXTENDED_MASK | ttl)
+                 : ephemeral                        ? v->c->session_id
+                                                    : 0;
     if ((rc = view_put(v, q->path.p, plen, &parent)) != 0)
         return rc;
     return view_put(v, path.p, (size_t)path.len, &node);
@@ -344,6 +403,8 @@ static int prep_delete(pview *v, const wire_write_req *q, wire_txn *txn, bool co
 {
     int rc;
     size_t slash, plen;
+    if (q->path.len < 0)
+        return ZERR_MARSHALLINGERROR; /* getParentPathAndValidate throws */
     if (!last_slash(q->path, &slash) || has_nul(q->path) || is_special(q->path))
         return ZERR_BADARGUMENTS;
     prec parent, node;
@@ -499,6 +560,24 @@ int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, w
     return rc;
 }
 
+/* MultiOperationRecord rebuilds each create sub-op with Op.create, which
+ * takes the opcode from the flags: a TTL mode makes createTTL, the
+ * container flag createContainer, anything else (invalid flags included)
+ * create; a createTTL sub-op of another mode loses its TTL. A create,
+ * create2 or createContainer record with a TTL mode thus reaches prep as
+ * createTTL over a CreateRequest, and the cast throws: *throws is set. */
+static wire_write_req multi_create(const wire_write_req *q, bool *throws)
+{
+    wire_write_req op = *q;
+    bool ttl_mode = q->flags == WIRE_MODE_PERSISTENT_WITH_TTL ||
+                    q->flags == WIRE_MODE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+    *throws = ttl_mode && q->type != WIRE_OP_CREATETTL;
+    op.type = ttl_mode                          ? WIRE_OP_CREATETTL
+              : q->flags == WIRE_MODE_CONTAINER ? WIRE_OP_CREATECONTAINER
+                                                : WIRE_OP_CREATE;
+    return op;
+}
+
 int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out)
 {
     pview v;
@@ -510,15 +589,30 @@ int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *
         return ZERR_NOMEM;
     /* After the first failure ZooKeeper stops prepping: that op carries its
      * error, later ones RUNTIMEINCONSISTENCY, earlier ones keep their txns
-     * (apply turns them into OK results without applying them). */
+     * (apply turns them into OK results without applying them). An op whose
+     * prep throws something other than a KeeperException (a null path to
+     * create or delete, a cast) fails the whole request instead: one
+     * ErrorTxn(MARSHALLINGERROR) with the zxid spent. */
     for (int32_t i = 0; i < m->n_ops; i++) {
         wire_txn *sub = &multi.sub[i];
         if (first_err != 0) {
             *sub = (wire_txn){.type = WIRE_OP_ERROR, .err = ZERR_RUNTIMEINCONSISTENCY};
             continue;
         }
-        int rc = prep_op(&v, &m->ops[i], sub);
-        if (rc == ZERR_NOMEM) {
+        wire_write_req op = m->ops[i];
+        bool throws = false;
+        switch (op.type) {
+        case WIRE_OP_CREATE:
+        case WIRE_OP_CREATE2:
+        case WIRE_OP_CREATECONTAINER:
+        case WIRE_OP_CREATETTL:
+            op = multi_create(&m->ops[i], &throws);
+            break;
+        default:
+            break;
+        }
+        int rc = throws ? ZERR_MARSHALLINGERROR : prep_op(&v, &op, sub);
+        if (rc == ZERR_NOMEM || rc == ZERR_MARSHALLINGERROR) {
             first_err = rc;
             break;
         }
@@ -528,7 +622,9 @@ int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *
         }
     }
     int rc = first_err;
-    if (rc != ZERR_NOMEM) {
+    if (rc == ZERR_MARSHALLINGERROR) {
+        rc = finish(c, rc, WIRE_OP_ERROR, NULL, out);
+    } else if (rc != ZERR_NOMEM) {
         encode(c, WIRE_OP_MULTI, &multi, out);
         if (wire_wr_err(out) != 0)
             rc = ZERR_NOMEM;

@@ -24,8 +24,8 @@
  * We write every node, /zookeeper, /zookeeper/quota and /zookeeper/config
  * included, as ZooKeeper does (it rebuilds its tree from the snapshot alone,
  * so leaving them out would lose the config node's ACL). ACL indexes are our
- * table slots plus one, so -1 and 0 never appear; sessions and children
- * come in no particular order, as ZooKeeper's hash maps give them.
+ * table slots plus one, so -1 and 0 never appear; sessions come in no
+ * particular order, children in ZooKeeper's (zt_node_children).
  *
  * Decoding treats the bytes as untrusted: every length is bounded, a node
  * whose parent has not been seen, an unknown ACL index or trailing bytes
@@ -75,6 +75,25 @@ static void enc_node(enc *e, const zt_node *n)
     enc_flush(e, false);
 }
 
+typedef struct walk_frame {
+    const zt_node **v; /* the children, in ZooKeeper's order */
+    int32_t n, i;
+} walk_frame;
+
+static int push_children(walk_frame **stack, size_t *cap, size_t *depth, const zt_node *n)
+{
+    if (n->num_children == 0)
+        return 0;
+    if (wire_reserve((void **)stack, cap, *depth, sizeof **stack) != 0)
+        return ZERR_NOMEM;
+    walk_frame *f = &(*stack)[*depth];
+    if (zt_node_children(n, &f->v, &f->n) != 0)
+        return ZERR_NOMEM;
+    f->i = 0;
+    (*depth)++;
+    return 0;
+}
+
 int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions, size_t n_sessions,
                        int (*emit)(void *arg, const void *p, size_t n), void *arg)
 {
@@ -96,22 +115,30 @@ int zt_snapshot_encode(const zt_tree *t, const zt_session_rec *sessions, size_t 
             wire_wr_acls(&e.w, t->acls[i].acl, t->acls[i].n);
             enc_flush(&e, false);
         }
-    /* Pre-order walk: a parent is always written before its children. */
-    const zt_node *n = t->root;
-    enc_node(&e, n);
-    const zt_node *c = n->child;
-    while (c != NULL && e.rc == 0) {
-        enc_node(&e, c);
-        if (c->child != NULL) {
-            c = c->child;
+    /* Pre-order walk, a parent before its children and the children in
+     * ZooKeeper's order (DataTree.serializeNode walks its HashSet), so a
+     * tree rebuilt from the file lists them as ZooKeeper's rebuilt one
+     * would. One frame per level on the way down. */
+    walk_frame *stack = NULL;
+    size_t depth = 0, cap = 0;
+    enc_node(&e, t->root);
+    if (push_children(&stack, &cap, &depth, t->root) != 0)
+        e.rc = ZERR_NOMEM;
+    while (depth > 0 && e.rc == 0) {
+        walk_frame *f = &stack[depth - 1];
+        if (f->i == f->n) {
+            free(f->v);
+            depth--;
             continue;
         }
-        while (c != n && c->next == NULL)
-            c = c->parent;
-        if (c == n)
-            break;
-        c = c->next;
+        const zt_node *c = f->v[f->i++];
+        enc_node(&e, c);
+        if (push_children(&stack, &cap, &depth, c) != 0)
+            e.rc = ZERR_NOMEM;
     }
+    while (depth > 0)
+        free(stack[--depth].v);
+    free(stack);
     wire_wr_cstr(&e.w, "/");
     enc_flush(&e, true);
     wire_wr_fini(&e.w);

@@ -162,6 +162,8 @@ zt_node *zt_node_insert(zt_tree *t, zt_node *parent, const char *path, size_t le
             parent->child->prev = n;
         parent->child = n;
         parent->num_children++;
+        if (parent->num_children > parent->peak_children)
+            parent->peak_children = parent->num_children;
     }
     return n;
 }
@@ -238,6 +240,17 @@ static void vec_remove(zt_nodevec *v, zt_node *n)
         }
 }
 
+/* Removes n keeping the order of the rest (a session's ephemerals). */
+static void vec_remove_ordered(zt_nodevec *v, zt_node *n)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->v[i] == n) {
+            memmove(&v->v[i], &v->v[i + 1], (v->n - i - 1) * sizeof *v->v);
+            v->n--;
+            return;
+        }
+}
+
 static size_t eph_slot(const zt_tree *t, int64_t owner)
 {
     uint64_t h = (uint64_t)owner * 0x9e3779b97f4a7c15ull;
@@ -289,6 +302,8 @@ int zt_index_add(zt_tree *t, zt_node *n)
     }
     if (vec_push(&e->nodes, n) != 0)
         return ZERR_NOMEM;
+    if (e->nodes.n > e->peak)
+        e->peak = e->nodes.n;
     t->n_ephemeral++;
     return 0;
 }
@@ -303,7 +318,7 @@ void zt_index_remove(zt_tree *t, zt_node *n)
         zt_eph *e = eph_get(t, n->owner);
         if (e == NULL)
             return;
-        vec_remove(&e->nodes, n);
+        vec_remove_ordered(&e->nodes, n);
         t->n_ephemeral--;
         /* Empty lists stay until the table is rebuilt: removing from linear
          * probing needs tombstones, and sessions are few next to nodes. */
@@ -434,6 +449,58 @@ int64_t zt_node_owner(const zt_node *n)
 {
     return n->owner;
 }
+/* A node's children as ZooKeeper lists them: DataNode keeps the names in
+ * a HashSet<String>(8), whose HashMap files each under hash(name) & (cap -
+ * 1) (hash: String.hashCode with its high half folded in), cap 8 doubling
+ * whenever the set passed 3/4 of it and never shrinking, each bin in
+ * insertion order (a resize keeps it). The sibling list is newest first,
+ * so insertion order is its reverse. */
+typedef struct child_key {
+    uint32_t bin;
+    int32_t pos;
+    const zt_node *n;
+} child_key;
+
+static int child_key_cmp(const void *a, const void *b)
+{
+    const child_key *x = a, *y = b;
+    if (x->bin != y->bin)
+        return x->bin < y->bin ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+int zt_node_children(const zt_node *n, const zt_node ***out, int32_t *n_out)
+{
+    int32_t k = n->num_children;
+    *out = NULL;
+    *n_out = 0;
+    if (k == 0)
+        return 0;
+    child_key *keys = malloc((size_t)k * sizeof *keys);
+    const zt_node **v = malloc((size_t)k * sizeof *v);
+    if (keys == NULL || v == NULL) {
+        free(keys);
+        free(v);
+        return ZERR_NOMEM;
+    }
+    uint32_t cap = 8;
+    while ((int64_t)n->peak_children > (int64_t)cap / 4 * 3)
+        cap <<= 1;
+    int32_t i = k;
+    for (const zt_node *c = n->child; c != NULL && i > 0; c = c->next) {
+        uint32_t h = wire_java_hash(c->path + c->name_off, c->path_len - c->name_off);
+        i--;
+        keys[i] = (child_key){(h ^ (h >> 16)) & (cap - 1), i, c};
+    }
+    qsort(keys, (size_t)k, sizeof *keys, child_key_cmp);
+    for (i = 0; i < k; i++)
+        v[i] = keys[i].n;
+    free(keys);
+    *out = v;
+    *n_out = k;
+    return 0;
+}
+
 const zt_node *zt_node_first_child(const zt_node *n)
 {
     return n->child;
@@ -487,6 +554,65 @@ size_t zt_ephemeral_count(const zt_tree *t)
     return t->n_ephemeral;
 }
 
+/* ZooKeeper iterates a session's ephemerals (getEphemerals, and the paths a
+ * closeSession deletes, in that order) over a clone of its HashSet<String>.
+ * The set's HashMap files each path under hash(path) & (cap - 1), cap 16
+ * doubling whenever it passed 3/4 full (it never shrinks), each bin in
+ * insertion order (a resize keeps it); clone() re-inserts that order into a
+ * table of tableSizeFor(size / 0.75 + 1). So the clone iterates by its own
+ * bin, then the original's bin, then creation order. Bins that Java would
+ * turn into trees (8 or more colliding paths) are not modelled. */
+typedef struct eph_key {
+    uint32_t bin2, bin1;
+    size_t pos;
+    const zt_node *n;
+} eph_key;
+
+static int eph_key_cmp(const void *a, const void *b)
+{
+    const eph_key *x = a, *y = b;
+    if (x->bin2 != y->bin2)
+        return x->bin2 < y->bin2 ? -1 : 1;
+    if (x->bin1 != y->bin1)
+        return x->bin1 < y->bin1 ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static uint32_t table_size_for(uint32_t c)
+{
+    uint32_t n = 1;
+    while (n < c)
+        n <<= 1;
+    return n;
+}
+
+static int eph_in_java_order(const zt_eph *e, int (*fn)(void *, int64_t, const zt_node *),
+                             void *arg)
+{
+    size_t n = e->nodes.n;
+    if (n == 0)
+        return 0;
+    eph_key *k = malloc(n * sizeof *k);
+    if (k == NULL)
+        return ZERR_NOMEM;
+    uint32_t cap1 = 16;
+    while (e->peak > (size_t)cap1 / 4 * 3)
+        cap1 <<= 1;
+    uint32_t cap2 = table_size_for((uint32_t)((float)n / 0.75f + 1.0f));
+    for (size_t i = 0; i < n; i++) {
+        const zt_node *x = e->nodes.v[i];
+        uint32_t h = wire_java_hash(x->path, x->path_len);
+        h ^= h >> 16;
+        k[i] = (eph_key){h & (cap2 - 1), h & (cap1 - 1), i, x};
+    }
+    qsort(k, n, sizeof *k, eph_key_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = fn(arg, e->owner, k[i].n);
+    free(k);
+    return rc;
+}
+
 int zt_ephemerals(const zt_tree *t, int64_t session,
                   int (*fn)(void *arg, int64_t owner, const zt_node *n), void *arg)
 {
@@ -494,6 +620,8 @@ int zt_ephemerals(const zt_tree *t, int64_t session,
         const zt_eph *e = &t->eph[i];
         if (e->owner == 0 || (session != 0 && e->owner != session))
             continue;
+        if (session != 0)
+            return eph_in_java_order(e, fn, arg);
         for (size_t j = 0; j < e->nodes.n; j++) {
             int rc = fn(arg, e->owner, e->nodes.v[j]);
             if (rc != 0)

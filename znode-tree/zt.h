@@ -66,9 +66,13 @@ wire_buf zt_node_data(const zt_node *n);
 wire_str zt_node_path(const zt_node *n);
 wire_str zt_node_name(const zt_node *n); /* last component */
 int64_t zt_node_owner(const zt_node *n);
-/* Children in no particular order (ZooKeeper returns a hash set's order). */
+/* Children in no particular order. */
 const zt_node *zt_node_first_child(const zt_node *n);
 const zt_node *zt_node_next_sibling(const zt_node *n);
+/* Children in the order ZooKeeper lists them (its HashSet's: tree.c); *out
+ * is malloc'd (caller frees; NULL when there are none). O(k log k) for k
+ * children. ZERR_NOMEM or 0. */
+int zt_node_children(const zt_node *n, const zt_node ***out, int32_t *n_out);
 void zt_node_acl(const zt_tree *t, const zt_node *n, const wire_acl **acl, int32_t *n_acl);
 /* Every node below n, not counting n. O(subtree). */
 int64_t zt_count_descendants(const zt_node *n);
@@ -78,7 +82,9 @@ int64_t zt_last_zxid(const zt_tree *t); /* highest zxid applied */
 int64_t zt_data_size(const zt_tree *t);
 
 /* Ephemerals of one session (session == 0: every session's). Calls fn for
- * each; stops when fn returns non-zero. */
+ * each; stops when fn returns non-zero (and returns its value). One
+ * session's come in ZooKeeper's order (a clone of its HashSet: tree.c);
+ * ZERR_NOMEM if that order cannot be computed. */
 int zt_ephemerals(const zt_tree *t, int64_t session,
                   int (*fn)(void *arg, int64_t owner, const zt_node *n), void *arg);
 size_t zt_ephemeral_count(const zt_tree *t);
@@ -105,7 +111,12 @@ typedef struct zt_auth {
 
 /* 0 if auth may do `perm` on n, else ZERR_NOAUTH (ZooKeeperServer.checkACL). */
 int zt_check_acl(const zt_tree *t, const zt_node *n, int32_t perm, const zt_auth *auth);
-/* Whether an "ip" ACL id ("10.0.0.0/8" or "127.0.0.1") matches an address. */
+/* "ip" ACL ids as ZooKeeper 3.8's IPAuthenticationProvider reads them: an
+ * IPv4 address of four Integer.parseInt parts ("+1", "010" and "-0" parse)
+ * with an optional "/bits" (0..32). IPv6 is neither valid nor matched.
+ * zt_ip_valid: whether acl_id is one; zt_ip_matches: whether it matches a
+ * client's address. */
+bool zt_ip_valid(wire_str acl_id);
 bool zt_ip_matches(wire_str acl_id, wire_str addr);
 
 /* ---- prep: request -> txn --------------------------------------------------- */
@@ -152,8 +163,11 @@ typedef struct zt_prep_ctx {
  * txn is written too and must be logged and applied like any other.
  * ZERR_NOMEM is the only code after which out holds nothing usable. */
 int zt_prep(const zt_tree *t, const zt_prep_ctx *c, const wire_write_req *req, wire_wr *out);
-/* multi: all ops are prepped against the tree as changed by the earlier ones.
- * Returns 0, or the error of the first op that failed. */
+/* multi: all ops are prepped against the tree as changed by the earlier ones,
+ * create sub-ops first re-derived from their flags as ZooKeeper's
+ * MultiOperationRecord does. Returns 0, or the error of the first op that
+ * failed (a MultiTxn with ErrorTxns), or ZERR_MARSHALLINGERROR when
+ * ZooKeeper's prep would throw on an op: then the txn is one ErrorTxn. */
 int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out);
 /* createSession / closeSession (the latter lists the session's ephemerals). */
 int zt_prep_create_session(const zt_prep_ctx *c, int32_t timeout_ms, wire_wr *out);
@@ -176,10 +190,23 @@ typedef struct zt_result {
     wire_stat stat;              /* the node's stat after the op (create, setData, setACL) */
 } zt_result;
 
+/* A watch event, with a copy of the ACL of the node it is about, taken
+ * when the change was applied (a deleted node's ACL is gone from the tree
+ * by the time events are delivered). ZooKeeper (CVE-2024-23944, fixed in
+ * 3.8.4 and 3.9.2) delivers an event only to watchers that may READ that
+ * node: the created, deleted or changed node itself, and the parent for
+ * NodeChildrenChanged. zt_event_check_acl tells. */
 typedef struct zt_event {
     int32_t type; /* WIRE_EVENT_* */
     uint32_t path_off, path_len;
+    uint32_t acl_off, n_acl; /* entries in zt_out.acls */
 } zt_event;
+
+/* One copied ACL entry; its strings live in zt_out.strs. */
+typedef struct zt_out_acl {
+    int32_t perms;
+    uint32_t scheme_off, scheme_len, id_off, id_len;
+} zt_out_acl;
 
 /* Per-apply output; reuse one across applies (zt_out_reset). results[0] is
  * the txn's own result; for a multi, results[1..] are its ops. */
@@ -188,6 +215,8 @@ typedef struct zt_out {
     size_t n_res, cap_res;
     zt_event *ev;
     size_t n_ev, cap_ev;
+    zt_out_acl *acls;
+    size_t n_acls, cap_acls;
     wire_wr strs;
 } zt_out;
 
@@ -199,6 +228,10 @@ static inline wire_str zt_out_str(const zt_out *o, uint32_t off, uint32_t len)
     wire_str s = {(const char *)o->strs.p + off, (int32_t)len};
     return s;
 }
+
+/* 0 if auth may do perm on the node event e is about, as its ACL stood
+ * when e was produced; ZERR_NOAUTH if not. O(ACL entries). */
+int zt_event_check_acl(const zt_out *o, const zt_event *e, int32_t perm, const zt_auth *auth);
 
 /* Applies one txn (header + decoded body). Op failures land in the results
  * (a replayed create of an existing node, for instance); the return value is

@@ -32,6 +32,7 @@ struct zt_node {
     uint32_t acl;     /* index into zt_tree.acls */
     int64_t czxid, mzxid, pzxid, ctime, mtime, owner;
     int32_t version, cversion, aversion, num_children;
+    int32_t peak_children; /* most children ever at once: sizes ZooKeeper's child set */
     uint32_t hash;
     uint32_t digest;        /* this node's term of the tree digest (digest.c), 0 if not counted */
     uint32_t digest_prefix; /* CRC-32 of path and data, valid if has_digest_prefix */
@@ -56,9 +57,13 @@ typedef struct zt_nodevec {
     size_t n, cap;
 } zt_nodevec;
 
+/* One session's ephemerals in creation order (ZooKeeper's per-session
+ * HashSet iterates in an order that depends on it), and the most it ever
+ * held at once (that set's table never shrinks). */
 typedef struct zt_eph {
     int64_t owner;
     zt_nodevec nodes;
+    size_t peak;
 } zt_eph;
 
 struct zt_tree {
@@ -146,5 +151,8 @@ int zt_acl_intern(zt_tree *t, const wire_acl *acl, int32_t n, uint32_t *idx_out)
 void zt_acl_release(zt_tree *t, uint32_t idx);
 void zt_acl_retain(zt_tree *t, uint32_t idx);
 bool zt_acl_check(const wire_acl *acl, int32_t n, int32_t perm, const zt_auth *a);
+/* Whether one entry grants perm to a (the per-entry step of zt_acl_check,
+ * which also lets the super user and an empty list through). */
+bool zt_acl_entry_grants(const wire_acl *e, int32_t perm, const zt_auth *a);
 
 #endif

@@ -85,6 +85,11 @@ class Raw:
         (n,) = struct.unpack('>i', self.read_exact(4))
         return self.read_exact(n)
 
+    def read_frame_raw(self):
+        """The next frame with its length prefix, as reply_headers takes it."""
+        body = self.read_frame()
+        return struct.pack('>i', len(body)) + body
+
     def send(self, op, body, xid=None):
         if xid is None:
             self.xid += 1

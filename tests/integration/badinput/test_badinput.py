@@ -195,7 +195,10 @@ def test_read_with_bad_path(server, bystander, op, path, err):
     (MULTI, multi_op(SYNC, ustr('/'))),
     (MULTI, multi_op(999, ustr('/'))),
     (MULTI_READ, multi_op(CREATE, create_body('/multi-read-create'))),
-], ids=['getData_in_multi', 'sync_in_multi', 'opcode999_in_multi', 'create_in_multiRead'])
+    (MULTI, multi_op(7, ustr('/') + struct.pack('>i', 1) + struct.pack('>i', 31) + ustr('world') +
+                     ustr('anyone') + struct.pack('>i', -1))),
+], ids=['getData_in_multi', 'sync_in_multi', 'opcode999_in_multi', 'create_in_multiRead',
+        'setACL_in_multi'])
 def test_multi_with_op_not_allowed_answers_marshalling_error(
         server, bystander, logged, op, inner):
     c = Raw(server[0])
@@ -301,3 +304,225 @@ def test_null_or_undecodable_sasl_token_closes(server, bystander, logged, body):
     assert closed_silently(c)
     assert logged(c, 'SASL')
 
+
+def reply_zxids(data):
+    """(xid, zxid, err) of every ReplyHeader in data."""
+    out = []
+    while data:
+        (n,) = struct.unpack('>i', data[:4])
+        out.append(struct.unpack('>iqi', data[4:20]))
+        data = data[4 + n:]
+    return out
+
+
+def test_unknown_opcode_reply_carries_zxid_minus_one(server, bystander):
+    # UnimplementedRequestProcessor answers with the zxid of a request that
+    # never got one.
+    c = Raw(server[0])
+    c.send(999, b'')
+    closed, data = c.finish()
+    assert closed
+    assert reply_zxids(data) == [(1, -1, UNIMPLEMENTED)]
+
+
+def test_delete_container_from_a_client_is_badarguments_and_spends_a_zxid(server, bystander, logged):
+    # ZooKeeper reads a client's deleteContainer path from the whole request
+    # buffer, header included: never a valid path.
+    c = Raw(server[0])
+    c.send(SYNC, ustr('/'))
+    before = reply_zxids(c.read_frame_raw())[0][1]
+    c.send(20, ustr('/'))
+    xid, zxid, err = reply_zxids(c.read_frame_raw())[0]
+    assert (xid, err) == (2, BADARGUMENTS)
+    assert zxid == before + 1
+    assert logged(c, 'opcode 20 answered BADARGUMENTS')
+    round_trip(c)
+    c.close()
+
+
+def test_ping_is_answered_with_xid_minus_two_whatever_it_carried(server, bystander):
+    c = Raw(server[0])
+    c.send(11, b'', xid=7)
+    xid, _zxid, err = reply_zxids(c.read_frame_raw())[0]
+    assert (xid, err) == (-2, OK)
+    round_trip(c)
+    c.close()
+
+
+def test_successful_check_outside_multi_gets_no_reply_but_spends_a_zxid(server, bystander):
+    # ZooKeeper 3.8 serialises a null stat for it and drops the reply.
+    c = Raw(server[0])
+    c.send(SYNC, ustr('/'))
+    before = reply_zxids(c.read_frame_raw())[0][1]
+    c.send(13, ustr('/') + struct.pack('>i', -1))
+    c.send(11, b'', xid=-2)
+    assert reply_zxids(c.read_frame_raw()) == [(-2, before + 1, OK)]
+    # A failing check is answered.
+    c.send(13, ustr('/no-such-node') + struct.pack('>i', -1))
+    assert reply_zxids(c.read_frame_raw())[0][::2] == (3, NONODE)
+    c.close()
+
+
+def last_zxid(c):
+    c.send(SYNC, ustr('/'))
+    return reply_zxids(c.read_frame_raw())[0][1]
+
+
+NULL = struct.pack('>i', -1)
+OPEN_ACL = struct.pack('>i', 1) + struct.pack('>i', 31) + ustr('world') + ustr('anyone')
+
+
+@pytest.mark.parametrize('op,body,err', [
+    (CREATE, NULL + ustr(b'') + OPEN_ACL + struct.pack('>i', 0), MARSHALLINGERROR),
+    (DELETE, NULL + struct.pack('>i', -1), MARSHALLINGERROR),
+    (5, NULL + ustr(b'') + struct.pack('>i', -1), BADARGUMENTS),      # setData
+    (7, NULL + OPEN_ACL + struct.pack('>i', -1), BADARGUMENTS),       # setACL
+    (13, NULL + struct.pack('>i', -1), BADARGUMENTS),                 # check
+], ids=['create', 'delete', 'setData', 'setACL', 'check'])
+def test_null_path_in_a_write_fails_in_prep_and_spends_a_zxid(server, bystander, op, body, err):
+    # validatePath turns a null path into BADARGUMENTS; create and delete
+    # call lastIndexOf on it first and throw (MARSHALLINGERROR).
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(op, body)
+    assert reply_zxids(c.read_frame_raw())[0][1:] == (before + 1, err)
+    round_trip(c)
+    c.close()
+
+
+def test_multi_with_a_null_path_loses_a_zxid(server, bystander, logged):
+    # Prep takes a zxid, then throws on the null path before the request
+    # has a txn: nothing is logged, the reply is MARSHALLINGERROR with an
+    # empty MultiResponse, and the next txn skips the lost zxid.
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(MULTI, multi_op(13, ustr('/') + struct.pack('>i', -1)) +
+           multi_op(5, NULL + ustr(b'') + struct.pack('>i', -1)) + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_) == [(2, before, MARSHALLINGERROR)]
+    assert frame_[20:] == MULTI_END
+    assert last_zxid(c) == before
+    c.send(CREATE, create_body('/after-null-multi'))
+    assert reply_zxids(c.read_frame_raw())[0][1:] == (before + 2, OK)
+    assert c.request(DELETE, ustr('/after-null-multi') + struct.pack('>i', -1))[0] == OK
+    assert logged(c, 'null path')
+    c.close()
+
+
+def test_multi_read_with_a_null_path_answers_what_it_read_before_it(server, bystander):
+    c = Raw(server[0])
+    c.send(MULTI_READ, multi_op(GETCHILDREN, ustr('/zookeeper') + b'\0') +
+           multi_op(GETDATA, NULL + b'\0') + multi_op(GETDATA, ustr('/') + b'\0') + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_)[0][::2] == (1, MARSHALLINGERROR)
+    body = frame_[20:]
+    # one getChildren result (quota and config), then the end marker
+    assert body[:13] == struct.pack('>i?ii', GETCHILDREN, False, 0, 2)
+    assert body.endswith(MULTI_END) and len(body) == 13 + (4 + 5) + (4 + 6) + 9
+    round_trip(c)
+    c.close()
+
+
+def test_add_watch_with_a_null_path_is_answered_ok(server, bystander):
+    # ZooKeeper's watch table takes the null key; nothing ever fires for it.
+    c = Raw(server[0])
+    err, body = c.request(106, NULL + struct.pack('>i', 0))
+    assert (err, body) == (OK, struct.pack('>i', 0))
+    round_trip(c)
+    c.close()
+
+
+def test_create_session_request_on_a_session_is_answered_as_a_connect(server, bystander, logged):
+    # ZooKeeper lists createSession (-10) as a valid request type: prep
+    # reads a timeout from the body (too short: MARSHALLINGERROR), logs a
+    # CreateSessionTxn for the connection's session and finishSessionInit
+    # sends a ConnectResponse. Both spend a zxid; the connection stays.
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(-10, b'\0\0')
+    assert reply_zxids(c.read_frame_raw())[0] == (2, before + 1, MARSHALLINGERROR)
+    c.send(-10, struct.pack('>i', 0))
+    timeout, session, passwd = parse_connect_resp(c.read_frame())
+    assert (timeout, session, passwd) == (c.timeout, c.session, c.passwd)
+    assert last_zxid(c) == before + 2
+    assert logged(c, 'createSession again')
+    round_trip(c)
+    c.close()
+
+
+def test_strings_come_back_as_java_decoded_them(server, bystander):
+    # ZooKeeper decodes every string into a Java String (bytes that are not
+    # UTF-8 become U+FFFD) and writes it back with jute (each UTF-16 unit on
+    # its own: a supplementary character takes 6 bytes).
+    c = Raw(server[0])
+    assert c.request(SYNC, ustr(b'/a\xffb'))[1] == ustr(b'/a\xef\xbf\xbdb')
+    assert c.request(SYNC, ustr(b'/\xf0\x9f\x98\x80'))[1] == ustr(b'/\xed\xa0\xbd\xed\xb8\x80')
+    assert c.request(AUTH, struct.pack('>i', 0) + ustr('digest') + ustr(b'u\xff:pw'),
+                     xid=AUTH_XID)[0] == OK
+    err, body = c.request(107, b'')
+    assert err == OK and ustr(b'u\xef\xbf\xbd') in body
+    c.close()
+
+
+def test_multi_read_of_write_ops_answers_an_empty_multi_response(server, bystander):
+    # Write ops alone parse as a MultiOperationRecord (mixing kinds does
+    # not); FinalRequestProcessor then fails on the first one after making
+    # the MultiResponse, so MARSHALLINGERROR comes with an empty one.
+    c = Raw(server[0])
+    c.send(MULTI_READ, multi_op(CREATE, create_body('/mr-write')) + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_)[0][::2] == (1, MARSHALLINGERROR)
+    assert frame_[20:] == MULTI_END
+    c.send(MULTI_READ, multi_op(GETDATA, ustr('/') + b'\0') +
+           multi_op(CREATE, create_body('/mr-write')) + MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_)[0][::2] == (2, MARSHALLINGERROR) and frame_[20:] == b''
+    assert c.request(EXISTS, ustr('/mr-write') + b'\0')[0] == NONODE
+    c.close()
+
+
+def test_all_children_number_of_the_empty_path_counts_the_root_key_too(server, bystander):
+    # DataTree.getAllChildrenNumber counts the keys under path + "/"; the
+    # root is keyed both "" and "/", so "" finds one more than "/".
+    c = Raw(server[0])
+    err, root = c.request(104, ustr('/'))
+    assert err == OK
+    err, empty = c.request(104, ustr(''))
+    assert err == OK
+    assert struct.unpack('>i', empty)[0] == struct.unpack('>i', root)[0] + 1
+    c.close()
+
+
+def test_multi_of_reads_with_a_null_path_loses_a_zxid_too(server, bystander):
+    # Read ops parse as a MultiOperationRecord; getPendingChanges then
+    # throws on the null path as for writes.
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(MULTI, multi_op(GETCHILDREN, ustr('/') + b'\0') + multi_op(GETDATA, NULL + b'\0') +
+           MULTI_END)
+    frame_ = c.read_frame_raw()
+    assert reply_zxids(frame_) == [(2, before, MARSHALLINGERROR)] and frame_[20:] == MULTI_END
+    c.send(MULTI, multi_op(GETDATA, ustr('/') + b'\0') + MULTI_END)   # prep fails: zxid spent
+    assert reply_zxids(c.read_frame_raw()) == [(3, before + 2, MARSHALLINGERROR)]
+    c.close()
+
+
+def test_reconfig_record_that_does_not_parse_spends_no_zxid(server, bystander):
+    c = Raw(server[0])
+    before = last_zxid(c)
+    c.send(16, NULL + NULL + NULL + b'\0\0')
+    assert reply_zxids(c.read_frame_raw()) == [(2, before, MARSHALLINGERROR)]
+    c.send(16, NULL + NULL + NULL + struct.pack('>q', -1))
+    assert reply_zxids(c.read_frame_raw()) == [(3, before + 1, -123)]  # RECONFIGDISABLED
+    c.close()
+
+
+def test_create_session_request_with_timeout_zero_lets_the_session_expire(server, bystander):
+    # Prep tracks the session again with the body's timeout: 0 is due at
+    # the next tick, so a client silent for two ticks (tickTime 2 s here)
+    # finds its session expired and the connection closed.
+    c = Raw(server[0])
+    c.send(-10, struct.pack('>i', 0))
+    parse_connect_resp(c.read_frame())
+    closed, _data = c.finish(6.0)
+    assert closed

@@ -128,3 +128,49 @@ def test_who_am_i(clients):
     # ZooKeeper keeps a session's identities in a set: order unspecified.
     assert sorted(zkraw.call(c, zkraw.WhoAmI())) == [
         ('digest', 'carol'), ('ip', '127.0.0.1')]
+
+
+def test_digest_auth_without_colon_is_accepted(clients, root):
+    # DigestAuthenticationProvider takes the whole id as the user when it
+    # has no colon: "nocolon" authenticates as nocolon:base64(sha1(nocolon)).
+    c = clients()
+    c.add_auth('digest', 'nocolon')
+    assert ('digest', 'nocolon') in zkraw.call(c, zkraw.WhoAmI())
+    path = c.create(root + '/nc', acl=[make_acl('auth', '', all=True)])
+    import base64
+    import hashlib
+    want = 'nocolon:' + base64.b64encode(hashlib.sha1(b'nocolon').digest()).decode()
+    assert c.get_acls(path)[0] == [ACL(Permissions.ALL, Id('digest', want))]
+
+
+@pytest.mark.parametrize('user,first', [('user2:pw2', 'digest'), ('user1:pw1', 'ip')])
+def test_who_am_i_lists_ids_in_zookeepers_hash_order(clients, root, user, first):
+    # ZooKeeper keeps a session's ids in a ConcurrentHashMap-backed set;
+    # clients see its iteration order (Id hash codes, 16 bins): the digest id
+    # of user2 files before ("ip", "127.0.0.1"), user1's after it. An "auth"
+    # ACL expands in the same order.
+    c = clients()
+    c.add_auth('digest', user)
+    got = zkraw.call(c, zkraw.WhoAmI())
+    assert [scheme for scheme, _ in got] == (['digest', 'ip'] if first == 'digest'
+                                             else ['ip', 'digest'])
+    c.add_auth('digest', 'user2:pw2' if user == 'user1:pw1' else 'user1:pw1')
+    path = c.create(root + '/order', acl=[make_acl('auth', '', all=True)])
+    users = [a.id.id.split(':')[0] for a in c.get_acls(path)[0]]
+    assert users == ['user2', 'user1']
+
+
+# ZooKeeper 3.8.0's own whoAmI after digest u00:pw .. u22:pw (read from it).
+WHOAMI_23 = ['u02', 'u04', 'u15', '127.0.0.1', 'u13', 'u08', 'u18', 'u07', 'u12', 'u09', 'u14',
+             'u10', 'u21', 'u20', 'u19', 'u11', 'u03', 'u01', 'u00', 'u16', 'u17', 'u05', 'u06',
+             'u22']
+
+
+def test_who_am_i_order_survives_the_sets_resizes(clients):
+    # 24 ids: the map doubles at 12 and 24, and its bin split pushes the
+    # nodes before the tail that stays together onto the fronts (u12
+    # before u09 here).
+    c = clients()
+    for i in range(23):
+        c.add_auth('digest', 'u%02d:pw' % i)
+    assert [user for _, user in zkraw.call(c, zkraw.WhoAmI())] == WHOAMI_23

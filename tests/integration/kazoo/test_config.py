@@ -9,7 +9,7 @@ import struct
 
 import pytest
 from kazoo.exceptions import ConnectionLoss, NoAuthError
-from kazoo.security import make_digest_acl
+from kazoo.security import make_acl, make_digest_acl
 
 from conftest import start_server, stop_server, wait_until
 
@@ -102,5 +102,20 @@ def test_jute_maxbuffer_from_zoo_cfg(configured):
         c.create('/big', b'x' * 3000)
     assert wait_until(lambda: c.connected, 10)
     assert c.exists('/big') is None
+    c.stop()
+    c.close()
+
+
+@pytest.mark.parametrize('configured', [['DigestAuthenticationProvider.superDigest=' +
+                                         digest('super', 'secret')]], indirect=True)
+def test_auth_acl_of_super_user_expands_to_its_digest_only(configured):
+    # fixupACL expands "auth" into the ids of providers that authenticate:
+    # the digest id, not ("super", "") (no provider) nor ip.
+    c = configured.client()
+    c.start()
+    c.add_auth('digest', 'super:secret')
+    c.create('/super-auth', acl=[make_acl('auth', '', all=True)])
+    acls, _ = c.get_acls('/super-auth')
+    assert [(a.id.scheme, a.id.id) for a in acls] == [('digest', digest('super', 'secret'))]
     c.stop()
     c.close()

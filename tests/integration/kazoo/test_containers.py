@@ -5,7 +5,8 @@ from zoo.cfg, Apache ZooKeeper gets it as a system property from conftest
 (JAVA_TOOL_OPTIONS).  Without it ZooKeeper would reap once a minute.
 """
 import pytest
-from kazoo.exceptions import BadArgumentsError, NoChildrenForEphemeralsError
+from kazoo.exceptions import (BadArgumentsError, NoChildrenForEphemeralsError, NodeExistsError,
+                              NoNodeError)
 
 import zkraw
 from conftest import wait_until
@@ -76,3 +77,31 @@ def test_ttl_is_counted_from_last_modification(zk, root):
         assert not wait_until(lambda: zk.exists(path) is None, 0.5)
         zk.set(path, b'x')
     assert wait_until(lambda: zk.exists(path) is None, 6)
+
+
+def test_create_flags_give_the_mode_the_opcode_gives_the_node_type(zk, root):
+    # pRequest2TxnCreate: the flags decide the checks and the sequential
+    # suffix; the txn comes from the opcode alone. createContainer makes a
+    # container whatever the flags (ephemeral ones included), create and
+    # create2 with the container flag make a plain persistent node.
+    zk.create(root + '/p')
+    path, _ = zkraw.call(zk, zkraw.CreateContainer(root + '/p/c0', b'', zkraw.OPEN_ACL_UNSAFE, 0))
+    assert path == root + '/p/c0'
+    seq, _ = zkraw.call(zk, zkraw.CreateContainer(root + '/p/c2-', b'', zkraw.OPEN_ACL_UNSAFE, 2))
+    assert seq == root + '/p/c2-0000000001'
+    eph, st = zkraw.call(zk, zkraw.CreateContainer(root + '/p/c1', b'', zkraw.OPEN_ACL_UNSAFE, 1))
+    assert st.ephemeralOwner == 0
+    plain = zkraw.call(zk, zkraw.RawCreate(root + '/p/n4', b'', zkraw.OPEN_ACL_UNSAFE, 4))
+    assert plain == root + '/p/n4'
+    # Usual errors, not BADARGUMENTS, on the way there.
+    with pytest.raises(NodeExistsError):
+        zkraw.call(zk, zkraw.CreateContainer(root + '/p/c0', b'', zkraw.OPEN_ACL_UNSAFE, 0))
+    with pytest.raises(NoNodeError):
+        zkraw.call(zk, zkraw.RawCreate(root + '/none/n4', b'', zkraw.OPEN_ACL_UNSAFE, 4))
+    with pytest.raises(BadArgumentsError):  # TTL mode without a TTL
+        zkraw.call(zk, zkraw.CreateContainer(root + '/p/c5', b'', zkraw.OPEN_ACL_UNSAFE, 5))
+    for p in (path, seq, eph, plain):
+        zk.create(p + '/kid')
+        zk.delete(p + '/kid')
+    # The three containers are reaped once emptied; the plain node stays.
+    assert wait_until(lambda: zk.get_children(root + '/p') == ['n4'], 5)

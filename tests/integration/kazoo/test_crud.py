@@ -205,3 +205,30 @@ def test_data_limits(server, clients, root):
         zk.set(root + '/big', b'y' * (1024 * 1024 + 1))
     assert zk.get(root + '/big')[1].version == 0
     assert zk.client_id[0] == sid
+
+
+def test_get_ephemerals_prefix_is_trimmed_only_to_decide_all(zk, root):
+    # FinalRequestProcessor: a null, blank or "/" prefix once trim()med
+    # lists every ephemeral of the session; any other prefix is matched
+    # as sent, untrimmed.
+    p = zk.create(root + '/e1', ephemeral=True)
+    for prefix in ('', ' ', ' / ', '\t/\n'):
+        assert zkraw.call(zk, zkraw.GetEphemerals(prefix)) == [p]
+    assert zkraw.call(zk, zkraw.GetEphemerals(root + '/e')) == [p]
+    assert zkraw.call(zk, zkraw.GetEphemerals(root + '/e ')) == []
+    assert zkraw.call(zk, zkraw.GetEphemerals(' ' + root)) == []
+
+
+def test_children_come_in_zookeepers_hash_set_order(zk, root):
+    # DataNode keeps child names in a HashSet<String>(8): getChildren lists
+    # them by hash bin, the bins sized by the most children the node ever
+    # had, in creation order within a bin (read from ZooKeeper 3.8.0).
+    made = ['j', 'cfj', 'jb', 'ahe', 'ddh', 'ihg', 'cdc', 'gab', 'e', 'jg', 'ggj', 'cf', 'a',
+            'h', 'geg', 'gjf', 'jgj']
+    for m in made:
+        zk.create(root + '/' + m)
+    for m in ('jb', 'ahe', 'ddh', 'ihg'):
+        zk.delete(root + '/' + m)
+    zk.create(root + '/zz')
+    assert zk.get_children(root) == ['zz', 'a', 'gjf', 'cdc', 'cf', 'e', 'cfj', 'h', 'geg', 'gab',
+                                     'j', 'ggj', 'jgj', 'jg']

@@ -1,7 +1,11 @@
 """multi (kazoo transactions): results, all-or-nothing, per-op errors."""
+import pytest
 from kazoo.exceptions import (
-    BadVersionError, NodeExistsError, NoNodeError, NotEmptyError,
+    BadVersionError, MarshallingError, NodeExistsError, NoNodeError, NotEmptyError,
     RolledBackError, RuntimeInconsistency)
+
+import zkraw
+from conftest import wait_until
 
 
 def test_transaction_success_results(zk, root):
@@ -105,3 +109,48 @@ def test_transaction_context_manager(zk, root):
     assert sorted(zk.get_children(root)) == ['m1', 'm2']
     _, st = zk.get(root)
     assert st.cversion == 2 and st.numChildren == 2
+
+
+def test_multi_create2_sub_op_answers_as_a_plain_create(zk, root):
+    # MultiOperationRecord rebuilds every create sub-op with Op.create,
+    # which takes its opcode from the flags: create2 becomes create, and
+    # its result carries the path only.
+    res = zkraw.call(zk, zkraw.RawMulti([(15, zkraw.create_record(root + '/c2'))]))
+    assert res == [(1, 0, root + '/c2', None)]
+
+
+def test_multi_rederives_create_sub_ops_from_their_flags(zk, root):
+    res = zkraw.call(zk, zkraw.RawMulti([
+        (21, zkraw.create_record(root + '/ttl0', flags=0, ttl=60000)),  # plain create
+        (21, zkraw.create_record(root + '/ttl1', flags=1, ttl=60000)),  # ephemeral
+        (1, zkraw.create_record(root + '/cont', flags=4)),              # container
+        (21, zkraw.create_record(root + '/ttl5', flags=5, ttl=60000)),  # TTL node
+    ]))
+    assert [(t, e, p) for t, e, p, _ in res] == [
+        (1, 0, root + '/ttl0'), (1, 0, root + '/ttl1'), (15, 0, root + '/cont'),
+        (15, 0, root + '/ttl5')]
+    assert zk.exists(root + '/ttl1').ephemeralOwner == zk.client_id[0]
+    # A container is reaped once its last child goes; a plain node is not.
+    zk.create(root + '/cont/x')
+    zk.create(root + '/ttl0/x')
+    zk.delete(root + '/cont/x')
+    zk.delete(root + '/ttl0/x')
+    assert wait_until(lambda: zk.exists(root + '/cont') is None)
+    assert zk.exists(root + '/ttl0') is not None
+
+
+def test_multi_create_with_ttl_flags_fails_the_whole_request(zk, root):
+    # A create (not createTTL) record with a TTL mode reaches prep as
+    # createTTL over a CreateRequest: the cast throws, the whole multi is
+    # MARSHALLINGERROR and a zxid is spent; nothing is created.
+    before = zk.create(root + '/before')
+    with pytest.raises(MarshallingError):
+        zkraw.call(zk, zkraw.RawMulti([(1, zkraw.create_record(root + '/x')),
+                                       (1, zkraw.create_record(root + '/y', flags=5))]))
+    after = zk.create(root + '/after')
+    assert zk.exists(after).czxid == zk.exists(before).czxid + 2
+    assert zk.exists(root + '/x') is None
+    # After a failed op nothing more is prepped: the TTL flags never throw.
+    res = zkraw.call(zk, zkraw.RawMulti([(13, zkraw.check_record(root + '/missing')),
+                                         (1, zkraw.create_record(root + '/y', flags=5))]))
+    assert [(t, e) for t, e, _, _ in res] == [(-1, -101), (-1, -2)]

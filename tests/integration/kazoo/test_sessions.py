@@ -151,3 +151,33 @@ def test_session_ids_and_reconnect_reply(server):
     bad = bytes(16)
     to3, sid3, _ = _raw_connect(server.port, 6000, sid=sid, passwd=bad)
     assert to3 == 0 and sid3 == 0
+
+
+# ZooKeeper's order for these paths (read from 3.8.0 itself): see below.
+EPH_ORDER = ['n01', 'n12', 'n00', 'n11', 'n10', 'n05', 'n04', 'n02', 'n13', 'n09', 'n08', 'n06']
+
+
+def test_ephemerals_are_listed_and_deleted_in_zookeepers_hash_set_order(clients):
+    # ZooKeeper keeps a session's ephemerals in a HashSet<String> and both
+    # getEphemerals and a session close walk a clone of it: the order
+    # depends on String.hashCode, on the set's growth (14 paths pass the
+    # 3/4 mark of 16 bins) and on the clone's smaller table. The events a
+    # close sends follow it.
+    import zkraw
+    owner, watcher = clients(), clients()
+    base = '/eph-order'  # the order below is for exactly these paths
+    watcher.create(base)
+    try:
+        for i in range(14):
+            owner.create('%s/n%02d' % (base, i), ephemeral=True)
+        owner.delete(base + '/n03')
+        owner.delete(base + '/n07')
+        assert zkraw.call(owner, zkraw.GetEphemerals(base)) == [base + '/' + n for n in EPH_ORDER]
+        rec = zkraw.EventRecorder(watcher)
+        for n in EPH_ORDER:
+            watcher.exists(base + '/' + n, watch=lambda e: None)
+        owner.stop()
+        watcher.sync(base)
+        assert rec.wait_for(len(EPH_ORDER)) == [(zkraw.EV_DELETED, base + '/' + n) for n in EPH_ORDER]
+    finally:
+        watcher.delete(base, recursive=True)

@@ -303,3 +303,84 @@ def test_set_watches_fires_what_a_reconnecting_client_missed(zk, server, root):
     etype, _state, plen = struct.unpack('>iii', f[16:28])
     assert (etype, f[28:28 + plen].decode()) == (3, same)
     s.close()
+
+
+def test_check_watches_answers_for_any_sessions_watch_on_the_path(zk, clients, root):
+    # ZooKeeper 3.8's WatchManager.containsWatcher only asks whether the
+    # path has a watch in the table, whoever holds it; and 3.8 files a
+    # recursive watch in the child table too.
+    path = zk.create(root + '/cw')
+    other = clients()
+    other.get(path, watch=lambda e: None)
+    assert zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_DATA))
+    assert zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_ANY))
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_CHILDREN))
+    # Removing is still per watcher.
+    with pytest.raises(zkraw.NoWatcherError):
+        zkraw.call(zk, zkraw.RemoveWatches(path, zkraw.WATCHER_DATA))
+    zkraw.call(other, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+    assert zkraw.call(zk, zkraw.CheckWatches(root, zkraw.WATCHER_CHILDREN))
+
+
+def test_events_about_nodes_the_watcher_may_not_read_are_not_delivered(zk, clients, root):
+    # CVE-2024-23944 (fixed in ZooKeeper 3.8.4 and 3.9.2, backported to
+    # Debian's 3.8.0): an event reaches a watcher only if it may READ the
+    # node the event is about: the created, deleted or changed node, and
+    # the parent for NodeChildrenChanged. One-shot watches are spent anyway.
+    from kazoo.security import make_digest_acl
+    secret = [make_digest_acl('alice', 'pw', all=True)]
+    alice = clients(auth_data=[('digest', 'alice:pw')])
+    rec = zkraw.EventRecorder(zk)
+    zkraw.call(zk, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT))
+    deep = clients()
+    deep_rec = zkraw.EventRecorder(deep)
+    zkraw.call(deep, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+
+    zk.exists(root + '/s', watch=lambda e: None)
+    alice.create(root + '/s', acl=secret)
+    alice.set(root + '/s', b'1')                   # the exists watch is spent
+    zk.exists(root + '/s', watch=lambda e: None)
+    alice.set(root + '/s', b'2')
+    alice.create(root + '/s/kid')                  # readable: delivered to deep
+    alice.delete(root + '/s/kid')
+    alice.create(root + '/e', ephemeral=True, acl=secret)
+    zk.exists(root + '/e', watch=lambda e: None)
+    alice.stop()                                    # the ephemeral goes, unseen
+    zk.create(root + '/open')
+    zk.sync(root)
+    deep.sync(root)
+    CHILD, CREATED, DELETED = zkraw.EV_CHILD, zkraw.EV_CREATED, zkraw.EV_DELETED
+    assert rec.take() == [(CHILD, root)] * 4
+    assert deep_rec.take() == [(CREATED, root + '/s/kid'), (DELETED, root + '/s/kid'),
+                               (CREATED, root + '/open')]
+
+
+def test_expiry_deletes_unreadable_ephemerals_without_telling_watchers(zk, server, root):
+    # CVE-2024-23944 on the expiry path: the session's ephemerals go in one
+    # closeSession txn applied by the server itself; a watcher hears of the
+    # parent's child change, not of a node it may not read.
+    from kazoo.security import make_digest_acl
+    secret = make_digest_acl('alice', 'pw', all=True)
+    rec = zkraw.EventRecorder(zk)
+    zkraw.call(zk, zkraw.AddWatch(root, zkraw.ADD_WATCH_PERSISTENT_RECURSIVE))
+    s = socket.create_connection(('127.0.0.1', server.port), timeout=10)
+    # ConnectRequest for a new session of 4 s (the server's minimum here).
+    s.sendall(_frame(struct.pack('>iqiq', 0, 0, 4000, 0) + struct.pack('>i', 16) + b'\0' * 16 +
+                     b'\0'))
+    _read_frame(s)
+    acl = struct.pack('>i', 1) + struct.pack('>i', secret.perms) + _ustr('digest') + _ustr(
+        secret.id.id)
+    for i, name in enumerate(('hidden', 'seen')):
+        node_acl = acl if name == 'hidden' else (
+            struct.pack('>i', 1) + struct.pack('>i', 31) + _ustr('world') + _ustr('anyone'))
+        body = _ustr(root + '/' + name) + struct.pack('>i', 0) + node_acl + struct.pack('>i', 1)
+        s.sendall(_frame(struct.pack('>ii', i + 1, 1) + body))
+        assert struct.unpack('>iqi', _read_frame(s)[:16])[2] == 0
+    s.close()   # no closeSession: the session expires
+    assert wait_until(lambda: zk.get_children(root) == [], 20)
+    zk.sync(root)
+    got = rec.wait_for(2)
+    assert (zkraw.EV_DELETED, root + '/seen') in got
+    assert (zkraw.EV_DELETED, root + '/hidden') not in got
+    assert (zkraw.EV_CREATED, root + '/hidden') not in got

@@ -259,3 +259,55 @@ class EventRecorder(object):
         with self._cond:
             out, self.events = self.events, []
             return out
+
+
+STAT_LEN = stat_struct.size
+
+
+class RawMulti(namedtuple('RawMulti', 'ops')):
+    """multi (opcode 14) of sub-ops given as (opcode, record bytes); the
+    reply comes back as [(type, err, path, stat)] exactly as the server
+    framed each result, so a test sees the result types themselves."""
+    type = 14
+
+    def serialize(self):
+        b = bytearray()
+        for op, record in self.ops:
+            b.extend(struct.pack('!i?i', op, False, -1) + record)
+        b.extend(struct.pack('!i?i', -1, True, -1))
+        return bytes(b)
+
+    @classmethod
+    def deserialize(cls, buf, off):
+        out = []
+        while True:
+            t, done, err = struct.unpack_from('!i?i', buf, off)
+            off += 9
+            if done:
+                return out
+            path = stat = None
+            if t == -1:
+                err = int_struct.unpack_from(buf, off)[0]
+                off += 4
+            elif t in (1, 15):
+                path, off = read_string(buf, off)
+                if t == 15:
+                    stat = ZnodeStat._make(stat_struct.unpack_from(buf, off))
+                    off += STAT_LEN
+            elif t == 5:
+                stat = ZnodeStat._make(stat_struct.unpack_from(buf, off))
+                off += STAT_LEN
+            out.append((t, err, path, stat))
+
+
+def create_record(path, data=b'', acl=None, flags=0, ttl=None):
+    """A CreateRequest (or CreateTTLRequest when ttl is given) record."""
+    b = (write_string(path) + write_buffer(data) + _acl_bytes(acl or OPEN_ACL_UNSAFE) +
+         int_struct.pack(flags))
+    if ttl is not None:
+        b += struct.pack('!q', ttl)
+    return b
+
+
+def check_record(path, version=-1):
+    return write_string(path) + int_struct.pack(version)

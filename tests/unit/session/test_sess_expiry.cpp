@@ -16,7 +16,10 @@ TEST_GROUP(SessTable)
         s = sess_new(TICK, 1);
         CHECK(s != nullptr);
     }
-    void teardown() override { sess_free(s); }
+    void teardown() override
+    {
+        sess_free(s);
+    }
 
     std::vector<int64_t> expire(int64_t now_ms)
     {
@@ -65,8 +68,8 @@ TEST(SessTable, BucketIsRoundedDeadline)
         int32_t timeout;
         int64_t want;
     } cases[] = {
-        {0, 4000, 6000},     {1, 4000, 6000},     {1999, 4000, 6000},
-        {2000, 4000, 8000},  {1000, 5000, 8000},  {123456, 30000, 154000},
+        {0, 4000, 6000},    {1, 4000, 6000},    {1999, 4000, 6000},
+        {2000, 4000, 8000}, {1000, 5000, 8000}, {123456, 30000, 154000},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         LONGS_EQUAL(0, sess_add(s, (int64_t)i + 1, cases[i].timeout, cases[i].now));
@@ -219,4 +222,23 @@ TEST(SessTable, HundredThousandSessionsSmoke)
     for (int64_t i = 0; i < N; i++)
         LONGS_EQUAL(0, sess_remove(s, base + i));
     LONGS_EQUAL(0, sess_count(s));
+}
+
+TEST(SessTable, TouchForUsesItsTimeoutOnce)
+{
+    // trackSession of a session ZooKeeper already has (a createSession
+    // request on it): due at round(now + that timeout), 0 meaning the next
+    // tick; the next ordinary touch uses the session's own timeout again.
+    LONGS_EQUAL(0, sess_add(s, 1, 30000, 0));
+    LONGS_EQUAL(0, sess_touch_for(s, 1, 1000, 0));
+    CHECK_EQUAL(2000, sess_expire_at(s, 1));
+    LONGS_EQUAL(30000, sess_timeout_ms(s, 1));
+    LONGS_EQUAL(0, sess_touch(s, 1, 1500));
+    CHECK_EQUAL(32000, sess_expire_at(s, 1));
+    LONGS_EQUAL(0, sess_touch_for(s, 1, 3000, 0));
+    CHECK_TRUE(expire(3999).empty());
+    std::vector<int64_t> due = expire(4000);
+    LONGS_EQUAL(1, due.size());
+    CHECK_EQUAL(1, due[0]);
+    LONGS_EQUAL(ZERR_SESSIONEXPIRED, sess_touch_for(s, 2, 0, 0));
 }

@@ -354,3 +354,89 @@ TEST(ZtBulk, HundredThousandNodesCreateAndDelete)
     LONGS_EQUAL(2 * n, b.cversion);
     LONGS_EQUAL(base + 1, zt_node_count(d->t));
 }
+
+TEST(ZtSession, EventsCarryTheAclOfTheirNodeEvenAfterItIsDeleted)
+{
+    // The delete events of a session's ephemerals are delivered after the
+    // apply that freed the node (and, as the last user, its interned ACL):
+    // each event keeps its own copy, for the CVE-2024-23944 READ check.
+    static const wire_acl secret[] = {{WIRE_PERM_ALL, {"digest", 6}, {"alice:h", 7}}};
+    static const wire_acl readable[] = {{WIRE_PERM_READ, {"world", 5}, {"anyone", 6}},
+                                        {WIRE_PERM_ALL, {"digest", 6}, {"alice:h", 7}}};
+    d->create("/p");
+    d->session = 0xa;
+    LONGS_EQUAL(0, d->create_acl("/p/s", secret, 1, WIRE_MODE_EPHEMERAL));
+    LONGS_EQUAL(0, d->create_acl("/p/r", readable, 2, WIRE_MODE_EPHEMERAL));
+    wire_acl alice_ids[] = {{0, {"ip", 2}, {"127.0.0.1", 9}}, {0, {"digest", 6}, {"alice:h", 7}}};
+    zt_auth nobody = {alice_ids, 1, false, false, NULL}, alice = {alice_ids, 2, false, false, NULL},
+            super = {alice_ids, 1, true, false, NULL};
+    d->close_session(0xa);
+    LONGS_EQUAL(4, d->out.n_ev);
+    for (size_t i = 0; i < d->out.n_ev; i++) {
+        const zt_event *e = &d->out.ev[i];
+        wire_str p = zt_out_str(&d->out, e->path_off, e->path_len);
+        bool is_parent = wire_str_eqc(p, "/p");
+        bool is_secret = wire_str_eqc(p, "/p/s");
+        LONGS_EQUAL(is_secret ? ZERR_NOAUTH : 0,
+                    zt_event_check_acl(&d->out, e, WIRE_PERM_READ, &nobody));
+        LONGS_EQUAL(0, zt_event_check_acl(&d->out, e, WIRE_PERM_READ, &alice));
+        LONGS_EQUAL(0, zt_event_check_acl(&d->out, e, WIRE_PERM_ALL, &super));
+        LONGS_EQUAL(is_parent ? 0 : ZERR_NOAUTH,
+                    zt_event_check_acl(&d->out, e, WIRE_PERM_WRITE, &nobody));
+    }
+}
+
+TEST(ZtSession, CreateAndSetDataEventsCarryTheirNodesAcl)
+{
+    static const wire_acl secret[] = {{WIRE_PERM_ALL, {"digest", 6}, {"alice:h", 7}}};
+    zt_auth nobody = {d->ids, 1, false, false, NULL};
+    d->create("/p");
+    d->create_acl("/p/s", secret, 1);
+    STRCMP_EQUAL("1:/p/s 4:/p ", d->events().c_str());
+    LONGS_EQUAL(ZERR_NOAUTH, zt_event_check_acl(&d->out, &d->out.ev[0], WIRE_PERM_READ, &nobody));
+    LONGS_EQUAL(0, zt_event_check_acl(&d->out, &d->out.ev[1], WIRE_PERM_READ, &nobody));
+    d->is_super = true;
+    LONGS_EQUAL(0, d->simple(WIRE_OP_SETDATA, "/p/s", -1, "x"));
+    LONGS_EQUAL(1, d->out.n_ev);
+    LONGS_EQUAL(ZERR_NOAUTH, zt_event_check_acl(&d->out, &d->out.ev[0], WIRE_PERM_READ, &nobody));
+}
+
+static int collect_path(void *arg, int64_t, const zt_node *n)
+{
+    wire_str p = zt_node_path(n);
+    static_cast<std::vector<std::string> *>(arg)->push_back(std::string(p.p, (size_t)p.len));
+    return 0;
+}
+
+TEST(ZtSession, EphemeralsComeInZooKeepersHashSetOrder)
+{
+    // Read from ZooKeeper 3.8.0: getEphemerals, and the deletes of a close,
+    // after creating /eph-order/n00..n13 (the set grows past 16 bins) and
+    // deleting n03 and n07.
+    d->create("/eph-order");
+    d->session = 0xa;
+    char path[32];
+    for (int i = 0; i < 14; i++) {
+        snprintf(path, sizeof path, "/eph-order/n%02d", i);
+        d->create(path, WIRE_MODE_EPHEMERAL);
+    }
+    d->simple(WIRE_OP_DELETE, "/eph-order/n03");
+    d->simple(WIRE_OP_DELETE, "/eph-order/n07");
+    std::vector<std::string> got;
+    LONGS_EQUAL(0, zt_ephemerals(d->t, 0xa, collect_path, &got));
+    const char *want[] = {"n01", "n12", "n00", "n11", "n10", "n05",
+                          "n04", "n02", "n13", "n09", "n08", "n06"};
+    LONGS_EQUAL(12, got.size());
+    for (size_t i = 0; i < 12; i++)
+        STRCMP_EQUAL((std::string("/eph-order/") + want[i]).c_str(), got[i].c_str());
+    d->close_session(0xa);
+    std::string deleted;
+    for (size_t i = 0; i < d->out.n_ev; i += 2)
+        deleted += std::string(zt_out_str(&d->out, d->out.ev[i].path_off, d->out.ev[i].path_len).p,
+                               d->out.ev[i].path_len) +
+                   " ";
+    std::string expect;
+    for (const char *w : want)
+        expect += std::string("/eph-order/") + w + " ";
+    STRCMP_EQUAL(expect.c_str(), deleted.c_str());
+}

@@ -587,17 +587,29 @@ TEST(ZtCheckAcl, IpPrefixes)
     LONGS_EQUAL(ZERR_NOAUTH, check("/8", WIRE_PERM_READ, {id("ip", "garbage")}));
 }
 
-TEST(ZtCheckAcl, IpMatcherHandlesIpv6AndRejectsMixedFamilies)
+TEST(ZtCheckAcl, IpIdsAreParsedAsZooKeeper38ParsesThem)
 {
-    CHECK_TRUE(zt_ip_matches(wire_str_c("fe80::/64"), wire_str_c("fe80::1:2")));
-    CHECK_FALSE(zt_ip_matches(wire_str_c("fe80::/64"), wire_str_c("fe81::1")));
-    CHECK_TRUE(zt_ip_matches(wire_str_c("::/0"), wire_str_c("2001:db8::1")));
+    // IPAuthenticationProvider 3.8 knows IPv4 only.
+    CHECK_FALSE(zt_ip_valid(wire_str_c("fe80::/64")));
+    CHECK_FALSE(zt_ip_matches(wire_str_c("fe80::/64"), wire_str_c("fe80::1:2")));
+    CHECK_FALSE(zt_ip_matches(wire_str_c("::/0"), wire_str_c("2001:db8::1")));
     CHECK_FALSE(zt_ip_matches(wire_str_c("0.0.0.0/0"), wire_str_c("::1")));
-    CHECK_FALSE(zt_ip_matches(wire_str_c("::1/129"), wire_str_c("::1")));
+    // Each part is Integer.parseInt'd: signs and leading zeros parse.
+    CHECK_TRUE(zt_ip_valid(wire_str_c("+10.0.0.1")));
+    CHECK_TRUE(zt_ip_matches(wire_str_c("+10.0.0.1"), wire_str_c("10.0.0.1")));
+    CHECK_TRUE(zt_ip_matches(wire_str_c("010.000.0.01/08"), wire_str_c("10.9.9.9")));
+    CHECK_TRUE(zt_ip_matches(wire_str_c("-0.0.0.0/+0"), wire_str_c("1.2.3.4")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.1/")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.1.")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.1/8/8")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.256")));
+    CHECK_FALSE(zt_ip_valid(wire_str_c("10.0.0.99999999999")));
     CHECK_FALSE(zt_ip_matches(wire_str_c("10.0.0.1/-1"), wire_str_c("10.0.0.1")));
     CHECK_FALSE(zt_ip_matches(wire_str_c("10.0.0.1/x"), wire_str_c("10.0.0.1")));
     CHECK_FALSE(zt_ip_matches(wire_str_c(""), wire_str_c("10.0.0.1")));
-    // far longer than any address: refused, not overrun
+    // an address with a prefix is not a client address
+    CHECK_FALSE(zt_ip_matches(wire_str_c("10.0.0.1/8"), wire_str_c("10.0.0.1/8")));
     std::string longid(200, '1');
     CHECK_FALSE(zt_ip_matches(wire_str_c(longid.c_str()), wire_str_c("10.0.0.1")));
 }
@@ -611,4 +623,52 @@ TEST(ZtCheckAcl, AnEmptyListAllowsEverything)
     x.n_acl = 0;
     d->apply_raw(1, x);
     LONGS_EQUAL(0, check("/open", WIRE_PERM_ADMIN, {}));
+}
+
+TEST_GROUP(ZtAclStrings)
+{
+    ZtDriver *d;
+    void setup() override
+    {
+        d = new ZtDriver();
+    }
+    void teardown() override
+    {
+        delete d;
+    }
+};
+
+TEST(ZtAclStrings, IdsAreKeptAsJavaDecodedThem)
+{
+    // fixupACL sees Java strings: bytes that are not UTF-8 are U+FFFD, so
+    // two ids differing only there are one id, and getACL shows U+FFFD.
+    static const wire_acl acl[] = {{WIRE_PERM_ALL, {"digest", 6}, {"a\xff:x", 4}},
+                                   {WIRE_PERM_ALL, {"digest", 6}, {"a\xfe:x", 4}}};
+    LONGS_EQUAL(0, d->create_acl("/n", acl, 2));
+    const wire_acl *got;
+    int32_t n;
+    zt_node_acl(d->t, zt_lookup(d->t, wire_str_c("/n")), &got, &n);
+    LONGS_EQUAL(1, n);
+    CHECK(wire_str_eqc(got[0].id, "a\xef\xbf\xbd:x"));
+}
+
+TEST(ZtAclStrings, NullFieldsFailAsZooKeepersChecksThrow)
+{
+    // A null id where a provider or world:anyone looks at it throws
+    // (MARSHALLINGERROR); a null scheme is INVALIDACL, unless a duplicate
+    // check compares it first (it throws there).
+    static const wire_acl world_null[] = {{WIRE_PERM_ALL, {"world", 5}, {NULL, -1}}};
+    static const wire_acl digest_null[] = {{WIRE_PERM_ALL, {"digest", 6}, {NULL, -1}}};
+    static const wire_acl unknown_null[] = {{WIRE_PERM_ALL, {"foo", 3}, {NULL, -1}}};
+    static const wire_acl scheme_null[] = {{WIRE_PERM_ALL, {NULL, -1}, {"x", 1}}};
+    static const wire_acl dup_null[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}},
+                                        {WIRE_PERM_ALL, {NULL, -1}, {"x", 1}}};
+    static const wire_acl other_perms[] = {{WIRE_PERM_ALL, {"world", 5}, {"anyone", 6}},
+                                           {WIRE_PERM_READ, {NULL, -1}, {"x", 1}}};
+    LONGS_EQUAL(ZERR_MARSHALLINGERROR, d->create_acl("/a", world_null, 1));
+    LONGS_EQUAL(ZERR_MARSHALLINGERROR, d->create_acl("/b", digest_null, 1));
+    LONGS_EQUAL(ZERR_INVALIDACL, d->create_acl("/c", unknown_null, 1));
+    LONGS_EQUAL(ZERR_INVALIDACL, d->create_acl("/d", scheme_null, 1));
+    LONGS_EQUAL(ZERR_MARSHALLINGERROR, d->create_acl("/e", dup_null, 2));
+    LONGS_EQUAL(ZERR_INVALIDACL, d->create_acl("/f", other_perms, 2));
 }

@@ -312,3 +312,41 @@ TEST(ZtTree, ManyNodesCreateAndDelete)
     LONGS_EQUAL(0, d->stat("/bulk").num_children);
     LONGS_EQUAL(5, zt_node_count(d->t));
 }
+
+TEST_GROUP(ZtChildren)
+{
+    ZtDriver *d;
+    void setup() override
+    {
+        d = new ZtDriver();
+    }
+    void teardown() override
+    {
+        delete d;
+    }
+};
+
+TEST(ZtChildren, ListedInZooKeepersHashSetOrder)
+{
+    // Read from ZooKeeper 3.8.0: getChildren of /co after creating these 17
+    // children (the set grows past 8 and 16 bins), deleting four, and
+    // creating zz.
+    const char *made[] = {"j",  "cfj", "jb", "ahe", "ddh", "ihg", "cdc", "gab", "e",
+                          "jg", "ggj", "cf", "a",   "h",   "geg", "gjf", "jgj"};
+    d->create("/co");
+    for (const char *m : made)
+        d->create((std::string("/co/") + m).c_str());
+    for (const char *m : {"jb", "ahe", "ddh", "ihg"})
+        d->simple(WIRE_OP_DELETE, (std::string("/co/") + m).c_str());
+    d->create("/co/zz");
+    const zt_node **v;
+    int32_t k;
+    LONGS_EQUAL(0, zt_node_children(zt_lookup(d->t, wire_str_c("/co")), &v, &k));
+    std::string got;
+    for (int32_t i = 0; i < k; i++) {
+        wire_str nm = zt_node_name(v[i]);
+        got += std::string(nm.p, (size_t)nm.len) + " ";
+    }
+    free(v);
+    STRCMP_EQUAL("zz a gjf cdc cf e cfj h geg gab j ggj jgj jg ", got.c_str());
+}

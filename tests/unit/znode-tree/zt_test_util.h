@@ -84,7 +84,7 @@ struct ZtDriver {
         return write(q);
     }
 
-    int create_acl(const char *path, const wire_acl *acl, int32_t n)
+    int create_acl(const char *path, const wire_acl *acl, int32_t n, int32_t flags = 0)
     {
         wire_write_req q;
         memset(&q, 0, sizeof q);
@@ -92,6 +92,7 @@ struct ZtDriver {
         q.path = wire_str_c(path);
         q.acl = (wire_acl *)acl;
         q.n_acl = n;
+        q.flags = flags;
         return write(q);
     }
 
