@@ -34,7 +34,7 @@
 
 #include "wire/wire.h"
 
-#define CFG_MAX_FILE_BYTES (4u << 20) 
+#define CFG_MAX_FILE_BYTES (4u << 20)
 enum cfg_kind {
     CFG_INT,     /* decimal int32, Integer.parseInt */
     CFG_INT_DEC, /* decimal or 0x hex, Integer.decode (system properties) */

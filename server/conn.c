@@ -3,19 +3,23 @@
  * length), the four-letter words that may replace the first frame, when to
  * read, and closing. What a connection is sent lives in outq.c.
  *
+ * Sockets. Each connection is a non-blocking socket with one persistent
+ * read event, one write event and an input and an output evbuffer; no
+ * bufferevent, whose reads ask the kernel for the readable byte count
+ * first (an ioctl per read) and whose writes add and remove EPOLLOUT
+ * interest around every round of replies. Reading is one recv into space
+ * reserved in the input buffer. Writing: a connection given output joins
+ * the flush list, and the flush event, after the callbacks of this loop
+ * iteration, writes it straight to the socket; only what the socket does
+ * not take at once waits for the write event (added until the output is
+ * empty).
+ *
  * Lifetime. srv_conn_close() only marks a connection dead: it leaves every
- * index, drops its held output, stops its callbacks and joins the reap
- * list. The bufferevent and the struct are freed by the reap event, which
+ * index, drops its held output, stops its events and joins the reap list.
+ * The socket, the buffers and the struct are freed by the reap event, which
  * runs after the callback that closed it has returned. So any code below a
  * callback (dispatch, a commit, a 4lw) may close the connection it is
  * serving, or another one, and still read its struct afterwards.
- *
- * Writing. Output is not left to libevent's write events, which would add
- * and remove the socket's EPOLLOUT interest twice for every round of
- * replies: a connection given output joins the flush list, and the flush
- * event, after the callbacks of this loop iteration, writes it straight to
- * the socket. Only what the socket does not take at once is handed to
- * libevent (EV_WRITE enabled until the output is empty).
  *
  * Reading. A connection is read while all of these hold: it is not
  * closing; its unsent output is under SRV_OUT_HIGH_WATER (a client that
@@ -30,13 +34,27 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Bytes asked of the socket per read: replies to a pipelined window of
+ * small requests fit, a large request takes a few. */
+enum { READ_CHUNK = 64 * 1024 };
 
 static void conn_free(conn *c)
 {
-    if (c->bev != NULL)
-        bufferevent_free(c->bev);
+    if (c->rd_ev != NULL)
+        event_free(c->rd_ev);
+    if (c->wr_ev != NULL)
+        event_free(c->wr_ev);
+    if (c->inbuf != NULL)
+        evbuffer_free(c->inbuf);
+    if (c->outbuf != NULL)
+        evbuffer_free(c->outbuf);
+    if (c->fd >= 0)
+        evutil_closesocket(c->fd);
     srv_auth_free(c);
     free(c);
 }
@@ -122,10 +140,10 @@ void srv_conn_close(conn *c, const char *why)
     throttle_list_del(s, c);
     resume_list_del(s, c);
     flush_list_del(s, c);
-    /* The socket closes when the reaper frees the bufferevent, later in
-     * this loop iteration; until then nothing more is read or written. */
-    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
+    /* The socket closes when the reaper frees the connection, later in this
+     * loop iteration; until then nothing more is read or written. */
+    event_del(c->rd_ev);
+    event_del(c->wr_ev);
     c->prev = NULL;
     c->next = s->reap;
     s->reap = c;
@@ -153,17 +171,17 @@ void srv_conn_update_read(conn *c)
 {
     if (c->dead)
         return;
-    bool want = !c->closing && !c->is_throttled &&
-                evbuffer_get_length(bufferevent_get_output(c->bev)) <= SRV_OUT_HIGH_WATER;
+    bool want =
+        !c->closing && !c->is_throttled && evbuffer_get_length(c->outbuf) <= SRV_OUT_HIGH_WATER;
     if (want == c->is_reading)
         return;
     c->is_reading = want;
     if (!want) {
-        bufferevent_disable(c->bev, EV_READ);
+        event_del(c->rd_ev);
         return;
     }
-    bufferevent_enable(c->bev, EV_READ);
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+    event_add(c->rd_ev, NULL);
+    if (evbuffer_get_length(c->inbuf) > 0)
         want_resume(c);
 }
 
@@ -178,24 +196,28 @@ void srv_conn_want_flush(conn *c)
     event_active(s->flush_ev, EV_READ, 0);
 }
 
-/* Writes what the socket takes now; libevent writes the rest. */
+/* Writes what the socket takes now; the write event waits to write the
+ * rest. */
 static void conn_flush(conn *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (evbuffer_get_length(out) > 0 && !c->is_write_pending) {
-        if (evbuffer_write(out, bufferevent_getfd(c->bev)) < 0 && errno != EAGAIN &&
-            errno != EWOULDBLOCK && errno != EINTR) {
+    struct evbuffer *out = c->outbuf;
+    if (evbuffer_get_length(out) > 0) {
+        int n = evbuffer_write(out, c->fd);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             c->s->stats.dropped_conns++;
             srv_conn_close(c, "socket error");
             return;
         }
-        if (evbuffer_get_length(out) > 0) {
-            c->is_write_pending = true;
-            bufferevent_enable(c->bev, EV_WRITE);
-            return;
-        }
     }
-    if (evbuffer_get_length(out) == 0 && c->closing)
+    bool left = evbuffer_get_length(out) > 0;
+    if (left != c->is_write_pending) {
+        c->is_write_pending = left;
+        if (left)
+            event_add(c->wr_ev, NULL);
+        else
+            event_del(c->wr_ev);
+    }
+    if (!left && c->closing)
         srv_conn_close(c, "closed by server");
     else
         srv_conn_update_read(c);
@@ -216,7 +238,7 @@ void srv_conn_write_raw(conn *c, const void *p, size_t n)
 {
     if (c->dead)
         return;
-    if (evbuffer_add(bufferevent_get_output(c->bev), p, n) != 0) {
+    if (evbuffer_add(c->outbuf, p, n) != 0) {
         srv_conn_close(c, "out of memory");
         return;
     }
@@ -229,23 +251,16 @@ void srv_conn_close_when_flushed(conn *c)
         return;
     c->closing = true;
     srv_conn_update_read(c);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    if (evbuffer_get_length(c->outbuf) == 0)
         srv_conn_close(c, "closed by server");
     else
         srv_conn_want_flush(c);
 }
 
-/* libevent wrote everything the flush left behind. */
-static void on_write(struct bufferevent *bev, void *arg)
+/* The socket takes more of what a flush left behind. */
+static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
-    conn *c = arg;
-    c->is_write_pending = false;
-    bufferevent_disable(bev, EV_WRITE);
-    if (c->closing) {
-        srv_conn_close(c, "closed by server");
-        return;
-    }
-    srv_conn_update_read(c);
+    conn_flush(arg);
 }
 
 void srv_reply_begin(wire_wr *w, int32_t xid, int64_t zxid, int32_t err)
@@ -284,7 +299,7 @@ static bool must_throttle(srv *s, conn *c)
 static void read_frames(conn *c)
 {
     srv *s = c->s;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = c->inbuf;
     /* One reading of the clocks for every frame of this read: they arrived
      * together, and ZooKeeper's times are milliseconds anyway. */
     s->batch_us = srv_now_us();
@@ -333,9 +348,28 @@ static void read_frames(conn *c)
     }
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+/* One recv into the input buffer, then every whole frame it completes. */
+static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
-    read_frames(arg);
+    conn *c = arg;
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(c->inbuf, READ_CHUNK, &v, 1) < 1) {
+        srv_conn_close(c, "out of memory");
+        return;
+    }
+    ssize_t n = recv(c->fd, v.iov_base, v.iov_len, 0);
+    if (n > 0) {
+        v.iov_len = (size_t)n;
+        evbuffer_commit_space(c->inbuf, &v, 1);
+        read_frames(c);
+        return;
+    }
+    evbuffer_commit_space(c->inbuf, &v, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    /* ZooKeeper counts a connection the client ends as dropped. */
+    c->s->stats.dropped_conns++;
+    srv_conn_close(c, n == 0 ? "client closed the connection" : "socket error");
 }
 
 void srv_conn_resume_throttled(srv *s)
@@ -366,15 +400,6 @@ void srv_conn_run_resumed(srv *s)
     }
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    conn *c = arg;
-    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-        return;
-    c->s->stats.dropped_conns++;
-    srv_conn_close(c, what & BEV_EVENT_EOF ? "client closed the connection" : "socket error");
-}
-
 void srv_conn_accept(srv *s, int fd, const char *addr, int port)
 {
     if (s->cfg.max_client_cnxns > 0) {
@@ -390,15 +415,23 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
         }
     }
     conn *c = calloc(1, sizeof *c);
-    struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
-    if (bev == NULL) {
+    if (c == NULL) {
         srv_log(SRV_LOG_ERROR, "out of memory accepting %s:%d", addr, port);
-        free(c);
         evutil_closesocket(fd);
         return;
     }
     c->s = s;
-    c->bev = bev;
+    c->fd = fd;
+    evutil_make_socket_nonblocking(fd);
+    c->inbuf = evbuffer_new();
+    c->outbuf = evbuffer_new();
+    c->rd_ev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+    c->wr_ev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
+    if (c->inbuf == NULL || c->outbuf == NULL || c->rd_ev == NULL || c->wr_ev == NULL) {
+        srv_log(SRV_LOG_ERROR, "out of memory accepting %s:%d", addr, port);
+        conn_free(c);
+        return;
+    }
     c->id = ++s->next_conn_id;
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     c->port = port;
@@ -414,9 +447,6 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
         s->conns->prev = c;
     s->conns = c;
     s->n_conns++;
-    /* The write callback runs once the output is empty (watermark 0); EV_WRITE
-     * stays off until a flush leaves something behind (conn_flush). */
-    bufferevent_setcb(bev, on_read, on_write, on_event, c);
     srv_conn_update_read(c);
     srv_log(SRV_LOG_DEBUG, "accepted connection from %s:%d", addr, port);
 }

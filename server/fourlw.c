@@ -11,7 +11,6 @@
 
 #include <dirent.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/resource.h>

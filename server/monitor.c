@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <math.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -65,8 +64,7 @@ static void conn_line(const conn *c, wire_wr *w, bool full)
 {
     /* [interest ops]: what the connection waits for, as NIO's selector
      * keys print them: read 1, write 4. */
-    int ops =
-        (c->is_reading ? 1 : 0) | (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0 ? 4 : 0);
+    int ops = (c->is_reading ? 1 : 0) | (evbuffer_get_length(c->outbuf) > 0 ? 4 : 0);
     srv_out(w, " /%s:%d[%x](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64, c->addr, c->port, ops,
             c->out.n_replies, c->packets_recv, c->packets_sent);
     if (full && c->session_id != 0) {

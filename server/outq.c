@@ -2,12 +2,12 @@
  * outq.c: what a connection is sent, and when.
  *
  * Each connection has its own ordered output: frames that may leave now go
- * straight into its bufferevent; frames that must wait for a txn to become
+ * straight into its output buffer; frames that must wait for a txn to become
  * durable are appended to the connection's `held` evbuffer, each described
  * by a mark (the zxid it waits for, its length, whether it answers a
  * request). When the log thread reports progress, srv_outq_drain() walks
  * only the connections that hold something and moves every frame whose zxid
- * is now durable into the bufferevent with evbuffer_remove_buffer(), which
+ * is now durable into its output buffer with evbuffer_remove_buffer(), which
  * hands whole chains over instead of copying them. A frame is copied once,
  * from the scratch writer into an evbuffer, and never again.
  *
@@ -23,7 +23,7 @@
  * released: its latency, arrival to release, is recorded then.
  *
  * Memory. The bytes a connection can make the server hold are bounded:
- * reading from it stops while its bufferevent holds more than
+ * reading from it stops while its output buffer holds more than
  * SRV_OUT_HIGH_WATER (conn.c), and a connection whose held plus unsent
  * output passes SRV_OUT_HARD_LIMIT (a client that never reads while events
  * for it keep coming) is closed with a log line, as a slow consumer.
@@ -31,7 +31,6 @@
 #include "server/srv_int.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <string.h>
 
 static void wait_list_add(srv *s, conn *c)
@@ -66,7 +65,7 @@ static void wait_list_del(srv *s, conn *c)
 
 static size_t unsent_bytes(conn *c)
 {
-    return evbuffer_get_length(bufferevent_get_output(c->bev)) + c->out.held_bytes;
+    return evbuffer_get_length(c->outbuf) + c->out.held_bytes;
 }
 
 /* A frame left for the socket at now_us; a reply's request is done. */
@@ -132,7 +131,7 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
     held_mark m = {zxid,       (uint32_t)w->len, c->req_arrival_us, c->req_op,
                    c->req_xid, is_reply,         c->req_is_update,  close_after};
     if (c->out.n_marks == 0 && zxid <= s->durable_zxid) {
-        if (w->len > 0 && evbuffer_add(bufferevent_get_output(c->bev), w->p, w->len) != 0) {
+        if (w->len > 0 && evbuffer_add(c->outbuf, w->p, w->len) != 0) {
             wire_wr_reset(w);
             srv_log(SRV_LOG_ERROR, "out of memory writing to %s:%d", c->addr, c->port);
             srv_conn_close(c, "out of memory");
@@ -193,7 +192,7 @@ static void release(srv *s, conn *c)
     if (bytes > 0) {
         /* All of it (the usual case) moves every chain as it is; a prefix
          * may split a chain, whose head is then copied. */
-        struct evbuffer *dst = bufferevent_get_output(c->bev);
+        struct evbuffer *dst = c->outbuf;
         if (bytes == o->held_bytes)
             evbuffer_add_buffer(dst, o->held);
         else

@@ -41,7 +41,7 @@ void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* ---- what a connection is sent (outq.c) ---- */
 
-/* Unread output a connection may leave in its bufferevent before it stops
+/* Unwritten output a connection may leave in its outbuf before it stops
  * being read, and the held plus unsent output after which it is closed as
  * a consumer that does not keep up. */
 enum { SRV_OUT_HIGH_WATER = 4 * 1024 * 1024, SRV_OUT_HARD_LIMIT = 64 * 1024 * 1024 };
@@ -70,8 +70,10 @@ typedef struct conn_out {
 /* ---- one client connection (conn.c) ---- */
 struct conn {
     srv *s;
-    struct bufferevent *bev;
-    uint64_t id; /* watcher id */
+    int fd;
+    struct event *rd_ev, *wr_ev;
+    struct evbuffer *inbuf, *outbuf; /* bytes read, bytes to write */
+    uint64_t id;                     /* watcher id */
     int64_t session_id;
     int32_t timeout_ms;
     bool handshaken;
@@ -82,7 +84,7 @@ struct conn {
     bool is_throttled; /* on srv.throttled */
     bool is_resume_pending;
     bool is_flush_pending; /* on srv.flush */
-    bool is_write_pending; /* libevent writes the rest (EV_WRITE on) */
+    bool is_write_pending; /* wr_ev added: the socket did not take it all */
     conn_out out;
     /* the request being handled, for the statistics of its reply */
     int64_t req_arrival_us;
