@@ -7,8 +7,9 @@
  * read event, one write event and an input and an output evbuffer; no
  * bufferevent, whose reads ask the kernel for the readable byte count
  * first (an ioctl per read) and whose writes add and remove EPOLLOUT
- * interest around every round of replies. Reading is one recv into space
- * reserved in the input buffer. Writing: a connection given output joins
+ * interest around every round of replies. Reading is one recv into the
+ * loop's read buffer; whole frames are handled from there and only a
+ * remainder is kept in the input buffer. Writing: a connection given output joins
  * the flush list, and the flush event, after the callbacks of this loop
  * iteration, writes it straight to the socket; only what the socket does
  * not take at once waits for the write event (added until the output is
@@ -38,10 +39,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* Bytes asked of the socket per read: replies to a pipelined window of
- * small requests fit, a large request takes a few. */
-enum { READ_CHUNK = 64 * 1024 };
 
 static void conn_free(conn *c)
 {
@@ -293,45 +290,34 @@ static bool must_throttle(srv *s, conn *c)
     return true;
 }
 
-/* Handles the whole frames in the input buffer while c may be read (it
- * stops once c is closed, closing, throttled or over its output high
- * water: a pipelined burst of large reads must not pile up output). */
-static void read_frames(conn *c)
+/* Handles the whole frames in p[0..n) while c may be read (it stops once c
+ * is closed, closing, throttled or over its output high water: a pipelined
+ * burst of large reads must not pile up output). Returns the bytes used. */
+static size_t handle_frames(conn *c, const uint8_t *p, size_t n)
 {
     srv *s = c->s;
-    struct evbuffer *in = c->inbuf;
-    /* One reading of the clocks for every frame of this read: they arrived
-     * together, and ZooKeeper's times are milliseconds anyway. */
-    s->batch_us = srv_now_us();
-    s->batch_wall_ms = srv_wall_ms();
-    while (c->is_reading) {
-        uint8_t hdr[4];
-        if (evbuffer_copyout(in, hdr, 4) < 4)
-            return;
-        size_t word = !c->handshaken && c->packets_recv == 0 ? srv_4lw_len(hdr) : 0;
+    size_t off = 0;
+    while (c->is_reading && n - off >= 4) {
+        const uint8_t *f = p + off;
+        size_t word = !c->handshaken && c->packets_recv == 0 ? srv_4lw_len(f) : 0;
         if (word > 0) {
-            uint8_t cmd[12];
-            if (evbuffer_copyout(in, cmd, word) < (ssize_t)word)
-                return; /* stmk's mask has not all arrived */
-            evbuffer_drain(in, word);
+            if (n - off < word)
+                break;         /* stmk's mask has not all arrived */
             c->packets_recv++; /* ZooKeeper counts a word as a packet received */
             s->stats.packets_recv++;
-            srv_4lw_run(c, cmd, word);
-            return;
+            srv_4lw_run(c, f, word);
+            return off + word;
         }
-        int32_t len = (int32_t)wire_get_be32(hdr);
+        int32_t len = (int32_t)wire_get_be32(f);
         if (len < 0 || len > s->cfg.jute_maxbuffer) {
             /* ZooKeeper: "Len error", and the connection is closed. */
             srv_log(SRV_LOG_WARN, "client %s:%d sent a frame of %d bytes, over jute.maxbuffer %d",
                     c->addr, c->port, len, s->cfg.jute_maxbuffer);
             srv_conn_close(c, "frame length error");
-            return;
+            return n;
         }
-        if (evbuffer_get_length(in) < 4 + (size_t)len)
-            return;
-        if (must_throttle(s, c))
-            return;
-        const uint8_t *p = evbuffer_pullup(in, 4 + (ssize_t)len);
+        if (n - off - 4 < (size_t)len || must_throttle(s, c))
+            break;
         c->packets_recv++;
         s->stats.packets_recv++;
         c->req_arrival_us = s->batch_us;
@@ -339,37 +325,66 @@ static void read_frames(conn *c)
         c->req_xid = 0;
         c->req_is_update = false;
         if (!c->handshaken)
-            srv_handshake(c, p + 4, (size_t)len);
+            srv_handshake(c, f + 4, (size_t)len);
         else
-            srv_dispatch(c, p + 4, (size_t)len);
+            srv_dispatch(c, f + 4, (size_t)len);
+        off += 4 + (size_t)len;
+    }
+    return off;
+}
+
+/* One reading of the clocks for every frame of a read: they arrived
+ * together, and ZooKeeper's times are milliseconds anyway. */
+static void batch_clocks(srv *s)
+{
+    s->batch_us = srv_now_us();
+    s->batch_wall_ms = srv_wall_ms();
+}
+
+/* The frames kept in the input buffer: a partial frame, or what came while
+ * c could not be read. */
+static void read_frames(conn *c)
+{
+    batch_clocks(c->s);
+    while (c->is_reading && evbuffer_get_length(c->inbuf) >= 4) {
+        size_t n = evbuffer_get_length(c->inbuf);
+        size_t used = handle_frames(c, evbuffer_pullup(c->inbuf, -1), n);
         /* c may be dead now, but is not freed before this callback returns. */
-        if (!c->dead)
-            evbuffer_drain(in, 4 + (size_t)len);
+        if (c->dead || used == 0)
+            return;
+        evbuffer_drain(c->inbuf, used);
     }
 }
 
-/* One recv into the input buffer, then every whole frame it completes. */
+/* One recv. The usual case, whole frames and nothing kept from before, is
+ * handled straight from the loop's read buffer; only a remainder is copied
+ * into the connection's input buffer (which keeps that buffer from
+ * allocating and freeing a chain on every read). */
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
-    struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(c->inbuf, READ_CHUNK, &v, 1) < 1) {
+    srv *s = c->s;
+    ssize_t n = recv(c->fd, s->rbuf, sizeof s->rbuf, 0);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        /* ZooKeeper counts a connection the client ends as dropped. */
+        s->stats.dropped_conns++;
+        srv_conn_close(c, n == 0 ? "client closed the connection" : "socket error");
+        return;
+    }
+    if (evbuffer_get_length(c->inbuf) > 0) {
+        if (evbuffer_add(c->inbuf, s->rbuf, (size_t)n) != 0)
+            srv_conn_close(c, "out of memory");
+        else
+            read_frames(c);
+        return;
+    }
+    batch_clocks(s);
+    size_t used = handle_frames(c, s->rbuf, (size_t)n);
+    if (!c->dead && used < (size_t)n &&
+        evbuffer_add(c->inbuf, s->rbuf + used, (size_t)n - used) != 0)
         srv_conn_close(c, "out of memory");
-        return;
-    }
-    ssize_t n = recv(c->fd, v.iov_base, v.iov_len, 0);
-    if (n > 0) {
-        v.iov_len = (size_t)n;
-        evbuffer_commit_space(c->inbuf, &v, 1);
-        read_frames(c);
-        return;
-    }
-    evbuffer_commit_space(c->inbuf, &v, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-        return;
-    /* ZooKeeper counts a connection the client ends as dropped. */
-    c->s->stats.dropped_conns++;
-    srv_conn_close(c, n == 0 ? "client closed the connection" : "socket error");
 }
 
 void srv_conn_resume_throttled(srv *s)

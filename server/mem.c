@@ -22,7 +22,10 @@ static void *index_zalloc(size_t bytes)
 {
     if (bytes < MAPPED_FROM)
         return calloc(1, bytes);
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* Populated at once: a rehash reads each slot before it writes it, which
+     * would otherwise take two faults per page (zero page, then a copy). */
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     /* Not fatal if the kernel lacks it: the child then shares the pages. */

@@ -148,6 +148,7 @@ struct srv {
     /* Clocks read once per batch of frames read (conn.c): the arrival time
      * of those requests, their session touch and their txns' time. */
     int64_t batch_us, batch_wall_ms;
+    uint8_t rbuf[64 * 1024]; /* every recv lands here first (conn.c) */
     /* scratch reused by every write */
     wire_wr txn;
     wire_wr reply;
