@@ -9,20 +9,33 @@
  * On-disk layout. One RocksDB database in log_dir/version-2/txnlog, default
  * column family, keys compared bytewise:
  *
- *   log entry   key   = 'L' (0x4C)                1 byte
- *                       zxid, big-endian          8 bytes  (so keys sort by zxid)
- *               value = CRC-32 of the txn, BE     4 bytes  (storage/crc.c: zlib's crc32)
- *                       the txn                   len - 4 bytes, at most max_txn_len
+ *   log chunk   key   = 'L' (0x4C)                1 byte
+ *                       zxid of its last record,  8 bytes  (so keys sort by zxid)
+ *                       big-endian
+ *               value = one or more records, zxids strictly increasing:
+ *                       zxid, BE                  8 bytes
+ *                       len, BE                   4 bytes  (at most max_txn_len)
+ *                       CRC-32 of zxid, len, txn  4 bytes  (wire_crc32: zlib's crc32)
+ *                       the txn                   len bytes
  *
  *   named value key   = 'M' (0x4D)                1 byte
  *                       name, e.g. "acceptedEpoch" 1..64 bytes, no terminator
  *               value = the value, big-endian     8 bytes
  *                       CRC-32 of those 8 bytes   4 bytes
  *
- * Anything else under 'L' (a key that is not 9 bytes, a value shorter than 4
- * bytes or longer than 4 + max_txn_len, a checksum that does not match) is
- * corruption: replay stops with ZERR_CORRUPT and the server refuses to start,
- * as ZooKeeper does on a txn log CRC failure.
+ * A chunk is what one log-thread batch took from one buffer: every txn the
+ * loop appended in one iteration (stor_submit). One key per chunk rather
+ * than per txn is what keeps RocksDB cheap under load: its costs are per
+ * key (memtable insert, WAL record, sorting and building table files at
+ * flush), and they were most of the CPU a write cost. Chunks never overlap,
+ * so "txns after zxid Z" starts at the first key above Z, and a purge up to
+ * Z deletes the keys up to Z: whole chunks, a straddling one is kept.
+ *
+ * Anything else under 'L' (a key that is not 9 bytes, a record cut short or
+ * longer than max_txn_len, zxids out of order or a last one that is not the
+ * key's, a checksum that does not match) is corruption: replay stops with
+ * ZERR_CORRUPT and the server refuses to start, as ZooKeeper does on a txn
+ * log CRC failure.
  *
  * Durability: each batch is one WriteBatch written with sync = true (the
  * WAL is fsynced before on_durable runs; the WAL is never disabled), unless
@@ -54,6 +67,7 @@ enum {
     KEY_META = 'M',
     LOG_KEY_LEN = 9,
     CRC_LEN = 4,
+    REC_HDR = 16, /* zxid, len, checksum ahead of each txn in a chunk */
     META_NAME_MAX = 64,
 };
 
@@ -196,10 +210,6 @@ static rocksdb_options_t *db_options(void)
      * compressing them is wasted, and a small memtable keeps memory flat. */
     rocksdb_options_set_compression(o, rocksdb_no_compression);
     rocksdb_options_set_write_buffer_size(o, 8 << 20);
-    /* Keys arrive in increasing zxid order from one writer, and the
-     * memtable is read only at recovery: a vector (append, sorted when
-     * read or flushed) costs a fraction of the default skiplist's compares. */
-    rocksdb_options_set_memtable_vector_rep(o);
     rocksdb_options_set_allow_concurrent_memtable_write(o, 0);
     rocksdb_options_set_max_write_buffer_number(o, 2);
     rocksdb_options_set_max_total_wal_size(o, 64 << 20);
@@ -331,6 +341,66 @@ uint64_t stor_last_zxid(stor *st)
 
 /* ---- Replay ------------------------------------------------------------------ */
 
+/* Hands fn the records of one chunk (key zxid `last`) with zxid > after,
+ * checking each; *prev is the zxid of the record before the chunk's first. */
+static int replay_chunk(stor *st, uint64_t last, const uint8_t *v, size_t vlen, uint64_t after,
+                        uint64_t *prev,
+                        int (*fn)(void *arg, uint64_t zxid, const uint8_t *txn, size_t len),
+                        void *arg, char *err, size_t err_len)
+{
+    size_t off = 0;
+    if (vlen == 0) {
+        put_err(err, err_len, "txn log: chunk 0x%016" PRIx64 " is empty", last);
+        return ZERR_CORRUPT;
+    }
+    while (off < vlen) {
+        if (vlen - off < REC_HDR) {
+            put_err(err, err_len, "txn log: chunk 0x%016" PRIx64 " ends inside a record header",
+                    last);
+            return ZERR_CORRUPT;
+        }
+        const uint8_t *r = v + off;
+        uint64_t zxid = wire_get_be64(r);
+        uint32_t len = wire_get_be32(r + 8);
+        if (len > (uint32_t)st->max_txn_len || vlen - off - REC_HDR < len) {
+            put_err(err, err_len,
+                    "txn log: entry for zxid 0x%016" PRIx64 " has bad length %" PRIu32, zxid, len);
+            return ZERR_CORRUPT;
+        }
+        if (zxid <= *prev || zxid > last) {
+            put_err(err, err_len,
+                    "txn log: entry for zxid 0x%016" PRIx64 " out of order in chunk 0x%016" PRIx64
+                    " (after 0x%016" PRIx64 ")",
+                    zxid, last, *prev);
+            return ZERR_CORRUPT;
+        }
+        off += REC_HDR + len;
+        if (off == vlen && zxid != last) {
+            put_err(err, err_len, "txn log: chunk 0x%016" PRIx64 " ends with zxid 0x%016" PRIx64,
+                    last, zxid);
+            return ZERR_CORRUPT;
+        }
+        *prev = zxid;
+        /* Records at or below `after` are skipped unchecked: they are not
+         * used, and a damaged one there must not stop a replay past it. */
+        if (zxid <= after)
+            continue;
+        uint32_t want = wire_get_be32(r + 12);
+        uint32_t got = wire_crc32(wire_crc32(0, r, 12), r + REC_HDR, len);
+        if (want != got) {
+            put_err(err, err_len,
+                    "txn log: entry for zxid 0x%016" PRIx64 " fails its checksum "
+                    "(stored 0x%08" PRIx32 ", computed 0x%08" PRIx32 ")",
+                    zxid, want, got);
+            return ZERR_CORRUPT;
+        }
+        int rc = fn(arg, zxid, r + REC_HDR, len);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int stor_replay(stor *st, uint64_t after,
                 int (*fn)(void *arg, uint64_t zxid, const uint8_t *txn, size_t len), void *arg,
                 char *err, size_t err_len)
@@ -341,6 +411,7 @@ int stor_replay(stor *st, uint64_t after,
     const char hi[1] = {KEY_LOG + 1};
     rocksdb_readoptions_t *ro = rocksdb_readoptions_create();
     rocksdb_iterator_t *it = NULL;
+    uint64_t prev = 0;
 
     if (after == UINT64_MAX)
         goto out;
@@ -356,34 +427,18 @@ int stor_replay(stor *st, uint64_t after,
         if (klen != LOG_KEY_LEN) {
             rc = ZERR_CORRUPT;
             put_err(err, err_len, "txn log: a key of %zu bytes after zxid 0x%016" PRIx64, klen,
-                    after);
+                    prev > after ? prev : after);
             goto out;
         }
-        uint64_t zxid = wire_get_be64(k + 1);
-        if (vlen < CRC_LEN || vlen - CRC_LEN > (size_t)st->max_txn_len) {
-            rc = ZERR_CORRUPT;
-            put_err(err, err_len, "txn log: entry for zxid 0x%016" PRIx64 " has bad length %zu",
-                    zxid, vlen);
+        if ((rc = replay_chunk(st, wire_get_be64(k + 1), v, vlen, after, &prev, fn, arg, err,
+                               err_len)) != 0)
             goto out;
-        }
-        uint32_t want = wire_get_be32(v);
-        uint32_t got = wire_crc32(0, v + CRC_LEN, vlen - CRC_LEN);
-        if (want != got) {
-            rc = ZERR_CORRUPT;
-            put_err(err, err_len,
-                    "txn log: entry for zxid 0x%016" PRIx64 " fails its checksum "
-                    "(stored 0x%08" PRIx32 ", computed 0x%08" PRIx32 ")",
-                    zxid, want, got);
-            goto out;
-        }
-        if ((rc = fn(arg, zxid, v + CRC_LEN, vlen - CRC_LEN)) != 0)
-            goto out;
-        after = zxid;
     }
     rocksdb_iter_get_error(it, &e);
     if (e != NULL) {
         rc = ZERR_IO;
-        put_err(err, err_len, "txn log read after zxid 0x%016" PRIx64 ": %s", after, e);
+        put_err(err, err_len, "txn log read after zxid 0x%016" PRIx64 ": %s",
+                prev > after ? prev : after, e);
     }
 out:
     rocksdb_free(e);
@@ -464,7 +519,6 @@ static void delete_log_upto(rocksdb_writebatch_t *b, uint64_t upto)
 }
 
 enum {
-    REC_HDR = 12,        /* zxid + len ahead of each value */
     SUBMIT_AT = 4 << 20, /* a buffer this full is submitted at once */
     MAX_SPARE = 4,       /* written buffers kept for reuse */
 };
@@ -484,7 +538,7 @@ static void buf_list_free(stor_buf *b)
     }
 }
 
-/* Writes one batch: every txn of the buffers taken from the queue plus a
+/* Writes one batch: each buffer taken from the queue as one chunk, plus a
  * pending purge. Returns the batch's highest zxid (0 if it held no txn), or
  * sets *e. */
 static uint64_t batch_write(stor *st, stor_buf *list, uint64_t purge_upto, char **e)
@@ -494,20 +548,16 @@ static uint64_t batch_write(stor *st, stor_buf *list, uint64_t purge_upto, char 
     rocksdb_writebatch_t *b = rocksdb_writebatch_create();
     for (stor_buf *x = list; x != NULL; x = x->next) {
         for (size_t off = 0; off < x->len;) {
-            uint64_t zxid;
-            uint32_t len;
-            memcpy(&zxid, x->p + off, 8);
-            memcpy(&len, x->p + off + 8, 4);
-            uint8_t *val = x->p + off + REC_HDR;
-            wire_put_be32(val, wire_crc32(0, val + CRC_LEN, len));
-            log_key(key, zxid);
-            rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)val,
-                                   CRC_LEN + len);
-            top = zxid;
-            off += REC_HDR + CRC_LEN + len;
+            uint8_t *r = x->p + off;
+            uint32_t len = wire_get_be32(r + 8);
+            wire_put_be32(r + 12, wire_crc32(wire_crc32(0, r, 12), r + REC_HDR, len));
+            off += REC_HDR + len;
         }
+        log_key(key, x->last_zxid);
+        rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)x->p, x->len);
+        top = x->last_zxid;
     }
-    /* After the puts: a batch applies in order, so entries the purge covers
+    /* After the puts: a batch applies in order, so chunks the purge covers
      * that were still queued when it was asked for go too. */
     if (purge_upto > 0)
         delete_log_upto(b, purge_upto);
@@ -616,7 +666,7 @@ int stor_append(stor *st, uint64_t zxid, const uint8_t *txn, size_t len)
     if (st->fill == NULL && (st->fill = calloc(1, sizeof *st->fill)) == NULL)
         return ZERR_NOMEM;
     stor_buf *b = st->fill;
-    size_t need = REC_HDR + CRC_LEN + len;
+    size_t need = REC_HDR + len;
     if (b->cap - b->len < need) {
         size_t cap = b->cap ? b->cap : 64 * 1024;
         while (cap - b->len < need)
@@ -627,12 +677,12 @@ int stor_append(stor *st, uint64_t zxid, const uint8_t *txn, size_t len)
         b->p = p;
         b->cap = cap;
     }
-    uint32_t len32 = (uint32_t)len;
-    memcpy(b->p + b->len, &zxid, 8);
-    memcpy(b->p + b->len + 8, &len32, 4);
+    wire_put_be64(b->p + b->len, zxid);
+    wire_put_be32(b->p + b->len + 8, (uint32_t)len);
     if (len > 0)
-        memcpy(b->p + b->len + REC_HDR + CRC_LEN, txn, len);
+        memcpy(b->p + b->len + REC_HDR, txn, len);
     b->len += need;
+    b->last_zxid = zxid;
     st->last_appended_zxid = zxid;
     if (b->len >= SUBMIT_AT)
         stor_submit(st);

@@ -245,8 +245,8 @@ int stor_snapshot_poll(stor *st);
 
 /* autopurge: keeps the newest `retain` snapshot files (ZooKeeper's
  * autopurge.snapRetainCount; values below 3 count as 3), deletes older
- * snapshot files, stale .tmp files, and every log entry with zxid <= the
- * oldest retained snapshot's zxid (a RocksDB DeleteRange, done by the log
+ * snapshot files, stale .tmp files, and every log chunk whose txns all have
+ * zxid <= the oldest retained snapshot's zxid (a RocksDB DeleteRange, done by the log
  * thread when it runs so the loop never waits on its write; compaction
  * reclaims the space later). Returns 0, or ZERR_IO if a directory cannot be
  * read. Cost: one directory scan. */

@@ -14,10 +14,11 @@
 
 #include "storage/stor.h"
 
-/* Appended txns, in zxid order, as a run of records
- *     zxid (8 bytes, host order) | len (4, host order) | checksum slot (4) | txn (len)
- * The checksum slot and the txn are exactly the RocksDB value, so the log
- * thread fills in the checksum and hands the value over without copying.
+/* Appended txns, in zxid order, as a run of records in the on-disk chunk
+ * format (log.c):
+ *     zxid (8 bytes, BE) | len (4, BE) | checksum (4, BE) | txn (len)
+ * A buffer is one chunk, the RocksDB value under its last zxid: the log
+ * thread fills in the checksums and hands the bytes over without copying.
  * The loop fills one buffer without any lock (stor_append); stor_submit
  * puts it on the log thread's queue; written buffers come back as spares,
  * so a txn costs one copy and no allocation. */
@@ -26,6 +27,7 @@ struct stor_buf {
     stor_buf *next;
     uint8_t *p;
     size_t len, cap;
+    uint64_t last_zxid; /* of the newest record in p */
 };
 
 struct stor {

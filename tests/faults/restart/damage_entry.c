@@ -2,11 +2,12 @@
  * damage_entry.c: damage_entry TXNLOG_DIR
  *
  * Test helper for test_restart.py. Flips one byte inside the txn of the
- * NEWEST log entry ('L' + big-endian zxid, see storage/log.c) and writes the
- * value back through RocksDB, so RocksDB's own checksums stay right and only
- * zabd's per-entry CRC can notice. Bytes flipped in the WAL file itself are
- * caught by RocksDB before zabd sees them; this reaches the check behind it.
- * Prints the zxid it damaged as 0x%016llx. Exit 0 on success, 1 otherwise.
+ * last record of the NEWEST log chunk ('L' + big-endian zxid of its last
+ * record, see storage/log.c) and writes the value back through RocksDB, so
+ * RocksDB's own checksums stay right and only zabd's per-record CRC can
+ * notice. Bytes flipped in the WAL file itself are caught by RocksDB before
+ * zabd sees them; this reaches the check behind it. Prints the zxid it
+ * damaged (the key's) as 0x%016llx. Exit 0 on success, 1 otherwise.
  * Built by the test with `cc damage_entry.c -lrocksdb`.
  */
 #include <rocksdb/c.h>
@@ -52,17 +53,28 @@ int main(int argc, char **argv)
     size_t klen, vlen;
     const char *k = rocksdb_iter_key(it, &klen);
     const char *v = rocksdb_iter_value(it, &vlen);
-    if (vlen < 5) {
-        fprintf(stderr, "entry too short: %zu\n", vlen);
-        goto out;
-    }
     char key[9];
     memcpy(key, k, 9);
     if ((val = malloc(vlen)) == NULL)
         goto out;
     memcpy(val, v, vlen);
-    /* Past the 4-byte CRC, in the middle of the txn. */
-    val[4 + (vlen - 4) / 2] ^= 0x5a;
+    /* Records: zxid (8) | len (4, BE) | crc (4) | txn. Walk to the last. */
+    size_t off = 0, last = 0;
+    while (off + 16 <= vlen) {
+        unsigned long len = (unsigned long)(unsigned char)val[off + 8] << 24 |
+                            (unsigned long)(unsigned char)val[off + 9] << 16 |
+                            (unsigned long)(unsigned char)val[off + 10] << 8 |
+                            (unsigned long)(unsigned char)val[off + 11];
+        last = off;
+        off += 16 + len;
+    }
+    unsigned long last_len = (unsigned long)(off - last - 16);
+    if (off != vlen || last_len == 0) {
+        fprintf(stderr, "not a chunk of records, or an empty last txn (%zu bytes)\n", vlen);
+        goto out;
+    }
+    /* In the middle of the last record's txn. */
+    val[last + 16 + last_len / 2] ^= 0x5a;
     rocksdb_put(db, wo, key, 9, val, vlen, &e);
     if (e != NULL) {
         fprintf(stderr, "put: %s\n", e);

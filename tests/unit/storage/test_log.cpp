@@ -51,6 +51,18 @@ std::string payload(uint64_t zxid)
     return "txn-" + std::to_string(zxid) + std::string(zxid % 7, 'x');
 }
 
+// One record of a log chunk as storage/log.c lays it out: zxid, len, the
+// CRC-32 of those and the txn, the txn; with crc_ok false the CRC is off.
+std::string record(uint64_t zxid, const std::string &txn, bool crc_ok = true)
+{
+    uint8_t h[16];
+    wire_put_be64(h, zxid);
+    wire_put_be32(h + 8, (uint32_t)txn.size());
+    uint32_t crc = wire_crc32(wire_crc32(0, h, 12), (const uint8_t *)txn.data(), txn.size());
+    wire_put_be32(h + 12, crc_ok ? crc : crc ^ 1);
+    return std::string(reinterpret_cast<const char *>(h), sizeof h) + txn;
+}
+
 int append_str(stor *st, uint64_t zxid, const std::string &s)
 {
     int rc = stor_append(st, zxid, reinterpret_cast<const uint8_t *>(s.data()), s.size());
@@ -241,8 +253,7 @@ TEST(StorLog, BadChecksumIsCorruptAndNamesTheZxid)
         LONGS_EQUAL(0, append_str(st, z, payload(z)));
     stor_close(st);
     st = NULL;
-    std::string bad = "\0\0\0\0" + payload(5);
-    bad[0] = 1; /* checksum no longer matches */
+    std::string bad = record(5, payload(5), false);
     put_raw(5, bad.data(), bad.size());
     reopen();
     std::vector<Entry> got;
@@ -260,8 +271,8 @@ TEST(StorLog, BadLengthIsCorrupt)
     LONGS_EQUAL(0, append_str(st, 1, "ok"));
     stor_close(st);
     st = NULL;
-    put_raw(2, "ab", 2); /* shorter than a checksum */
-    std::string huge(4 + 1025, 'q'); /* longer than max_txn_len */
+    put_raw(2, "ab", 2); /* shorter than a record header */
+    std::string huge = record(3, std::string(1025, 'q')); /* longer than max_txn_len */
     put_raw(3, huge.data(), huge.size());
     reopen();
     std::vector<Entry> got;
@@ -269,6 +280,50 @@ TEST(StorLog, BadLengthIsCorrupt)
     CHECK_TEXT(strstr(err, "0x0000000000000002") != NULL, err);
     LONGS_EQUAL(ZERR_CORRUPT, stor_replay(st, 2, collect, &got, err, sizeof(err)));
     CHECK_TEXT(strstr(err, "0x0000000000000003") != NULL, err);
+}
+
+TEST(StorLog, OneChunkPerSubmitReplaysFromInsideIt)
+{
+    open_start();
+    /* Two submits: chunks 1..5 and 6..9. */
+    for (uint64_t z = 1; z <= 9; z++) {
+        LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)payload(z).data(), payload(z).size()));
+        if (z == 5)
+            stor_submit(st);
+    }
+    LONGS_EQUAL(0, stor_flush(st));
+    reopen();
+    std::vector<Entry> got = replay(3);
+    LONGS_EQUAL(6, got.size());
+    for (size_t i = 0; i < got.size(); i++) {
+        LONGS_EQUAL(4 + i, got[i].zxid);
+        STRCMP_EQUAL(payload(4 + i).c_str(), got[i].txn.c_str());
+    }
+    LONGS_EQUAL(1, replay(8).size());
+    LONGS_EQUAL(0, replay(9).size());
+}
+
+TEST(StorLog, ChunkWithRecordsOutOfOrderOrNotEndingAtItsKeyIsCorrupt)
+{
+    open_start();
+    LONGS_EQUAL(0, append_str(st, 1, "ok"));
+    stor_close(st);
+    st = NULL;
+    std::string swapped = record(3, "c") + record(2, "b");
+    put_raw(3, swapped.data(), swapped.size());
+    reopen();
+    std::vector<Entry> got;
+    LONGS_EQUAL(ZERR_CORRUPT, stor_replay(st, 0, collect, &got, err, sizeof(err)));
+    CHECK_TEXT(strstr(err, "out of order") != NULL, err);
+    LONGS_EQUAL(2, got.size()); /* 1, and 3 before 2 showed the disorder */
+    stor_close(st);
+    st = NULL;
+    std::string short_of_key = record(4, "d");
+    put_raw(5, short_of_key.data(), short_of_key.size());
+    reopen();
+    got.clear();
+    LONGS_EQUAL(ZERR_CORRUPT, stor_replay(st, 3, collect, &got, err, sizeof(err)));
+    CHECK_TEXT(strstr(err, "ends with zxid 0x0000000000000004") != NULL, err);
 }
 
 TEST(StorLog, OpenFailsWithMessageWhenDirCannotBeCreated)

@@ -258,9 +258,10 @@ TEST(StorSnapshot, AllDamagedIsCorruptNotEmpty)
 TEST(StorSnapshot, PurgeKeepsRetainSnapshotsAndDropsOldLog)
 {
     LONGS_EQUAL(0, stor_start(st, NULL, NULL, NULL));
-    for (uint64_t z = 1; z <= 60; z++)
+    for (uint64_t z = 1; z <= 60; z++) { /* a chunk per txn, so purges are exact */
         LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"t", 1));
-    stor_submit(st);
+        stor_submit(st);
+    }
     for (uint64_t z = 10; z <= 50; z += 10)
         LONGS_EQUAL(1, snapshot(z, Body{100, (unsigned)z, false}));
     FILE *f = fopen(snap_file("zabd-snapshot.5.tmp").c_str(), "w"); /* crash leftover */
@@ -282,12 +283,34 @@ TEST(StorSnapshot, PurgeKeepsRetainSnapshotsAndDropsOldLog)
     LONGS_EQUAL(60, stor_last_zxid(st));
 }
 
+TEST(StorSnapshot, PurgeKeepsALogChunkThatStraddlesTheOldestSnapshot)
+{
+    LONGS_EQUAL(0, stor_start(st, NULL, NULL, NULL));
+    for (uint64_t z = 1; z <= 20; z++) { /* chunks 1..6, 7..12, 13..20 */
+        LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"t", 1));
+        if (z == 6 || z == 12)
+            stor_submit(st);
+    }
+    stor_submit(st);
+    open_with(0);
+    for (uint64_t z = 4; z <= 16; z += 4)
+        LONGS_EQUAL(1, snapshot(z, Body{10, 0, false}));
+    LONGS_EQUAL(0, stor_purge(st, 3)); /* oldest kept: snapshot.8 */
+    uint64_t first = 0;
+    LONGS_EQUAL(0, stor_replay(st, 0, first_zxid, &first, err, sizeof(err)));
+    LONGS_EQUAL(7, first); /* 1..6 went; 7..12 holds 9..12, still needed */
+    int n = 0;
+    LONGS_EQUAL(0, stor_replay(st, 8, count_txn, &n, err, sizeof(err)));
+    LONGS_EQUAL(12, n);
+}
+
 TEST(StorSnapshot, PurgeWithoutLogThreadDeletesDirectly)
 {
     LONGS_EQUAL(0, stor_start(st, NULL, NULL, NULL));
-    for (uint64_t z = 1; z <= 20; z++)
+    for (uint64_t z = 1; z <= 20; z++) {
         LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)"t", 1));
-    stor_submit(st);
+        stor_submit(st);
+    }
     open_with(0);
     for (uint64_t z = 4; z <= 16; z += 4)
         LONGS_EQUAL(1, snapshot(z, Body{10, 0, false}));
