@@ -191,7 +191,7 @@ void wire_wr_reset(wire_wr *w)
     w->err = 0;
 }
 
-static uint8_t *grow(wire_wr *w, size_t n)
+uint8_t *wire_wr_grow(wire_wr *w, size_t n)
 {
     if (w->err != 0)
         return NULL;
@@ -220,28 +220,9 @@ void wire_wr_raw(wire_wr *w, const void *p, size_t n)
 {
     if (n == 0)
         return; /* an empty writer has no buffer: NULL + 0 is undefined */
-    uint8_t *at = grow(w, n);
+    uint8_t *at = wire_wr_grow(w, n);
     if (at != NULL)
         memcpy(at, p, n);
-}
-
-void wire_wr_i32(wire_wr *w, int32_t v)
-{
-    uint8_t *p = grow(w, 4);
-    if (p == NULL)
-        return;
-    uint32_t u = (uint32_t)v;
-    p[0] = (uint8_t)(u >> 24);
-    p[1] = (uint8_t)(u >> 16);
-    p[2] = (uint8_t)(u >> 8);
-    p[3] = (uint8_t)u;
-}
-
-void wire_wr_i64(wire_wr *w, int64_t v)
-{
-    uint8_t *p = grow(w, 8);
-    if (p != NULL)
-        wire_put_be64(p, (uint64_t)v);
 }
 
 void wire_wr_bool(wire_wr *w, bool v)
@@ -271,17 +252,20 @@ void wire_wr_cstr(wire_wr *w, const char *s)
 
 void wire_wr_stat(wire_wr *w, const wire_stat *st)
 {
-    wire_wr_i64(w, st->czxid);
-    wire_wr_i64(w, st->mzxid);
-    wire_wr_i64(w, st->ctime);
-    wire_wr_i64(w, st->mtime);
-    wire_wr_i32(w, st->version);
-    wire_wr_i32(w, st->cversion);
-    wire_wr_i32(w, st->aversion);
-    wire_wr_i64(w, st->ephemeral_owner);
-    wire_wr_i32(w, st->data_length);
-    wire_wr_i32(w, st->num_children);
-    wire_wr_i64(w, st->pzxid);
+    uint8_t *p = wire_wr_room(w, WIRE_STAT_LEN); /* one check for the 11 fields */
+    if (p == NULL)
+        return;
+    wire_put_be64(p, (uint64_t)st->czxid);
+    wire_put_be64(p + 8, (uint64_t)st->mzxid);
+    wire_put_be64(p + 16, (uint64_t)st->ctime);
+    wire_put_be64(p + 24, (uint64_t)st->mtime);
+    wire_put_be32(p + 32, (uint32_t)st->version);
+    wire_put_be32(p + 36, (uint32_t)st->cversion);
+    wire_put_be32(p + 40, (uint32_t)st->aversion);
+    wire_put_be64(p + 44, (uint64_t)st->ephemeral_owner);
+    wire_put_be32(p + 52, (uint32_t)st->data_length);
+    wire_put_be32(p + 56, (uint32_t)st->num_children);
+    wire_put_be64(p + 60, (uint64_t)st->pzxid);
 }
 
 void wire_wr_acls(wire_wr *w, const wire_acl *acl, int32_t n)

@@ -198,6 +198,7 @@ typedef struct wire_stat {
     int32_t data_length, num_children;
     int64_t pzxid;
 } wire_stat;
+enum { WIRE_STAT_LEN = 68 }; /* its jute form: 6 longs and 5 ints */
 
 typedef struct wire_acl {
     int32_t perms;
@@ -263,8 +264,8 @@ void wire_wr_init(wire_wr *w);
 void wire_wr_fini(wire_wr *w);
 void wire_wr_reset(wire_wr *w); /* len = 0, keeps the allocation */
 void wire_wr_raw(wire_wr *w, const void *p, size_t n);
-void wire_wr_i32(wire_wr *w, int32_t v);
-void wire_wr_i64(wire_wr *w, int64_t v);
+static inline void wire_wr_i32(wire_wr *w, int32_t v);
+static inline void wire_wr_i64(wire_wr *w, int64_t v);
 void wire_wr_bool(wire_wr *w, bool v);
 void wire_wr_buf(wire_wr *w, wire_buf b);
 void wire_wr_str(wire_wr *w, wire_str s);
@@ -308,6 +309,32 @@ static inline uint64_t wire_get_be64(const uint8_t *p)
 static inline uint32_t wire_get_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* n more bytes at the writer's end, or NULL once it has failed. The usual
+ * case, room already there, is inline: replies are built from many small
+ * fields, and a call per field was a tenth of a getData's server time. */
+uint8_t *wire_wr_grow(wire_wr *w, size_t n);
+static inline uint8_t *wire_wr_room(wire_wr *w, size_t n)
+{
+    if (w->err == 0 && w->cap - w->len >= n) {
+        uint8_t *at = w->p + w->len;
+        w->len += n;
+        return at;
+    }
+    return wire_wr_grow(w, n);
+}
+static inline void wire_wr_i32(wire_wr *w, int32_t v)
+{
+    uint8_t *p = wire_wr_room(w, 4);
+    if (p != NULL)
+        wire_put_be32(p, (uint32_t)v);
+}
+static inline void wire_wr_i64(wire_wr *w, int64_t v)
+{
+    uint8_t *p = wire_wr_room(w, 8);
+    if (p != NULL)
+        wire_put_be64(p, (uint64_t)v);
 }
 
 /* ---- Checksums --------------------------------------------------------------- */
