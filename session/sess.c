@@ -231,22 +231,14 @@ int sess_add(sess_table *s, int64_t id, int32_t timeout_ms, int64_t now_ms)
     return 0;
 }
 
-int sess_touch(sess_table *s, int64_t id, int64_t now_ms)
+/* ExpiryQueue.update for entry e. */
+static int touch_entry(sess_table *s, uint32_t e, int64_t now_ms, int32_t timeout_ms)
 {
-    uint32_t e = find(s, id);
-    if (e == SESS_NIL || s->ents[e].is_closing)
-        return ZERR_SESSIONEXPIRED;
-    return sess_touch_for(s, id, now_ms, s->ents[e].timeout_ms);
-}
-
-int sess_touch_for(sess_table *s, int64_t id, int64_t now_ms, int32_t timeout_ms)
-{
-    uint32_t e = find(s, id);
     if (e == SESS_NIL || s->ents[e].is_closing)
         return ZERR_SESSIONEXPIRED;
     int64_t t = deadline(s, now_ms, timeout_ms);
-    /* ExpiryQueue.update: same rounded deadline, nothing to do (the common
-     * case for a busy session, hence the rounding). */
+    /* Same rounded deadline, nothing to do (the common case for a busy
+     * session, hence the rounding). */
     if (s->ents[e].bucket != SESS_NIL && s->ents[e].expire_at == t)
         return 0;
     uint32_t b = bucket_get(s, t);
@@ -255,6 +247,17 @@ int sess_touch_for(sess_table *s, int64_t id, int64_t now_ms, int32_t timeout_ms
     bucket_unlink(s, e);
     bucket_link(s, e, b);
     return 0;
+}
+
+int sess_touch(sess_table *s, int64_t id, int64_t now_ms)
+{
+    uint32_t e = find(s, id);
+    return touch_entry(s, e, now_ms, e == SESS_NIL ? 0 : s->ents[e].timeout_ms);
+}
+
+int sess_touch_for(sess_table *s, int64_t id, int64_t now_ms, int32_t timeout_ms)
+{
+    return touch_entry(s, find(s, id), now_ms, timeout_ms);
 }
 
 int sess_remove(sess_table *s, int64_t id)
