@@ -121,12 +121,12 @@ static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_aut
 {
     if (c != NULL)
         c->req_is_update = true; /* its reply answers a request with a txn */
-    /* A client's request takes the time its batch was read at (conn.c);
-     * expiry and container cleanup read the clock now. */
+    /* A client's request takes its batch's time (conn.c); expiry and
+     * container cleanup read the clock now. */
     zt_prep_ctx ctx = {session,
                        xid,
                        s->last_zxid + 1 + s->zxids_burned,
-                       c != NULL ? s->batch_wall_ms : srv_wall_ms(),
+                       c != NULL ? srv_batch_wall_ms(s) : srv_wall_ms(),
                        a,
                        s->cfg.extended_types_enabled,
                        s->cfg.enforce_quota,

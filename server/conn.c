@@ -335,25 +335,53 @@ static size_t handle_frames(conn *c, const uint8_t *p, size_t n)
 
 /* One reading of the clocks for every frame of a read: they arrived
  * together, and ZooKeeper's times are milliseconds anyway. */
-static void batch_clocks(srv *s)
+static void batch_begin(srv *s)
 {
     s->batch_us = srv_now_us();
-    s->batch_wall_ms = srv_wall_ms();
+    s->batch_wall_ms = s->batch_release_us = 0;
+    s->in_batch = true;
+}
+
+static void batch_end(srv *s)
+{
+    s->in_batch = false;
+}
+
+int64_t srv_batch_wall_ms(srv *s)
+{
+    if (!s->in_batch)
+        return srv_wall_ms();
+    if (s->batch_wall_ms == 0)
+        s->batch_wall_ms = srv_wall_ms();
+    return s->batch_wall_ms;
+}
+
+/* A reply answered within the batch goes to the socket when the batch is
+ * done; one reading, at the first, stands for all of them (microseconds
+ * apart, in a statistic kept in milliseconds). */
+int64_t srv_release_us(srv *s)
+{
+    if (!s->in_batch)
+        return srv_now_us();
+    if (s->batch_release_us == 0)
+        s->batch_release_us = srv_now_us();
+    return s->batch_release_us;
 }
 
 /* The frames kept in the input buffer: a partial frame, or what came while
  * c could not be read. */
 static void read_frames(conn *c)
 {
-    batch_clocks(c->s);
+    batch_begin(c->s);
     while (c->is_reading && evbuffer_get_length(c->inbuf) >= 4) {
         size_t n = evbuffer_get_length(c->inbuf);
         size_t used = handle_frames(c, evbuffer_pullup(c->inbuf, -1), n);
         /* c may be dead now, but is not freed before this callback returns. */
         if (c->dead || used == 0)
-            return;
+            break;
         evbuffer_drain(c->inbuf, used);
     }
+    batch_end(c->s);
 }
 
 /* One recv. The usual case, whole frames and nothing kept from before, is
@@ -380,8 +408,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             read_frames(c);
         return;
     }
-    batch_clocks(s);
+    batch_begin(s);
     size_t used = handle_frames(c, s->rbuf, (size_t)n);
+    batch_end(s);
     if (!c->dead && used < (size_t)n &&
         evbuffer_add(c->inbuf, s->rbuf + used, (size_t)n - used) != 0)
         srv_conn_close(c, "out of memory");

@@ -137,7 +137,7 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
             srv_conn_close(c, "out of memory");
             return;
         }
-        frame_released(s, c, &m, m.is_reply ? srv_now_us() : 0);
+        frame_released(s, c, &m, m.is_reply ? srv_release_us(s) : 0);
         wire_wr_reset(w);
         srv_conn_want_flush(c);
         if (close_after)

@@ -146,8 +146,11 @@ struct srv {
     srv_stats stats;
     int64_t trace_mask; /* ZooTrace's, for gtmk/stmk; gates request tracing */
     /* Clocks read once per batch of frames read (conn.c): the arrival time
-     * of those requests, their session touch and their txns' time. */
-    int64_t batch_us, batch_wall_ms;
+     * of those requests and their session touch; the wall clock for their
+     * txns and the release time of replies answered within the batch are
+     * read when first needed (0 until then, and outside a batch). */
+    int64_t batch_us, batch_wall_ms, batch_release_us;
+    bool in_batch;
     uint8_t rbuf[64 * 1024]; /* every recv lands here first (conn.c) */
     /* scratch reused by every write */
     wire_wr txn;
@@ -161,6 +164,9 @@ struct srv {
 int64_t srv_now_ms(void);  /* monotonic */
 int64_t srv_now_us(void);  /* monotonic */
 int64_t srv_wall_ms(void); /* wall clock, for ctime/mtime */
+/* The batch's readings (conn.c), or a fresh one outside a batch. */
+int64_t srv_batch_wall_ms(srv *s);
+int64_t srv_release_us(srv *s);
 
 /* mem.c: where the tree's path index lives (kept out of snapshot children). */
 const zt_index_mem *srv_index_mem(void);
