@@ -22,14 +22,20 @@ static void *index_zalloc(size_t bytes)
 {
     if (bytes < MAPPED_FROM)
         return calloc(1, bytes);
-    /* Populated at once: a rehash reads each slot before it writes it, which
-     * would otherwise take two faults per page (zero page, then a copy). */
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                   -1, 0);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    /* Not fatal if the kernel lacks it: the child then shares the pages. */
+    /* Each lookup lands on a random slot: with 4 KiB pages a table of tens
+     * of MB misses the TLB on nearly every one. Huge pages cost nothing
+     * here since no child shares them. None of these is fatal when the
+     * kernel lacks it: the child then shares the pages, or they stay small. */
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
     (void)madvise(p, bytes, MADV_WIPEONFORK);
+    /* Populated at once: a rehash reads each slot before it writes it, which
+     * would otherwise take two faults per page (zero page, then a copy). */
+#ifdef MADV_POPULATE_WRITE
+    (void)madvise(p, bytes, MADV_POPULATE_WRITE);
+#endif
     return p;
 }
 
