@@ -454,19 +454,34 @@ int64_t zt_node_owner(const zt_node *n)
  * 1) (hash: String.hashCode with its high half folded in), cap 8 doubling
  * whenever the set passed 3/4 of it and never shrinking, each bin in
  * insertion order (a resize keeps it). The sibling list is newest first,
- * so insertion order is its reverse. */
+ * so insertion order is its reverse.
+ *
+ * Sorting by bin is a stable radix sort, 11 bits a pass: a snapshot lists
+ * every node's children this way, and for a node with millions of them a
+ * comparison sort was most of the snapshot's time. */
 typedef struct child_key {
     uint32_t bin;
-    int32_t pos;
     const zt_node *n;
 } child_key;
 
-static int child_key_cmp(const void *a, const void *b)
+enum { RADIX_BITS = 11, RADIX = 1 << RADIX_BITS };
+
+/* Stable sort of k keys by bin < cap, a power of two; tmp holds k keys. */
+static child_key *sort_by_bin(child_key *keys, child_key *tmp, int32_t k, uint32_t cap)
 {
-    const child_key *x = a, *y = b;
-    if (x->bin != y->bin)
-        return x->bin < y->bin ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
+    for (unsigned shift = 0; shift == 0 || (uint64_t)(cap - 1) >> shift != 0; shift += RADIX_BITS) {
+        size_t count[RADIX + 1] = {0};
+        for (int32_t i = 0; i < k; i++)
+            count[((keys[i].bin >> shift) & (RADIX - 1)) + 1]++;
+        for (size_t d = 1; d <= RADIX; d++)
+            count[d] += count[d - 1];
+        for (int32_t i = 0; i < k; i++)
+            tmp[count[(keys[i].bin >> shift) & (RADIX - 1)]++] = keys[i];
+        child_key *t = keys;
+        keys = tmp;
+        tmp = t;
+    }
+    return keys;
 }
 
 int zt_node_children(const zt_node *n, const zt_node ***out, int32_t *n_out)
@@ -476,7 +491,7 @@ int zt_node_children(const zt_node *n, const zt_node ***out, int32_t *n_out)
     *n_out = 0;
     if (k == 0)
         return 0;
-    child_key *keys = malloc((size_t)k * sizeof *keys);
+    child_key *keys = malloc(2 * (size_t)k * sizeof *keys);
     const zt_node **v = malloc((size_t)k * sizeof *v);
     if (keys == NULL || v == NULL) {
         free(keys);
@@ -486,15 +501,15 @@ int zt_node_children(const zt_node *n, const zt_node ***out, int32_t *n_out)
     uint32_t cap = 8;
     while ((int64_t)n->peak_children > (int64_t)cap / 4 * 3)
         cap <<= 1;
+    /* keys in insertion order: the list is newest first */
     int32_t i = k;
     for (const zt_node *c = n->child; c != NULL && i > 0; c = c->next) {
         uint32_t h = wire_java_hash(c->path + c->name_off, c->path_len - c->name_off);
-        i--;
-        keys[i] = (child_key){(h ^ (h >> 16)) & (cap - 1), i, c};
+        keys[--i] = (child_key){(h ^ (h >> 16)) & (cap - 1), c};
     }
-    qsort(keys, (size_t)k, sizeof *keys, child_key_cmp);
+    const child_key *sorted = sort_by_bin(keys, keys + k, k, cap);
     for (i = 0; i < k; i++)
-        v[i] = keys[i].n;
+        v[i] = sorted[i].n;
     free(keys);
     *out = v;
     *n_out = k;

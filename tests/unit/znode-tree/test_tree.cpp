@@ -1,7 +1,9 @@
 // Tree semantics through prep + apply: stats, errors in ZooKeeper's order,
 // sequential names, multi, sessions, containers and TTL nodes.
+#include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "zt_test_util.h"
 
@@ -349,4 +351,37 @@ TEST(ZtChildren, ListedInZooKeepersHashSetOrder)
     }
     free(v);
     STRCMP_EQUAL("zz a gjf cdc cf e cfj h geg gab j ggj jgj jg ", got.c_str());
+}
+
+TEST(ZtChildren, ManyChildrenKeepTheOrderOfAStableSortByBin)
+{
+    // 5000 children: 8192 bins, so the sort takes two radix passes. The
+    // order must be the rule itself, written the slow way: bin, then
+    // insertion order.
+    d->create("/m");
+    std::vector<std::string> names;
+    for (int i = 0; i < 5000; i++) {
+        names.push_back("c" + std::to_string((i * 7919) % 100003));
+        d->create(("/m/" + names.back()).c_str());
+    }
+    for (int i = 0; i < 5000; i += 3)
+        d->simple(WIRE_OP_DELETE, ("/m/" + names[(size_t)i]).c_str());
+    std::vector<std::pair<uint32_t, std::string>> want;
+    for (int i = 0; i < 5000; i++) {
+        if (i % 3 == 0)
+            continue;
+        uint32_t h = wire_java_hash(names[(size_t)i].data(), names[(size_t)i].size());
+        want.emplace_back((h ^ (h >> 16)) & 8191u, names[(size_t)i]);
+    }
+    std::stable_sort(want.begin(), want.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    const zt_node **v;
+    int32_t k;
+    LONGS_EQUAL(0, zt_node_children(zt_lookup(d->t, wire_str_c("/m")), &v, &k));
+    LONGS_EQUAL((long)want.size(), k);
+    for (int32_t i = 0; i < k; i++) {
+        wire_str nm = zt_node_name(v[i]);
+        STRCMP_EQUAL(want[(size_t)i].second.c_str(), std::string(nm.p, (size_t)nm.len).c_str());
+    }
+    free(v);
 }
