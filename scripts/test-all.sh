@@ -5,7 +5,8 @@
 #      test, via ctest
 #   3. the unit tests and the fuzz corpus under AddressSanitizer +
 #      UndefinedBehaviorSanitizer, then 60 s of libFuzzer on every decoder
-#   4. kazoo (pytest), raw-socket bad input, the differential test against
+#   4. kazoo (pytest), raw-socket bad input, zoo.cfg quorum keys (bad
+#      configs, standalone, the ensemble refusal), the differential test against
 #      Apache ZooKeeper 3.8, Curator (Java), zkCli.sh,
 #      restart/recovery, the SIGKILL crash test and the power-cut test
 #      (only synced writes survive), each against a real zabd on a free
@@ -47,6 +48,7 @@ export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
 suite "fuzz decoders (libFuzzer, 60 s)" "$root/tests/fuzz/run.sh"
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
+suite "ensemble configuration (zoo.cfg quorum keys)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
 suite "differential (vs ZooKeeper 3.8, 40 seeds)" /usr/bin/python3 "$root/tests/differential/run.py" --shrink-budget 120
 suite "statistics" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/stats"
 suite "SASL DIGEST-MD5 (kazoo, zkCli.sh, raw)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/sasl"

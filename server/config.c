@@ -15,9 +15,9 @@
  * system properties (snapCount, jute.maxbuffer, globalOutstandingLimit, ...)
  * are read by Java with Integer.decode, so those also take 0x hex here.
  *
- * Not done here: binding, resolving clientPortAddress, creating dataDir.
- * Quorum keys (server.N, initLimit, ...) are recognised and warned about;
- * zabd runs standalone only for now.
+ * The quorum keys (server.N, peerType, electionAlg, myid and the mode)
+ * are config_quorum.c's. Not done here: binding, resolving
+ * clientPortAddress, creating dataDir.
  */
 #include "server/config.h"
 
@@ -90,6 +90,9 @@ static const cfg_key keys[] = {
     {"enforce.auth.schemes", CFG_STR_ANY, F(enforce_auth_schemes), 0, 0},
     {"kerberos.removeHostFromPrincipal", CFG_JBOOL, F(kerberos_remove_host), 0, 0},
     {"kerberos.removeRealmFromPrincipal", CFG_JBOOL, F(kerberos_remove_realm), 0, 0},
+    {"initLimit", CFG_INT, F(quorum.init_limit), 0, IMAX},
+    {"syncLimit", CFG_INT, F(quorum.sync_limit), 0, IMAX},
+    {"standaloneEnabled", CFG_BOOL, F(quorum.standalone_enabled), 0, 0},
 };
 
 /* JVM system properties ZooKeeper reads that map to zoo.cfg keys above. The
@@ -120,12 +123,9 @@ static const char *const zk_props[] = {
 
 #define SASL_PROVIDER "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 
-/* Keys ZooKeeper 3.8 understands that a standalone zabd ignores. Entries
- * ending in '.' match as prefixes. */
+/* Keys ZooKeeper 3.8 understands that zabd ignores. Entries ending in '.'
+ * match as prefixes. */
 static const char *const unused_keys[] = {
-    "initLimit",
-    "syncLimit",
-    "standaloneEnabled",
     "clientPortListenBacklog",
     "secureClientPort",
     "secureClientPortAddress",
@@ -133,12 +133,9 @@ static const char *const unused_keys[] = {
     "localSessionsUpgradingEnabled",
     "observerMasterPort",
     "connectToLearnerMasterLimit",
-    "electionAlg",
     "electionPortBindRetry",
     "quorumListenOnAllIPs",
-    "peerType",
     "syncEnabled",
-    "dynamicConfigFile",
     "sslQuorum",
     "portUnification",
     "sslQuorumReloadCertFiles",
@@ -158,7 +155,6 @@ static const char *const unused_keys[] = {
     "txnLogSizeLimitInKb",
     "digest.enabled",
     "audit.enable",
-    "server.",
     "group.",
     "weight.",
     "admin.",
@@ -387,6 +383,13 @@ static int apply_key(parse_ctx *p, srv_config *c, int line, const char *k, const
 {
     if (apply_prefixed(p, c, line, k, v) != 0)
         return 0;
+    char msg[512];
+    int taken = srv_quorum_key(&c->quorum, k, v, line, msg, sizeof msg);
+    if (taken != 0) {
+        if (taken < 0)
+            fail(p, line, "%s", msg);
+        return taken < 0 ? -1 : 0;
+    }
     const cfg_key *ck = NULL;
     size_t idx = 0;
     for (; idx < sizeof keys / sizeof keys[0]; idx++) {
@@ -631,7 +634,8 @@ static int finish(parse_ctx *p, srv_config *c)
              c->min_session_timeout_ms, c->max_session_timeout_ms);
         return -1;
     }
-    return 0;
+    return srv_quorum_finish(c, p->path, key_line(p, "clientPort") != 0, p->warn, p->warn_arg,
+                             p->err, p->err_len);
 }
 
 /* ---- JVM flags and auth settings ------------------------------------------- */
@@ -753,6 +757,7 @@ static void defaults_common(srv_config *c)
     c->global_outstanding_limit = 1000;
     c->force_sync = true;
     c->sasl_section = xstrdup("Server");
+    c->quorum.standalone_enabled = true;
 }
 
 void srv_config_defaults(srv_config *c)
@@ -827,4 +832,5 @@ void srv_config_fini(srv_config *c)
     free(c->super_users);
     c->super_users = NULL;
     c->n_super_users = 0;
+    srv_quorum_fini(&c->quorum);
 }

@@ -29,6 +29,40 @@
 extern "C" {
 #endif
 
+/* ---- The ensemble (server/config_quorum.c) --------------------------------
+ *
+ * One "server.N=host:quorumPort:electionPort[:participant|observer]
+ * [;[clientHost:]clientPort]" line of zoo.cfg, as QuorumPeer.QuorumServer
+ * reads it. Visible on purpose: the ZAB layer and the startup checks read
+ * these fields. Strings are heap copies owned by the srv_config. */
+typedef struct srv_quorum_server {
+    int64_t id;            /* N: any Java long */
+    char *host;            /* as written; an IPv6 address without its brackets */
+    int32_t quorum_port;   /* followers connect to the leader here */
+    int32_t election_port; /* leader election */
+    bool is_observer;      /* ":observer"; default participant */
+    char *client_host;     /* client address of ";host:port"; "0.0.0.0" for ";port";
+                            * NULL when the line has no client part */
+    int32_t client_port;   /* 0 when the line has no client part */
+    int line;              /* the zoo.cfg line, for messages */
+} srv_quorum_server;
+
+/* The quorum keys, and the mode they give (QuorumPeerConfig). */
+typedef struct srv_quorum {
+    srv_quorum_server *servers; /* in file order */
+    int32_t n_servers;
+    bool has_my_id;              /* dataDir/myid exists (read in every mode, as ZooKeeper does) */
+    int64_t my_id;               /* its first line, Long.parseLong; 0 without a file */
+    int32_t init_limit;          /* initLimit in ticks; 0 = not set (required for an ensemble) */
+    int32_t sync_limit;          /* syncLimit in ticks; 0 = not set (required for an ensemble) */
+    bool standalone_enabled;     /* standaloneEnabled, default true */
+    bool peer_type_observer;     /* peerType=observer; the server line wins (with a warning) */
+    int peer_type_line;          /* the line of peerType, 0 = not given */
+    bool is_ensemble;            /* more than one voting member, or standaloneEnabled=false
+                                  * (QuorumPeerConfig.isDistributed); false = standalone */
+    const srv_quorum_server *me; /* this server's line in an ensemble, else NULL */
+} srv_quorum;
+
 /* Visible on purpose: a bag of settings that every server file reads.
  * Strings are heap copies owned by the struct (srv_config_fini frees them). */
 typedef struct srv_config {
@@ -81,6 +115,7 @@ typedef struct srv_config {
     char *enforce_auth_schemes;     /* enforce.auth.schemes [zk.]: comma-separated */
     bool kerberos_remove_host;      /* kerberos.removeHostFromPrincipal [zk.] */
     bool kerberos_remove_realm;     /* kerberos.removeRealmFromPrincipal [zk.] */
+    srv_quorum quorum;              /* server.N, myid, initLimit, syncLimit, ... */
 } srv_config;
 
 /* JVM flags given the way zkServer.sh passes them to Java: the
@@ -106,11 +141,15 @@ void srv_config_defaults(srv_config *c);
  * backslash escapes and a trailing backslash continuing the line are honoured;
  * keys and values are trimmed. A key given twice keeps its last value.
  *
- * Unknown keys, and keys ZooKeeper knows but zabd ignores (initLimit,
- * syncLimit, server.N, standaloneEnabled, admin.*, metricsProvider.*, ...),
- * are passed to warn(warn_arg, msg) once per line, as is every value zabd
- * corrects the way ZooKeeper does (autopurge.snapRetainCount below 3, a
- * relative dataDir). warn may be NULL.
+ * Unknown keys, and keys ZooKeeper knows but zabd ignores (admin.*,
+ * metricsProvider.*, quorumListenOnAllIPs, ...), are passed to
+ * warn(warn_arg, msg) once per line, as is every value zabd corrects the way
+ * ZooKeeper does (autopurge.snapRetainCount below 3, a relative dataDir).
+ * warn may be NULL.
+ *
+ * The quorum keys (server.N, initLimit, syncLimit, peerType, electionAlg,
+ * standaloneEnabled) and dataDir/myid fill c->quorum and decide the mode;
+ * see srv_quorum_finish for what stops the start.
  *
  * Returns 0 and fills *c, or returns -1, leaves *c unwritten and puts a
  * message naming the file, the line and the key into err (always
@@ -136,6 +175,54 @@ bool srv_config_is_super_user(const srv_config *c, const char *id);
 
 /* Frees the strings and clears the pointers; safe to call twice. */
 void srv_config_fini(srv_config *c);
+
+/* ---- Quorum keys (server/config_quorum.c) ---------------------------------- */
+
+/* Parses the value of one server.N line (already trimmed) into *out; the
+ * caller sets out->id and out->line. Rules of QuorumPeer.QuorumServer: ';'
+ * splits the server part from an optional client part ("port" or
+ * "host:port"); the server part is "host:port:port" or "host:port:port:type"
+ * with type participant or observer (any case); a host may be "[ipv6]";
+ * ports are decimal 1..65535; the quorum and election ports differ. Several
+ * '|'-separated addresses (multiAddress.enabled) are refused. Returns 0, or
+ * -1 with a message (without file or line) in msg; *out is written only on
+ * success. Aborts on out-of-memory. */
+int srv_quorum_server_parse(const char *value, srv_quorum_server *out, char *msg, size_t msg_len);
+
+/* Called by the zoo.cfg parser for each key: 0 when key is not one of
+ * server.*, peerType, electionAlg (the caller handles it), 1 when it was
+ * taken, -1 with a message in msg for a bad value (a malformed server line,
+ * a server id given twice, an unknown peerType, electionAlg other than 3). */
+int srv_quorum_key(srv_quorum *q, const char *key, const char *value, int line, char *msg,
+                   size_t msg_len);
+
+/* After every key is read: reads dataDir/myid when it is a regular file
+ * (first line, as Long.parseLong reads it: no blanks), then decides the
+ * mode as QuorumPeerConfig.isDistributed does and checks what ZooKeeper
+ * checks, plus address clashes between the lines. Errors (-1, "path:line: "
+ * message in err): an unreadable or non-numeric myid (in any mode, as in
+ * ZooKeeper), observers without participants, standaloneEnabled=false with
+ * no participant, two lines sharing a host:port, and in an ensemble: no
+ * initLimit, no syncLimit, no myid file, a myid with no server line, a
+ * clientPort/clientPortAddress that disagrees with this server's line, a
+ * server id above 254 with extendedTypesEnabled. When myid names a line
+ * with a client part, that becomes clientPort/clientPortAddress (also
+ * standalone, as in ZooKeeper). A peerType that disagrees with the line
+ * warns. client_port_given: the file set clientPort. */
+int srv_quorum_finish(srv_config *c, const char *path, bool client_port_given,
+                      void (*warn)(void *arg, const char *msg), void *warn_arg, char *err,
+                      size_t err_len);
+
+/* Frees the server lines; safe to call twice. */
+void srv_quorum_fini(srv_quorum *q);
+
+/* ---- Startup checks (server/quorum_ports.c) --------------------------------- */
+
+/* In an ensemble: binds this server's client, quorum and election ports on
+ * its addresses (the host is resolved here, so this may do DNS: call it
+ * before the loop runs), all at once, then closes them again. Returns 0, or
+ * -1 with a message naming the port, the address and the error in err. */
+int srv_quorum_check_ports(const srv_config *c, char *err, size_t err_len);
 
 /* ---- Reporting ----------------------------------------------------------- */
 

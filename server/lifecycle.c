@@ -43,15 +43,18 @@ int srv_open(srv *s, char *err, size_t err_len)
     if (rc != 0)
         return rc;
     s->tree = zt_new();
-    s->sessions = sess_new(s->cfg.tick_time_ms, 1);
+    /* ZooKeeper's standalone server mints ids as server 1; an ensemble
+     * member as its myid, so that members mint distinct ids. */
+    s->sessions =
+        sess_new(s->cfg.tick_time_ms, s->cfg.quorum.is_ensemble ? s->cfg.quorum.my_id : 1);
     s->watches = watch_new();
     if (s->tree == NULL || s->sessions == NULL || s->watches == NULL ||
         zt_index_use(s->tree, srv_index_mem()) != 0) {
         snprintf(err, err_len, "out of memory");
         return ZERR_NOMEM;
     }
-    /* ZooKeeper's standalone server id is 1, so ids start 0x01...; the
-     * wall clock keeps ids of a restarted server clear of its old ones. */
+    /* Standalone ids start 0x01...; the wall clock keeps ids of a
+     * restarted server clear of its old ones. */
     sess_id_init(s->sessions, srv_wall_ms());
     if ((rc = srv_recover(s, err, err_len)) != 0)
         return rc;

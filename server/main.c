@@ -7,8 +7,11 @@
  * properties ZooKeeper reads (the JAAS file for SASL, for one) come from
  * the SERVER_JVMFLAGS and JVMFLAGS environment variables, as zkServer.sh
  * passes them, and from -D arguments (server/config.h lists them).
+ * An ensemble configuration (server/config.h: srv_quorum) is validated,
+ * its ports included, and then refused: the ZAB ensemble is not built yet.
  * Exit codes: 0 after SIGTERM/SIGINT, 1 when the txn log fails, 2 for an
- * invalid configuration or an unusable data directory.
+ * invalid configuration, a port that cannot be bound or an unusable data
+ * directory, 3 for a valid ensemble configuration.
  */
 #include "server/srv_int.h"
 
@@ -56,6 +59,21 @@ int main(int argc, char **argv)
         srv_log(SRV_LOG_ERROR, "invalid configuration: %s", err);
         srv_config_fini(&s.cfg);
         return 2;
+    }
+    if (s.cfg.quorum.is_ensemble) {
+        int rc = 3;
+        if (srv_quorum_check_ports(&s.cfg, err, sizeof err) != 0) {
+            srv_log(SRV_LOG_ERROR, "cannot start: %s", err);
+            rc = 2;
+        } else {
+            srv_log(SRV_LOG_ERROR,
+                    "ensemble mode (%d servers, myid %" PRId64 ") is not implemented yet; run "
+                    "standalone with one server line or none",
+                    s.cfg.quorum.n_servers, s.cfg.quorum.my_id);
+        }
+        srv_sasl_free(s.sasl);
+        srv_config_fini(&s.cfg);
+        return rc;
     }
     s.rng = (uint32_t)srv_wall_ms() ^ (uint32_t)getpid();
     if (srv_open(&s, err, sizeof err) != 0 || srv_serve(&s, err, sizeof err) != 0) {

@@ -211,20 +211,20 @@ TEST(SrvConfig, WarnsOncePerUnknownOrUnusedKey)
 {
     Fixture f;
     LONGS_EQUAL(0, f.load(f.base() +                         /* line 1 */
-                          "initLimit=10\n"                   /* 2 */
-                          "syncLimit=5\n"                    /* 3 */
-                          "server.1=127.0.0.1:2888:3888\n"   /* 4 */
-                          "standaloneEnabled=true\n"         /* 5 */
+                          "localSessionsEnabled=true\n"      /* 2 */
+                          "quorumListenOnAllIPs=true\n"      /* 3 */
+                          "group.1=1:2:3\n"                  /* 4 */
+                          "secureClientPort=2281\n"          /* 5 */
                           "admin.enableServer=false\n"       /* 6 */
                           "metricsProvider.className=x\n"    /* 7 */
                           "tickTime=2000\n"                  /* 8: known, no warning */
                           "fooBar=1\n"                       /* 9 */
                           "clientportaddress=127.0.0.1\n")); /* 10: keys are case-sensitive */
     LONGS_EQUAL(8, f.warnings.size());
-    const char *expect[][2] = {{":2:", "initLimit"},
-                               {":3:", "syncLimit"},
-                               {":4:", "server.1"},
-                               {":5:", "standaloneEnabled"},
+    const char *expect[][2] = {{":2:", "localSessionsEnabled"},
+                               {":3:", "quorumListenOnAllIPs"},
+                               {":4:", "group.1"},
+                               {":5:", "secureClientPort"},
                                {":6:", "admin.enableServer"},
                                {":7:", "metricsProvider.className"},
                                {":9:", "fooBar"},
