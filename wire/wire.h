@@ -482,6 +482,241 @@ void wire_txn_fini(wire_txn *t);
 int wire_txn_entry_digest(const uint8_t *p, size_t len, bool *has_digest, int32_t *version,
                           int64_t *digest);
 
+/* ---- Quorum port: learner <-> leader (quorum.c) --------------------------- */
+
+/* What travels on the quorum port (2888), as ZooKeeper 3.8 sends it. Each
+ * message is one QuorumPacket record written straight onto the stream: there
+ * is NO 4-byte length frame (Learner and LearnerHandler call writeRecord on a
+ * plain BinaryOutputArchive), so a reader finds the end with wire_qp_peek.
+ *   QuorumPacket { int type; long zxid; buffer data; vector<Id> authinfo; }
+ *   Id           { ustring scheme; ustring id; }
+ * Captured packets from a real 3.8 ensemble pin these layouts in
+ * tests/unit/wire/test_quorum.cpp. */
+enum wire_qp_type {
+    WIRE_QP_REQUEST = 1,           /* learner: a client request to run */
+    WIRE_QP_PROPOSAL = 2,          /* leader: txn entry to log and ACK */
+    WIRE_QP_ACK = 3,               /* learner: zxid logged; no data */
+    WIRE_QP_COMMIT = 4,            /* leader: zxid committed; no data */
+    WIRE_QP_PING = 5,              /* both: leader none, learner touches */
+    WIRE_QP_REVALIDATE = 6,        /* both: session check and its answer */
+    WIRE_QP_SYNC = 7,              /* leader: a learner's sync is through */
+    WIRE_QP_INFORM = 8,            /* leader to observer: committed entry */
+    WIRE_QP_COMMITANDACTIVATE = 9, /* leader: commit a reconfig; data = long */
+    WIRE_QP_NEWLEADER = 10,        /* leader: zxid = epoch<<32; data = config */
+    WIRE_QP_FOLLOWERINFO = 11,     /* follower's first packet: LearnerInfo */
+    WIRE_QP_UPTODATE = 12,         /* leader: sync done, serve clients */
+    WIRE_QP_DIFF = 13,             /* leader: txns follow; zxid = last */
+    WIRE_QP_TRUNC = 14,            /* leader: truncate the log to zxid */
+    WIRE_QP_SNAP = 15,             /* leader: a snapshot stream follows */
+    WIRE_QP_OBSERVERINFO = 16,     /* observer's first packet: LearnerInfo */
+    WIRE_QP_LEADERINFO = 17,       /* leader: zxid = new epoch<<32 */
+    WIRE_QP_ACKEPOCH = 18,         /* learner: zxid = last logged */
+    WIRE_QP_INFORMANDACTIVATE = 19 /* leader to observer: reconfig entry */
+};
+
+/* The protocol version both sides send (LearnerInfo, LEADERINFO). */
+enum { WIRE_QP_PROTOCOL_VERSION = 0x10000 };
+
+/* An auth Id, as in an ACL (borrowed from the frame when decoded). */
+typedef struct wire_id {
+    wire_str scheme;
+    wire_str id;
+} wire_id;
+
+/* A decoded packet. data borrows from the reader; auth is allocated when
+ * decoded (release with wire_qp_fini) and borrowed when encoding. n_auth
+ * -1 is jute's null vector (what ZooKeeper sends on every packet but a
+ * REQUEST), 0 the empty one. */
+typedef struct wire_qp {
+    int32_t type; /* WIRE_QP_* */
+    int64_t zxid;
+    wire_buf data;
+    wire_id *auth;
+    int32_t n_auth;
+} wire_qp;
+
+/* Is a whole packet at the start of p[0..avail)? 1 with *pkt_len set, 0 if
+ * more bytes are needed, ZERR_TOOBIG for a length or count that is negative
+ * (other than -1, null) or past max_len. Walks the authinfo vector. Pass
+ * jute.maxbuffer plus zookeeper.jute.maxbuffer.extrasize as max_len, as
+ * ZooKeeper's BinaryInputArchive allows (2 * WIRE_MAXBUFFER_DEFAULT by
+ * default). */
+int wire_qp_peek(const uint8_t *p, size_t avail, int32_t max_len, size_t *pkt_len);
+/* Reads one packet from r (r's max_len bounds every length). 0, or the
+ * reader's error, or ZERR_NOMEM; *out is written only on success. */
+int wire_qp_decode(wire_rd *r, wire_qp *out);
+void wire_qp_encode(wire_wr *w, const wire_qp *q);
+void wire_qp_fini(wire_qp *q); /* frees auth; a no-op on a zeroed packet */
+
+/* The payloads in QuorumPacket.data. Each decoder takes the data buffer,
+ * returns 0 or ZERR_SHORT when it is null or too short (where ZooKeeper's
+ * ByteBuffer/DataInputStream would underflow), and ignores trailing bytes
+ * as ZooKeeper does unless said otherwise. Each encoder appends the data
+ * to w, which the caller then wraps as the packet's data.
+ *
+ * FOLLOWERINFO / OBSERVERINFO: LearnerInfo { long serverid; int
+ * protocolVersion; long configVersion; }; zxid = acceptedEpoch << 32.
+ * LearnerHandler reads each field only if the data is long enough for it
+ * (>= 8, >= 12, >= 20 bytes), so 3.3-era learners that send only the sid
+ * still register; the has_ flags say which fields were there. Null data
+ * (older still) makes ZooKeeper invent a sid: that is ZERR_SHORT here. */
+typedef struct wire_learner_info {
+    int64_t server_id;
+    int32_t protocol_version; /* 0x1 (ZooKeeper's default) when absent */
+    int64_t config_version;   /* 0 when absent */
+    bool has_protocol_version;
+    bool has_config_version;
+} wire_learner_info;
+int wire_learner_info_decode(wire_buf data, wire_learner_info *out);
+void wire_learner_info_encode(wire_wr *w, const wire_learner_info *li); /* all 20 bytes */
+
+/* LEADERINFO: int protocol version (0x10000). ACKEPOCH: int current epoch,
+ * or -1 when the learner had already accepted this epoch; the packet's zxid
+ * is the learner's last logged zxid. COMMITANDACTIVATE: long designated
+ * leader sid; the zxid is the reconfig's. */
+int wire_qp_data_i32(wire_buf data, int32_t *out);
+int wire_qp_data_i64(wire_buf data, int64_t *out);
+
+/* REQUEST (learner to leader, zxid -1, authinfo = the session's Ids):
+ *   long sessionId; int cxid; int type; then the request record's bytes
+ *   (e.g. a CreateRequest) to the end of data.
+ * A learner's sync is a REQUEST of type WIRE_OP_SYNC whose record is
+ * SyncRequest { ustring path; }; the leader answers, once every earlier
+ * proposal is committed, with a SYNC packet: zxid 0, null data. */
+typedef struct wire_qp_request {
+    int64_t session_id;
+    int32_t cxid;
+    int32_t type;    /* WIRE_OP_* */
+    wire_buf record; /* borrowed; len 0 when nothing follows */
+} wire_qp_request;
+int wire_qp_request_decode(wire_buf data, wire_qp_request *out);
+void wire_qp_request_encode(wire_wr *w, const wire_qp_request *q);
+
+/* PROPOSAL, INFORM: the txn entry as it is logged, TxnHeader + txn record
+ * [+ TxnDigest { int version; long treeDigest; }]. INFORMANDACTIVATE:
+ * long designated leader sid, then that entry. The entry is kept as bytes
+ * (what storage logs) and decoded with the txn codec (reconfig decodes as
+ * setData, see wire_txn). */
+typedef struct wire_qp_txn {
+    int64_t designated_leader; /* INFORMANDACTIVATE only, else 0 */
+    wire_buf entry;            /* the logged bytes, borrowed from data */
+    wire_txn_hdr hdr;
+    wire_txn txn; /* owned arrays: release with wire_qp_txn_fini */
+    bool has_digest;
+    int32_t digest_version;
+    int64_t digest;
+} wire_qp_txn;
+/* Decodes the data of a packet of type `type` (PROPOSAL, INFORM or
+ * INFORMANDACTIVATE; ZERR_BADARGUMENTS for others). Bytes after the entry
+ * that are not exactly one TxnDigest are ZERR_CORRUPT: such an entry could
+ * not be logged and read back. max_len bounds lengths inside the txn. */
+int wire_qp_txn_decode(int32_t type, wire_buf data, int32_t max_len, wire_qp_txn *out);
+void wire_qp_txn_fini(wire_qp_txn *t);
+/* Writes [designated leader when type is INFORMANDACTIVATE] + the entry
+ * bytes from hdr, txn and the digest (when has_digest). */
+void wire_qp_txn_encode(wire_wr *w, int32_t type, const wire_qp_txn *t);
+
+/* PING: the leader's carries no data and zxid = its last proposed. The
+ * learner's answer (same type and zxid) lists the sessions it touched
+ * since the last one: { long sessionId; int timeout; } repeated to the end
+ * of data. LearnerHandler reads pairs while bytes remain, so a length that
+ * is not a multiple of 12 breaks the connection: ZERR_SHORT here. Null
+ * data counts as no touches. */
+enum { WIRE_QP_TOUCH_LEN = 12 };
+typedef struct wire_qp_touch {
+    int64_t session_id;
+    int32_t timeout_ms;
+} wire_qp_touch;
+/* The number of touches in data, or ZERR_SHORT. */
+int wire_qp_touch_count(wire_buf data);
+/* Touch i (0 <= i < wire_qp_touch_count) of valid data. */
+wire_qp_touch wire_qp_touch_get(wire_buf data, int32_t i);
+void wire_qp_touch_encode(wire_wr *w, int64_t session_id, int32_t timeout_ms);
+
+/* REVALIDATE, learner to leader (zxid -1): long sessionId; int timeout.
+ * The leader answers in a REVALIDATE packet (same zxid): long sessionId;
+ * boolean valid. */
+int wire_qp_revalidate_req_decode(wire_buf data, int64_t *session_id, int32_t *timeout_ms);
+void wire_qp_revalidate_req_encode(wire_wr *w, int64_t session_id, int32_t timeout_ms);
+int wire_qp_revalidate_resp_decode(wire_buf data, int64_t *session_id, bool *is_valid);
+void wire_qp_revalidate_resp_encode(wire_wr *w, int64_t session_id, bool is_valid);
+
+/* ---- Election port (quorum.c) -------------------------------------------- */
+
+/* What travels on the election port (3888) in ZooKeeper 3.8
+ * (QuorumCnxManager, FastLeaderElection).
+ *
+ * The peer that opens a connection first sends, with NO length frame:
+ *   long protocolVersion (-65536, or -65535 with multiAddress.enabled);
+ *   long sid; int n; n bytes of "host:port" (v2: several joined by '|').
+ * 1 <= n <= 2048 (maxBuffer). A first long >= 0 is the pre-3.5 form: it is
+ * the sid and nothing else follows. Any other negative value is refused.
+ * After that, each side sends notifications, each in a 4-byte length frame
+ * with 1 <= length <= 512 KiB (PACKETMAXSIZE):
+ *   int state; long leader; long zxid; long electionEpoch; long peerEpoch;
+ *   int version (2 in 3.8); if version > 1: int n; n bytes of config
+ *   (QuorumVerifier.toString: "server.1=...\nversion=0").
+ * So the fixed part is 40 bytes and the config length sits at offset 40.
+ * FastLeaderElection still accepts the shorter forms: exactly 28 bytes (no
+ * peerEpoch: taken from the zxid's epoch; version 0) and exactly 40 bytes
+ * (peerEpoch, then 4 bytes it ignores; version 0). Bodies of 29..39 bytes
+ * underflow and are dropped; from 41 bytes on the version is read. */
+enum {
+    WIRE_EL_PROTOCOL_V1 = -65536, /* 0xffff0000 sign-extended to a long */
+    WIRE_EL_PROTOCOL_V2 = -65535,
+    WIRE_EL_ADDR_MAX = 2048,
+    WIRE_EL_PACKET_MAX = 512 * 1024,
+    WIRE_EL_NOTIFICATION_VERSION = 2,
+};
+
+/* ServerState ordinals, as the notification's state carries them. */
+enum wire_el_state {
+    WIRE_EL_LOOKING = 0,
+    WIRE_EL_FOLLOWING = 1,
+    WIRE_EL_LEADING = 2,
+    WIRE_EL_OBSERVING = 3,
+};
+
+typedef struct wire_el_init {
+    int64_t protocol_version; /* WIRE_EL_PROTOCOL_V1/V2, or 0 for the old form */
+    int64_t sid;
+    wire_str addr; /* borrowed; len 0 in the old form */
+} wire_el_init;
+
+/* The initial message at the start of p[0..avail): 1 with *out and *used
+ * (bytes taken) set, 0 if more bytes are needed, ZERR_MARSHALLINGERROR for
+ * an unknown protocol version or a badly formed address list (each element
+ * host:port or [v6]:port, port 0..65535, as QuorumCnxManager's parse
+ * demands), ZERR_TOOBIG for n outside 1..2048. */
+int wire_el_init_decode(const uint8_t *p, size_t avail, wire_el_init *out, size_t *used);
+/* Writes the message; the old form (sid only) when protocol_version >= 0. */
+void wire_el_init_encode(wire_wr *w, const wire_el_init *m);
+
+/* Is a whole election frame at the start of p[0..avail)? As
+ * wire_frame_peek, but a length outside 1..WIRE_EL_PACKET_MAX is
+ * ZERR_TOOBIG. */
+int wire_el_frame_peek(const uint8_t *p, size_t avail, int32_t *body_len);
+
+typedef struct wire_el_notif {
+    int32_t state; /* enum wire_el_state */
+    int64_t leader;
+    int64_t zxid;
+    int64_t election_epoch;
+    int64_t peer_epoch;
+    int32_t version; /* 0 for the 28- and 40-byte forms */
+    wire_buf config; /* when version > 1; borrowed; else len -1 */
+} wire_el_notif;
+
+/* Decodes a frame's body (without its length) as FastLeaderElection does:
+ * ZERR_SHORT for a body it would underflow on, ZERR_TOOBIG for a config
+ * length that is negative or past the body, ZERR_MARSHALLINGERROR for a
+ * state other than the four (ZooKeeper drops such a message). Trailing
+ * bytes are ignored. */
+int wire_el_notif_decode(const uint8_t *body, size_t len, wire_el_notif *out);
+/* Writes one frame: the length, then the 3.8 form with n->version (config
+ * only when version > 1; a null config then writes n = 0). */
+void wire_el_notif_encode(wire_wr *w, const wire_el_notif *n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,7 +15,9 @@
  * Two more parsers of untrusted text, picked by a first byte no older
  * corpus entry starts with: 'S' feeds a SASL DIGEST-MD5 exchange (the
  * challenge, then the bytes as the client's response, then once more),
- * 'J' the JAAS file parser.
+ * 'J' the JAAS file parser, 'Q' a quorum-port stream (QuorumPacket records
+ * back to back and the payload decoders for each type), 'E' an election-port
+ * stream (the initial message, then framed notifications).
  *
  * Built as a libFuzzer target with clang (-DZABD_FUZZ=ON), and always as
  * fuzz_replay, which runs the corpus in tests/fuzz/corpus as an ordinary
@@ -235,6 +237,86 @@ static void jaas(const uint8_t *p, size_t n)
     }
 }
 
+/* A quorum-port stream: peek and decode must agree on every packet, and a
+ * decoded packet encodes back to its bytes. */
+static void quorum_stream(const uint8_t *p, size_t n)
+{
+    const int32_t max_len = 2 * WIRE_MAXBUFFER_DEFAULT;
+    for (int k = 0; k < 64 && n > 0; k++) {
+        size_t len = 0;
+        int rc = wire_qp_peek(p, n, max_len, &len);
+        wire_rd r;
+        wire_qp q;
+        wire_rd_init(&r, p, n, max_len);
+        int drc = wire_qp_decode(&r, &q);
+        if (rc != 1) {
+            ZK_ASSERT(drc != 0, "decoded a packet peek refused (%d)", rc);
+            return;
+        }
+        if (drc != 0) {
+            ZK_ASSERT(drc == ZERR_NOMEM, "peek took a packet decode refused: %d", drc);
+            return;
+        }
+        ZK_ASSERT(r.off == len, "peek said %zu bytes, decode took %zu", len, r.off);
+        wire_wr w;
+        wire_wr_init(&w);
+        wire_qp_encode(&w, &q);
+        ZK_ASSERT(wire_wr_err(&w) != 0 || (w.len == len && memcmp(w.p, p, len) == 0),
+                  "a packet did not re-encode to its bytes");
+        wire_wr_fini(&w);
+        wire_learner_info li;
+        wire_qp_request rq;
+        wire_qp_txn t;
+        int32_t i32;
+        int64_t i64;
+        bool b;
+        (void)wire_learner_info_decode(q.data, &li);
+        (void)wire_qp_data_i32(q.data, &i32);
+        (void)wire_qp_data_i64(q.data, &i64);
+        (void)wire_qp_request_decode(q.data, &rq);
+        (void)wire_qp_revalidate_req_decode(q.data, &i64, &i32);
+        (void)wire_qp_revalidate_resp_decode(q.data, &i64, &b);
+        int nt = wire_qp_touch_count(q.data);
+        for (int32_t i = 0; i < nt; i++)
+            (void)wire_qp_touch_get(q.data, i);
+        if (wire_qp_txn_decode(q.type, q.data, max_len, &t) == 0)
+            wire_qp_txn_fini(&t);
+        wire_qp_fini(&q);
+        p += len;
+        n -= len;
+    }
+}
+
+/* An election-port stream: the initial message, then notification frames. */
+static void election_stream(const uint8_t *p, size_t n)
+{
+    wire_el_init m;
+    size_t used = 0;
+    if (wire_el_init_decode(p, n, &m, &used) != 1)
+        return;
+    ZK_ASSERT(used <= n, "the initial message took %zu of %zu bytes", used, n);
+    p += used;
+    n -= used;
+    for (int k = 0; k < 64; k++) {
+        int32_t body = 0;
+        if (wire_el_frame_peek(p, n, &body) != 1)
+            return;
+        wire_el_notif nt;
+        if (wire_el_notif_decode(p + 4, (size_t)body, &nt) == 0 && nt.version > 1) {
+            /* The 3.8 form re-encodes to the frame's bytes up to the config's end. */
+            wire_wr w;
+            wire_wr_init(&w);
+            wire_el_notif_encode(&w, &nt);
+            ZK_ASSERT(wire_wr_err(&w) != 0 ||
+                          (w.len <= 4 + (size_t)body && memcmp(w.p + 4, p + 4, w.len - 4) == 0),
+                      "a notification did not re-encode to its bytes");
+            wire_wr_fini(&w);
+        }
+        p += 4 + (size_t)body;
+        n -= 4 + (size_t)body;
+    }
+}
+
 int zabd_fuzz_one(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -255,6 +337,14 @@ int zabd_fuzz_one(const uint8_t *data, size_t size)
     }
     if (data[0] == 'J') {
         jaas(p, n);
+        return 0;
+    }
+    if (data[0] == 'Q') {
+        quorum_stream(p, n);
+        return 0;
+    }
+    if (data[0] == 'E') {
+        election_stream(p, n);
         return 0;
     }
     wire_rd r;
