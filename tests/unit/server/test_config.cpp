@@ -10,60 +10,18 @@
 #include <string>
 #include <vector>
 
+#include "config_test_util.h"
 #include "server/config.h"
 
 namespace
 {
 
-void collect(void *arg, const char *msg)
-{
-    static_cast<std::vector<std::string> *>(arg)->push_back(msg);
-}
-
-struct Fixture {
-    char dir[64];
-    std::string path;
-    std::vector<std::string> warnings;
-    char err[512];
-    srv_config c;
-    bool loaded = false;
-
-    Fixture()
-    {
-        strcpy(dir, "/tmp/zabd-cfgtest.XXXXXX");
-        if (mkdtemp(dir) == NULL)
-            FAIL("mkdtemp");
-        path = std::string(dir) + "/zoo.cfg";
-        err[0] = '\0';
-    }
-    ~Fixture()
-    {
-        if (loaded)
-            srv_config_fini(&c);
-        std::string cmd = std::string("rm -rf '") + dir + "'";
-        if (system(cmd.c_str()) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
-    void write(const std::string &text)
-    {
-        FILE *f = fopen(path.c_str(), "wb");
-        CHECK(f != NULL);
-        fwrite(text.data(), 1, text.size(), f);
-        fclose(f);
-    }
+struct Fixture : CfgDir {
+    Fixture() : CfgDir("cfgtest") {}
     int load(const std::string &text)
     {
         write(text);
-        if (loaded)
-            srv_config_fini(&c);
-        warnings.clear();
-        int rc = srv_config_load(&c, path.c_str(), collect, &warnings, err, sizeof err);
-        loaded = rc == 0;
-        return rc;
-    }
-    std::string data() const
-    {
-        return std::string(dir) + "/data";
+        return load_written();
     }
     std::string base() const
     {

@@ -15,45 +15,20 @@
 #include <string>
 #include <vector>
 
+#include "config_test_util.h"
 #include "server/config.h"
 
 namespace
 {
 
-void collect(void *arg, const char *msg)
-{
-    static_cast<std::vector<std::string> *>(arg)->push_back(msg);
-}
-
-struct Fixture {
-    char dir[64];
-    std::string path;
-    std::vector<std::string> warnings;
-    char err[1024];
-    srv_config c;
-    bool loaded = false;
-
-    Fixture()
+struct Fixture : CfgDir {
+    Fixture() : CfgDir("quorumtest")
     {
-        strcpy(dir, "/tmp/zabd-quorumtest.XXXXXX");
-        if (mkdtemp(dir) == NULL)
-            FAIL("mkdtemp");
-        path = std::string(dir) + "/zoo.cfg";
         mkdir(data().c_str(), 0700);
-        err[0] = '\0';
     }
     ~Fixture()
     {
-        if (loaded)
-            srv_config_fini(&c);
         chmod((data() + "/myid").c_str(), 0600);
-        std::string cmd = std::string("rm -rf '") + dir + "'";
-        if (system(cmd.c_str()) != 0)
-            fprintf(stderr, "could not remove %s\n", dir);
-    }
-    std::string data() const
-    {
-        return std::string(dir) + "/data";
     }
     void myid(const std::string &text)
     {
@@ -64,18 +39,8 @@ struct Fixture {
     }
     int load(const std::string &text)
     {
-        FILE *f = fopen(path.c_str(), "wb");
-        CHECK(f != NULL);
-        std::string all = "dataDir=" + data() + "\n" + text; /* text starts on line 2 */
-        fwrite(all.data(), 1, all.size(), f);
-        fclose(f);
-        if (loaded)
-            srv_config_fini(&c);
-        warnings.clear();
-        err[0] = '\0';
-        int rc = srv_config_load(&c, path.c_str(), collect, &warnings, err, sizeof err);
-        loaded = rc == 0;
-        return rc;
+        write("dataDir=" + data() + "\n" + text); /* text starts on line 2 */
+        return load_written();
     }
     /* Fails the test unless loading text fails with every piece in err. */
     void rejects(const std::string &text, std::vector<std::string> pieces)
@@ -84,13 +49,6 @@ struct Fixture {
         CHECK_TEXT(std::string(err).find(path) == 0 || std::string(err).find(dir) == 0, err);
         for (const std::string &p : pieces)
             CHECK_TEXT(std::string(err).find(p) != std::string::npos, (p + " in: " + err).c_str());
-    }
-    bool warned(const std::string &piece) const
-    {
-        for (const std::string &w : warnings)
-            if (w.find(piece) != std::string::npos)
-                return true;
-        return false;
     }
 };
 

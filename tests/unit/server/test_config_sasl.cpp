@@ -10,59 +10,24 @@
 #include <string>
 #include <vector>
 
+#include "config_test_util.h"
 #include "server/config.h"
 
 namespace
 {
 
-void collect(void *arg, const char *msg)
-{
-    static_cast<std::vector<std::string> *>(arg)->push_back(msg);
-}
-
-struct Cfg {
-    char dir[64];
-    std::string path;
-    std::vector<std::string> warnings;
-    char err[512] = "";
-    srv_config c;
-    bool loaded = false;
-
-    Cfg()
-    {
-        strcpy(dir, "/tmp/zabd-saslcfg.XXXXXX");
-        if (mkdtemp(dir) == NULL)
-            FAIL("mkdtemp");
-        path = std::string(dir) + "/zoo.cfg";
-    }
-    ~Cfg()
-    {
-        if (loaded)
-            srv_config_fini(&c);
-        unlink(path.c_str());
-        rmdir(dir);
-    }
+struct Cfg : CfgDir {
+    Cfg() : CfgDir("saslcfg") {}
     // Loads "dataDir=...\n" + text (or the built-in configuration when
     // text is null) with the given flags.
     int load(const char *text, const char *server_jvmflags = nullptr,
              const char *jvmflags = nullptr, std::vector<const char *> args = {})
     {
-        if (loaded)
-            srv_config_fini(&c);
-        const char *p = nullptr;
-        if (text != nullptr) {
-            FILE *f = fopen(path.c_str(), "wb");
-            CHECK(f != NULL);
-            fprintf(f, "dataDir=%s\n%s", dir, text);
-            fclose(f);
-            p = path.c_str();
-        }
-        warnings.clear();
+        if (text != nullptr)
+            write(std::string("dataDir=") + dir + "\n" + text);
         srv_jvm_flags fl = {server_jvmflags, jvmflags, const_cast<char *const *>(args.data()),
                             (int)args.size()};
-        int rc = srv_config_load_flags(&c, p, &fl, collect, &warnings, err, sizeof err);
-        loaded = rc == 0;
-        return rc;
+        return load_written(&fl, text != nullptr);
     }
 };
 
