@@ -66,6 +66,7 @@ san() { suite "$1 (asan+ubsan zabd)" "$root/scripts/sanitized.sh" "$root/build-a
 san "C client" "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
 san "kazoo" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 san "bad input" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
+san "ensemble configuration" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
 san "differential (20 seeds)" /usr/bin/python3 "$root/tests/differential/run.py" --seeds 20 --shrink-budget 60
 san "SASL" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/sasl"
 san "backpressure" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/backpressure"
