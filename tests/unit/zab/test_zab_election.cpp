@@ -490,6 +490,51 @@ TEST(ZabElectionOne, ObserverNotificationsDoNotCount)
     zab_free(z);
 }
 
+namespace
+{
+const zab_server five[] = {{1, false}, {2, false}, {3, false}, {4, false}, {5, false}};
+}
+
+TEST(ZabElectionOne, FollowsOnlyALeaderThatSaysItLeads)
+{
+    zab *z = new_server(1, five, 5, 0x100000001);
+    take(z);
+    // A quorum follows 4, but 4 has not said LEADING (it may have crashed).
+    for (int64_t from : {2, 3, 5}) {
+        zab_msg f = notif(from, WIRE_EL_FOLLOWING, 4, 0x100000003, 1);
+        CHECK_EQUAL(0, zab_step(z, &f));
+    }
+    CHECK_EQUAL(ZAB_ROLE_LOOKING, zab_role_get(z));
+    zab_msg l = notif(4, WIRE_EL_LEADING, 4, 0x100000003, 1);
+    CHECK_EQUAL(0, zab_step(z, &l));
+    zab_role_change rc = {};
+    take(z, &rc);
+    CHECK_EQUAL(ZAB_ROLE_FOLLOWING, rc.role);
+    CHECK_EQUAL(4, rc.vote.leader);
+    CHECK_EQUAL(1, rc.vote.election_epoch);
+    zab_free(z);
+}
+
+TEST(ZabElectionOne, ANewerRoundForgetsTheVotesOfTheOldOne)
+{
+    zab *z = new_server(1, five, 5, 0x100000001);
+    take(z);
+    // Round 1: 2 and 3 follow 4 in peer epoch 1.
+    for (int64_t from : {2, 3}) {
+        zab_msg f = notif(from, WIRE_EL_FOLLOWING, 4, 0x100000003, 1, 1);
+        CHECK_EQUAL(0, zab_step(z, &f));
+    }
+    // Round 2 starts; 4 leads in peer epoch 2. Only 4 backs that: the
+    // round-1 votes are gone, and out of election they name another epoch.
+    zab_msg r2 = notif(5, WIRE_EL_LOOKING, 5, 0x100000001, 2, 1);
+    CHECK_EQUAL(0, zab_step(z, &r2));
+    zab_msg l = notif(4, WIRE_EL_LEADING, 4, 0x200000000, 2, 2);
+    CHECK_EQUAL(0, zab_step(z, &l));
+    CHECK_EQUAL(ZAB_ROLE_LOOKING, zab_role_get(z));
+    CHECK_EQUAL(2, zab_election_epoch(z));
+    zab_free(z);
+}
+
 // ---- Ensembles --------------------------------------------------------------------
 
 TEST_GROUP(ZabElection){};
