@@ -109,7 +109,8 @@ void zab_advance(zab *z, const zab_batch *done)
 {
     size_t n = done->n_sends;
     ZK_ASSERT(n <= z->n_sends, "advance past what is queued: %zu > %zu", n, z->n_sends);
-    memmove(z->sends, z->sends + n, (z->n_sends - n) * sizeof *z->sends);
+    if (n > 0 && n < z->n_sends) /* sends may be NULL when nothing was ever queued */
+        memmove(z->sends, z->sends + n, (z->n_sends - n) * sizeof *z->sends);
     z->n_sends -= n;
     /* A change reported in done is retired unless a newer one replaced it. */
     if (done->has_role_change && z->has_role_change &&
