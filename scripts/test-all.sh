@@ -49,6 +49,7 @@ suite "fuzz decoders (libFuzzer, 60 s)" "$root/tests/fuzz/run.sh"
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 suite "ensemble configuration (zoo.cfg quorum keys)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
+suite "ensemble leader election (real zabd processes)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble"
 suite "differential (vs ZooKeeper 3.8, 40 seeds)" /usr/bin/python3 "$root/tests/differential/run.py" --shrink-budget 120
 suite "statistics" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/stats"
 suite "SASL DIGEST-MD5 (kazoo, zkCli.sh, raw)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/sasl"
@@ -67,6 +68,7 @@ san "C client" "$root/tests/integration/c/run.sh" "$root/build/tests/integration
 san "kazoo" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 san "bad input" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 san "ensemble configuration" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
+san "ensemble leader election" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble"
 san "differential (20 seeds)" /usr/bin/python3 "$root/tests/differential/run.py" --seeds 20 --shrink-budget 60
 san "SASL" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/sasl"
 san "backpressure" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/backpressure"

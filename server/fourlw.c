@@ -196,6 +196,31 @@ static const fourlw *find(const uint8_t p[4])
     return NULL;
 }
 
+/* What ZooKeeper 3.8's words print while its ZooKeeperServer is not
+ * running (AbstractFourLetterCommand.ZK_NOT_SERVING, each word's
+ * commandRun): true with the answer in w, false for the words that run
+ * anyway (ruok, envi, gtmk, stmk). */
+static bool not_serving(const char *word, wire_wr *w)
+{
+    static const char *const println_words[] = {"srvr", "stat", "mntr", "conf", "cons", "crst",
+                                                "srst", "wchs", "wchc", "wchp", "dump", "dirs"};
+    static const char msg[] = "This ZooKeeper instance is not currently serving requests";
+    for (size_t i = 0; i < sizeof println_words / sizeof println_words[0]; i++)
+        if (strcmp(word, println_words[i]) == 0) {
+            srv_out(w, "%s\n", msg);
+            return true;
+        }
+    if (strcmp(word, "hash") == 0) { /* DigestCommand: print, no newline */
+        srv_out(w, "%s", msg);
+        return true;
+    }
+    if (strcmp(word, "isro") == 0) {
+        srv_out(w, "null");
+        return true;
+    }
+    return false;
+}
+
 size_t srv_4lw_len(const uint8_t p[4])
 {
     /* Anything that is not a word zabd runs is read as a frame length.
@@ -214,6 +239,8 @@ void srv_4lw_run(conn *c, const uint8_t *p, size_t len)
     wire_wr_init(&w);
     if (!srv_config_4lw_enabled(&s->cfg, f->word))
         srv_out(&w, "%s is not executed because it is not in the whitelist.\n", f->word);
+    else if (!srv_is_serving(s) && not_serving(f->word, &w))
+        ; /* answered as ZooKeeper's server that is not running */
     else if (f->fn == NULL && len >= 12)
         srv_4lw_stmk(s, &w, (int64_t)wire_get_be64(p + 4));
     else

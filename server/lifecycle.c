@@ -7,7 +7,9 @@
  *              timers); nothing listens yet and no thread runs
  *   srv_serve  the listening socket and the signals (zabd only), then the
  *              log thread
- *   srv_close  closes every connection, drains and stops storage, frees
+ *   srv_ens_start (ensemble.c, zabd in ensemble mode only) then runs the
+ *              election on the election port
+ *   srv_close  closes every connection (election ones too), drains and stops storage, frees
  *              everything srv_open made (safe after a partial open)
  */
 #include "server/srv_int.h"
@@ -78,6 +80,7 @@ void srv_close(srv *s)
     while (s->conns != NULL)
         srv_conn_close(s->conns, "server shutting down");
     srv_conn_reap(s);
+    srv_ens_stop(s);
     stor_close(s->st);
     s->st = NULL;
     if (s->listener != NULL)

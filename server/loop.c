@@ -41,7 +41,9 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
     srv *s = arg;
     int64_t expired[64];
     size_t n;
-    while ((n = sess_expire(s->sessions, srv_now_ms(), expired, 64)) > 0) {
+    /* A member that does not serve logs no txn of its own: sessions are
+     * the leader's to expire. */
+    while (srv_is_serving(s) && (n = sess_expire(s->sessions, srv_now_ms(), expired, 64)) > 0) {
         for (size_t i = 0; i < n; i++) {
             srv_log(SRV_LOG_INFO, "expiring session 0x%016" PRIx64, (uint64_t)expired[i]);
             srv_commit_close_session(s, NULL, 0, expired[i]);
@@ -59,6 +61,8 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 static void on_container_check(evutil_socket_t fd, short what, void *arg)
 {
     srv *s = arg;
+    if (!srv_is_serving(s))
+        return; /* containers are the leader's to delete */
     wire_wr paths;
     wire_wr_init(&paths);
     /* znode.container.maxPerMinute bounds how many go per check. */

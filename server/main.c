@@ -8,10 +8,12 @@
  * the SERVER_JVMFLAGS and JVMFLAGS environment variables, as zkServer.sh
  * passes them, and from -D arguments (server/config.h lists them).
  * An ensemble configuration (server/config.h: srv_quorum) is validated,
- * its ports included, and then refused: the ZAB ensemble is not built yet.
+ * its ports included; the server then runs leader election on its election
+ * port and stays up, logging its role (server/ensemble.c), but serves no
+ * client: discovery and sync with the leader are not built yet.
  * Exit codes: 0 after SIGTERM/SIGINT, 1 when the txn log fails, 2 for an
  * invalid configuration, a port that cannot be bound or an unusable data
- * directory, 3 for a valid ensemble configuration.
+ * directory.
  */
 #include "server/srv_int.h"
 
@@ -60,23 +62,15 @@ int main(int argc, char **argv)
         srv_config_fini(&s.cfg);
         return 2;
     }
-    if (s.cfg.quorum.is_ensemble) {
-        int rc = 3;
-        if (srv_quorum_check_ports(&s.cfg, err, sizeof err) != 0) {
-            srv_log(SRV_LOG_ERROR, "cannot start: %s", err);
-            rc = 2;
-        } else {
-            srv_log(SRV_LOG_ERROR,
-                    "ensemble mode (%d servers, myid %" PRId64 ") is not implemented yet; run "
-                    "standalone with one server line or none",
-                    s.cfg.quorum.n_servers, s.cfg.quorum.my_id);
-        }
+    if (s.cfg.quorum.is_ensemble && srv_quorum_check_ports(&s.cfg, err, sizeof err) != 0) {
+        srv_log(SRV_LOG_ERROR, "cannot start: %s", err);
         srv_sasl_free(s.sasl);
         srv_config_fini(&s.cfg);
-        return rc;
+        return 2;
     }
     s.rng = (uint32_t)srv_wall_ms() ^ (uint32_t)getpid();
-    if (srv_open(&s, err, sizeof err) != 0 || srv_serve(&s, err, sizeof err) != 0) {
+    if (srv_open(&s, err, sizeof err) != 0 || srv_serve(&s, err, sizeof err) != 0 ||
+        (s.cfg.quorum.is_ensemble && srv_ens_start(&s, err, sizeof err) != 0)) {
         srv_log(SRV_LOG_ERROR, "cannot start: %s", err[0] ? err : "event loop");
         srv_close(&s);
         return 2;

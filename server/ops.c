@@ -757,6 +757,16 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
     srv *s = c->s;
     wire_rd r;
     wire_connect_req q;
+    if (!srv_is_serving(s)) {
+        /* ZooKeeper closes a client of a server that is not running
+         * (NIOServerCnxn.readConnectRequest: "ZooKeeperServer not running"). */
+        srv_log(SRV_LOG_INFO,
+                "closing client %s:%d: ZooKeeperServer not running (state %s: an ensemble member "
+                "serves no client until sync with its leader is implemented)",
+                c->addr, c->port, srv_ens_state(s));
+        srv_conn_close(c, "ZooKeeperServer not running");
+        return;
+    }
     wire_rd_init(&r, p, len, s->cfg.jute_maxbuffer);
     if (wire_connect_req_decode(&r, &q) != 0) {
         srv_log(SRV_LOG_WARN, "client %s:%d sent a malformed connect request", c->addr, c->port);

@@ -34,6 +34,7 @@
 
 typedef struct srv srv;
 typedef struct conn conn;
+typedef struct srv_ens srv_ens; /* server/ensemble.c */
 
 /* ---- logging (log.c) ---- */
 enum { SRV_LOG_DEBUG, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR };
@@ -144,6 +145,7 @@ struct srv {
     int64_t started_ms;
     uint32_t rng;
     srv_stats stats;
+    srv_ens *ens;       /* ensemble mode: the election (ensemble.c); NULL standalone */
     int64_t trace_mask; /* ZooTrace's, for gtmk/stmk; gates request tracing */
     /* Clocks read once per batch of frames read (conn.c): the arrival time
      * of those requests and their session touch; the wall clock for their
@@ -283,6 +285,17 @@ void srv_4lw_gtmk(srv *s, wire_wr *w);
 void srv_4lw_stmk(srv *s, wire_wr *w, int64_t mask);
 void srv_4lw_hash(srv *s, wire_wr *w);
 void srv_trace_init(srv *s); /* ZooTrace's default mask */
+
+/* ensemble.c: an ensemble member's leader election (see its top comment) */
+/* Listens on the election port and starts the first election; 0, or -1
+ * with a message in err. */
+int srv_ens_start(srv *s, char *err, size_t err_len);
+void srv_ens_stop(srv *s); /* safe when not started */
+/* False in ensemble mode: a member would serve once synced with its
+ * leader, and sync is not implemented, so clients are refused. */
+bool srv_is_serving(const srv *s);
+/* "leader", "follower", "observer", "looking", or "standalone". */
+const char *srv_ens_state(const srv *s);
 
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);

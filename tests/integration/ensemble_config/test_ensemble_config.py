@@ -2,8 +2,9 @@
 build/server/zabd): bad configurations stop the start with status 2 and a
 message naming the file, line and key on stderr; one server line is
 standalone and serves; a valid ensemble configuration (three lines + myid)
-is validated, its ports included, and refused with status 3, since the
-ensemble is not built yet.
+is validated, its ports included, and then runs leader election and stays
+up, logging its role, without serving clients (sync is not built yet;
+tests/integration/ensemble runs real elections).
 
 Everything binds and connects on 127.0.0.1 only; each zabd is waited for
 with a deadline and stopped by its own pid.
@@ -171,12 +172,14 @@ def test_unknown_peer_type(cfg):
 
 
 def test_peer_type_disagreeing_with_the_line_warns_and_the_line_wins(cfg):
-    # QuorumPeerConfig.setupPeerType only warns; the ensemble is then refused.
-    cfg.write(*three_lines(), 'initLimit=5', 'syncLimit=2', 'peerType=observer')
+    # QuorumPeerConfig.setupPeerType only warns; the ensemble then runs.
+    cfg.write(*three_lines(), 'initLimit=5', 'syncLimit=2', 'peerType=observer',
+              '4lw.commands.whitelist=ruok,srvr')
     cfg.myid('1\n')
-    err = assert_refused(cfg, 'peerType is observer but the server list makes this server a '
-                         'participant', 'ensemble mode', status=3)
-    assert '[WARN]' in err
+    log = run_ensemble_member(cfg)
+    assert '[WARN]' in log and 'peerType is observer but the server list makes this server a ' \
+        'participant' in log, log
+    assert 'myid 1 (participant)' in log, log
 
 
 def test_a_port_in_use_stops_the_start(cfg):
@@ -250,10 +253,53 @@ def test_one_server_line_runs_standalone_and_serves(cfg):
     assert p.returncode == 0, log
 
 
-def test_three_server_lines_and_myid_exit_as_not_implemented(cfg):
-    cfg.write(*three_lines(), 'initLimit=5', 'syncLimit=2')
+def four(port, word):
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
+        s.sendall(word)
+        s.settimeout(5)
+        out = b''
+        while True:
+            b = s.recv(4096)
+            if not b:
+                return out
+            out += b
+
+
+def run_ensemble_member(cfg):
+    """Starts zabd on an ensemble configuration whose other members never
+    answer: it must stay up, LOOKING, answer ruok (the configuration must
+    allow it), and srvr as a ZooKeeper server that is not running; then SIGTERM stops it with status 0.
+    Returns its log."""
+    log_path = os.path.join(cfg.dir, 'server.log')
+    p = subprocess.Popen([ZABD, cfg.path], stdout=subprocess.DEVNULL,
+                         stderr=open(log_path, 'wb'), cwd=cfg.dir)
+    try:
+        deadline = time.monotonic() + 20
+        while 'LOOKING: election epoch 0x1, my vote: leader 1' not in open(log_path).read():
+            assert p.poll() is None, open(log_path).read()
+            assert time.monotonic() < deadline, 'zabd logged no LOOKING within 20 s'
+            time.sleep(0.05)
+        assert ruok(cfg.client_port)
+        assert four(cfg.client_port, b'srvr') == \
+            b'This ZooKeeper instance is not currently serving requests\n'
+        time.sleep(0.5)
+        assert p.poll() is None, open(log_path).read()
+    finally:
+        p.terminate()  # by pid
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    log = open(log_path).read()
+    assert p.returncode == 0, log
+    return log
+
+
+def test_three_server_lines_and_myid_run_election_and_stay_up(cfg):
+    cfg.write(*three_lines(), 'initLimit=5', 'syncLimit=2', '4lw.commands.whitelist=ruok,srvr')
     cfg.myid('1\n')  # server.1 is on 127.0.0.1, where its ports are checked
-    err = assert_refused(cfg, '[ERROR] ensemble mode (3 servers, myid 1) is not implemented yet; '
-                         'run standalone with one server line or none', status=3)
-    assert 'serving clients' not in err
-    assert not ruok(cfg.client_port)
+    log = run_ensemble_member(cfg)
+    assert 'ensemble mode: 3 servers (3 voters), myid 1 (participant), last zxid 0x0; running ' \
+        'leader election; clients are not served (sync is not implemented yet)' in log, log
+    assert 'not implemented yet; run standalone' not in log

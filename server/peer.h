@@ -1,0 +1,59 @@
+/*
+ * peer.h: the election port's connections (server/peer.c), as ZooKeeper
+ * 3.8's QuorumCnxManager makes them. Internal to server/.
+ *
+ * The transport moves whole notification frames and knows nothing of
+ * election: ensemble.c hands it frames to send and gets decoded
+ * notifications back through the callbacks. Loop thread only.
+ */
+#ifndef ZABD_SERVER_PEER_H
+#define ZABD_SERVER_PEER_H
+
+#include "server/config.h"
+#include "wire/wire.h"
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct srv_peers srv_peers; /* layout in server/peer.c */
+
+typedef struct srv_peers_cb {
+    void *arg;
+    /* A decoded notification from server `from` (borrowed for the call). */
+    void (*on_notif)(void *arg, int64_t from, const wire_el_notif *n);
+    /* The connection to `sid` failed or was closed by the other side (not
+     * when zabd replaced or dropped it itself). */
+    void (*on_down)(void *arg, int64_t sid);
+} srv_peers_cb;
+
+/* Resolves every other server's election address (this may do DNS: call
+ * it before the loop runs) and listens on this server's. 0, or -1 with a
+ * message in err. */
+int srv_peers_open(struct event_base *base, const srv_quorum *q, const srv_peers_cb *cb,
+                   srv_peers **out, char *err, size_t err_len);
+/* Closes every connection and the listener. NULL is a no-op. */
+void srv_peers_free(srv_peers *p);
+
+/* Sends one whole frame (length included, copied) to `to`, or keeps it as
+ * the one message waiting for `to` (a newer one replaces it, as
+ * QuorumCnxManager's send queue of capacity one does) and starts a
+ * connection if none is up or under way and the back-off allows. An id
+ * that is not in the configuration is ignored. */
+void srv_peers_send(srv_peers *p, int64_t to, const uint8_t *frame, size_t len);
+/* Starts a connection to `sid` if none is up or under way (back-off
+ * permitting), with nothing to send. */
+void srv_peers_connect(srv_peers *p, int64_t sid);
+/* Forgets every waiting message and the last message sent (sent again on
+ * a new connection only while still wanted: see srv_peers_set_resend). */
+void srv_peers_drop_pending(srv_peers *p);
+/* Whether a new connection repeats the last message sent when nothing
+ * waits (QuorumCnxManager.SendWorker does; wanted while LOOKING). */
+void srv_peers_set_resend(srv_peers *p, bool on);
+/* Retries connections for waiting messages whose back-off has passed. */
+void srv_peers_tick(srv_peers *p, int64_t now_ms);
+/* Whether a connection to `sid` is established (its initial message
+ * exchanged and kept). */
+bool srv_peers_is_up(const srv_peers *p, int64_t sid);
+
+#endif
