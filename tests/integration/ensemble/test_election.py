@@ -116,9 +116,9 @@ class Server:
 
 
 class Ensemble:
-    def __init__(self, n, observers=()):
+    def __init__(self, n, observers=(), zk_ids=()):
         self.dir = tempfile.mkdtemp(prefix='ensemble-election-')
-        self.servers = [Server(self, i) for i in range(1, n + 1)]
+        self.servers = [(ZkServer if i in zk_ids else Server)(self, i) for i in range(1, n + 1)]
         self.servers += [Server(self, i, observer=True)
                          for i in range(n + 1, n + 1 + len(observers))]
 
@@ -327,5 +327,81 @@ def test_oversize_frame_closes_only_that_connection():
         s2.start()
         s3.start()
         wait_for('election completes', lambda: agreed(e.servers, 3), e.servers)
+    finally:
+        e.close()
+
+
+# ---- Against Apache ZooKeeper 3.8 -------------------------------------------
+
+# slf4j-simple: ZooKeeper's log on stderr (the Debian package has no binding on its path).
+ZK_CP = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar'
+HAVE_ZK = os.path.exists('/usr/share/java/zookeeper.jar') and shutil.which('java') is not None
+ZK_ROLE_RE = re.compile(r'(LEADING|FOLLOWING|OBSERVING) - LEADER ELECTION TOOK - (\d+) MS')
+
+
+class ZkServer(Server):
+    """The same server line and zoo.cfg, run by ZooKeeper's QuorumPeerMain."""
+
+    def start(self):
+        cfg = os.path.join(self.dir, 'zoo.cfg')
+        with open(cfg, 'w') as f:
+            f.write('\n'.join(['tickTime=200', 'initLimit=10', 'syncLimit=5',
+                               'dataDir=' + self.data, 'clientPort=%d' % self.client,
+                               'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*',
+                               'admin.enableServer=false']
+                              + [s.line() for s in self.ens.servers]) + '\n')
+        self.log_at = 0
+        self.p = subprocess.Popen(
+            ['java', '-Xmx256m', '-Dzookeeper.log.dir=' + self.dir,
+             '-Dzookeeper.root.logger=INFO,CONSOLE', '-cp', ZK_CP,
+             'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
+            stdout=open(self.log_path, 'ab'), stderr=subprocess.STDOUT, cwd=self.dir)
+
+    def first_role(self):
+        """(role, took_ms, leader) of ZooKeeper's first election, or None.
+        Its role line names no leader: a LEADING server leads itself; a
+        FOLLOWING one connects to its leader's quorum port next (logged
+        when it fails, "connecting to /host:port", or when it succeeds,
+        "using address: /host:port"), which names the server."""
+        log = self.log()
+        m = ZK_ROLE_RE.search(log)
+        if m is None:
+            return None
+        if m.group(1) == 'LEADING':
+            return ('LEADING', int(m.group(2)), self.sid)
+        a = re.compile(r'(?:connecting to|using address:) /127\.0\.0\.1:(\d+)').search(log, m.end())
+        if a is None:
+            return None
+        port = int(a.group(1))
+        leader = next((s.sid for s in self.ens.servers if s.quorum == port), -1)
+        return (m.group(1), int(m.group(2)), leader)
+
+
+@pytest.mark.skipif(not HAVE_ZK, reason='needs java and the Debian package zookeeper')
+@pytest.mark.parametrize('zabd_id', [3, 1])
+def test_mixed_with_zookeeper_agrees_on_the_first_leader(zabd_id):
+    """Two ZooKeeper 3.8 servers and one zabd: all three end the first
+    election with the same leader (the highest id, 3). Only that is
+    checked: afterwards a ZooKeeper follower of a zabd leader finds no
+    quorum port and goes back to LOOKING (the two ZooKeepers then elect
+    one of themselves), and a zabd follower of a ZooKeeper leader never
+    syncs."""
+    e = Ensemble(3, zk_ids=[i for i in (1, 2, 3) if i != zabd_id])
+    try:
+        z = e.by_id(zabd_id)
+        zks = [s for s in e.servers if s is not z]
+        e.start()
+
+        def outcome():
+            r = z.roles()
+            firsts = [k.first_role() for k in zks]
+            if not r or None in firsts:
+                return None
+            return {z.sid: (r[0][0], r[0][2]), **{k.sid: (f[0], f[2]) for k, f in zip(zks, firsts)}}
+
+        got = wait_for('every server ends its first election', outcome, e.servers, timeout=60)
+        print('first election:', got)
+        want = {i: ('LEADING' if i == 3 else 'FOLLOWING', 3) for i in (1, 2, 3)}
+        assert got == want, e.dump()
     finally:
         e.close()
