@@ -27,7 +27,7 @@
  * line (ZooKeeper keeps the former and leaks the latter); connecting is
  * retried with a bounded back-off (100 ms doubling to 2 s) when a message
  * waits, besides the retries election's own resend timeout causes; output
- * a peer does not read is bounded (1 MiB, then the connection is closed).
+ * a peer does not read is bounded (1 MiB, then new frames are dropped).
  * Not done: quorum SASL authentication, multiAddress (protocol -65535 is
  * accepted, only the first address is used to connect), re-resolving
  * host names, dynamic reconfiguration.
@@ -77,6 +77,7 @@ struct pcon {
     bool is_outgoing;
     bool is_up;        /* pr->cur == this */
     bool is_dropping;  /* ours to a higher id: closes once its initial message left */
+    bool is_full;      /* output at OUT_LIMIT: frames are dropped (write_frame) */
     char addr[320];    /* the remote end, for log lines */
     pcon *prev, *next; /* srv_peers.conns */
 };
@@ -164,15 +165,22 @@ static pcon *pcon_new(srv_peers *p, struct bufferevent *bev, bool is_outgoing, c
     return c;
 }
 
+/* Never closes c: callers up the stack (read_frames) still use it. Output
+ * a peer does not read is bounded by dropping new frames, as
+ * QuorumCnxManager's bounded send queue drops old ones. */
 static void write_frame(pcon *c, const uint8_t *f, size_t len)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (evbuffer_get_length(out) + len > OUT_LIMIT) {
-        srv_log(SRV_LOG_WARN, "election connection with server %" PRId64 " does not read: closing",
-                c->pr->id);
-        pcon_close(c, true, NULL);
+        if (!c->is_full)
+            srv_log(SRV_LOG_WARN,
+                    "election connection with server %" PRId64
+                    " does not read: dropping notifications for it",
+                    c->pr->id);
+        c->is_full = true;
         return;
     }
+    c->is_full = false;
     bufferevent_write(c->bev, f, len);
 }
 
