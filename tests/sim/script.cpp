@@ -6,7 +6,10 @@
 //   observers 4
 //   disk ID zxid Z epoch E     a server's log ends at zxid Z; epochs E (before its start)
 //   start 1 2 3                start (or restart) servers now, in this order
-//   crash 2                    power loss: its unsynced disk tail is lost
+//   append ID ZXID             a txn record at the end of its log, not synced
+//   sync ID                    sync its log (completes after a seeded latency)
+//   crash 2                    power loss: its unsynced disk tail is lost (the
+//                              first lost record may survive torn)
 //   restart 2                  start it again from what its disk kept
 //   tick MS                    run the simulation MS simulated milliseconds
 //   deliver                    run until no message is in flight (at most 60 s)
@@ -17,6 +20,8 @@
 //   expect leader ID           ID leads, with a quorum of voters following it
 //   expect follows ID L        ID follows (or observes) leader L
 //   expect no-leader           no server leads with a quorum
+//   expect last-zxid ID Z      what its log ends with after recovery; when it
+//                              runs and looks, its vote carries it too
 //
 // The invariants run after every event, as in a random run.
 #include <cinttypes>
@@ -109,6 +114,19 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
             for (int64_t id : ids)
                 if (is_ok && (is_ok = known(id)))
                     s->start(id);
+        } else if (cmd == "append") {
+            int64_t id = 0, zxid = 0;
+            is_ok = (in >> id >> std::hex >> zxid >> std::dec) && known(id);
+            if (is_ok) {
+                uint8_t b[16] = {0};
+                std::snprintf((char *)b, sizeof b, "txn %" PRIx64, (uint64_t)zxid);
+                s->nodes.at(id).disk.append(zxid, b, sizeof b);
+            }
+        } else if (cmd == "sync") {
+            is_ok = parse_ids(in, &ids);
+            for (int64_t id : ids)
+                if (is_ok && (is_ok = known(id)))
+                    s->disk_sync(id);
         } else if (cmd == "crash") {
             is_ok = parse_ids(in, &ids);
             for (int64_t id : ids)
@@ -178,6 +196,26 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
                               n->vote.leader != l))
                     got = "node " + std::to_string(id) + " is " + glue_role_name(n->role) +
                           " with leader " + std::to_string(n->vote.leader);
+            } else if (what == "last-zxid") {
+                int64_t id = 0, zxid = 0;
+                is_ok = (in >> id >> std::hex >> zxid >> std::dec) && known(id);
+                if (is_ok) {
+                    Node &n = s->nodes.at(id);
+                    Disk copy = n.disk; // what a restart would read
+                    copy.recover();
+                    int64_t vote_zxid = n.state == NODE_UP && n.role == ZAB_ROLE_LOOKING
+                                            ? zab_vote_get(n.z).zxid
+                                            : zxid;
+                    if (copy.last_zxid() != zxid || vote_zxid != zxid) {
+                        char b[160];
+                        std::snprintf(b, sizeof b,
+                                      "node %" PRId64 " log ends at 0x%" PRIx64
+                                      ", vote zxid 0x%" PRIx64 ", not 0x%" PRIx64,
+                                      id, (uint64_t)copy.last_zxid(), (uint64_t)vote_zxid,
+                                      (uint64_t)zxid);
+                        got = b;
+                    }
+                }
             } else if (what == "no-leader") {
                 if (s->leader() != 0)
                     got = "leader is " + std::to_string(s->leader());

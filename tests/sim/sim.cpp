@@ -147,6 +147,12 @@ void Sim::at(int64_t at_ms, std::function<void()> fn)
     q.push(Event{std::max(at_ms, now_ms), next_seq++, std::move(fn)});
 }
 
+void Sim::history_add(uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        history_hash = (history_hash ^ ((v >> (8 * i)) & 0xff)) * 1099511628211ull;
+}
+
 bool Sim::step()
 {
     if (q.empty())
@@ -155,6 +161,8 @@ bool Sim::step()
     q.pop();
     now_ms = e.at_ms;
     n_steps++;
+    history_add((uint64_t)e.at_ms);
+    history_add(e.seq);
     e.fn();
     return check_invariants(*this);
 }
@@ -611,6 +619,8 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
             }
         }
     }
+    if (o.history_hash_out)
+        *o.history_hash_out = s.history_hash;
     char line[512];
     if (!ok) {
         std::snprintf(line, sizeof line, "%s at step %" PRIu64 ", t=%" PRId64 " ms: %s",

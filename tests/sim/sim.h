@@ -175,6 +175,10 @@ struct Sim {
     Rng rng;
     int64_t now_ms = 0;
     uint64_t n_steps = 0;
+    // A hash of every event run (time, sequence number) and every role
+    // change: two runs of one seed must end with the same one.
+    uint64_t history_hash = 1469598103934665603ull;
+    void history_add(uint64_t v);
     bool is_verbose = false;
     Break brk = BREAK_NONE;
     uint64_t n_broken = 0; // messages the breakage touched
@@ -275,6 +279,7 @@ struct RunOpts {
     int64_t fault_ms = 300000; // the window of random faults
     bool is_verbose = false;
     Break brk = BREAK_NONE;
+    uint64_t *history_hash_out = nullptr; // when set, receives the run's hash
 };
 
 extern const char *const k_scenarios[];

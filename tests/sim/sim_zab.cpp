@@ -107,6 +107,8 @@ void glue_drain(Sim &s, Node &n)
                     vote_str(rc.vote));
             n.role = rc.role;
             n.vote = rc.vote;
+            s.history_add((uint64_t)n.id << 8 | (uint64_t)rc.role);
+            s.history_add((uint64_t)rc.vote.leader);
             n.role_bad_since_ms = -1;
             s.last_role_change_ms = s.now_ms;
             if (rc.role != ZAB_ROLE_LOOKING)

@@ -2,6 +2,7 @@
 //
 //   zabsim --scenario NAME --seed N [--seeds COUNT] [--verbose]
 //          [--fault-ms MS] [--break corrupt-vote|misroute] [--expect-fail INV]
+//          [--check-determinism]
 //   zabsim --script FILE...
 //
 // One line per failing seed: the invariant, the step, the simulated time and
@@ -24,7 +25,7 @@ int usage()
 {
     std::fprintf(stderr, "usage: zabsim --scenario NAME|all --seed N [--seeds COUNT] [--verbose]\n"
                          "              [--fault-ms MS] [--break corrupt-vote|misroute]\n"
-                         "              [--expect-fail INVARIANT]\n"
+                         "              [--expect-fail INVARIANT] [--check-determinism]\n"
                          "       zabsim [--verbose] --script FILE...\n"
                          "scenarios:");
     for (size_t i = 0; sim::k_scenarios[i]; i++)
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
     std::vector<std::string> scripts;
     sim::RunOpts o;
     uint64_t n_seeds = 1;
+    bool is_checking_determinism = false;
     const int64_t default_fault_ms = o.fault_ms;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
             n_seeds = std::strtoull(argv[++i], nullptr, 0);
         else if (a == "--fault-ms" && has_val)
             o.fault_ms = std::strtoll(argv[++i], nullptr, 0);
+        else if (a == "--check-determinism")
+            is_checking_determinism = true;
         else if (a == "--verbose")
             o.is_verbose = true;
         else if (a == "--expect-fail" && has_val)
@@ -107,10 +111,24 @@ int main(int argc, char **argv)
             sim::RunOpts r = o;
             r.seed = o.seed + k;
             std::string summary;
+            uint64_t hash = 0;
+            r.history_hash_out = &hash;
             int rc = sim::run_scenario(name, r, &summary);
             if (rc < 0) {
                 std::fprintf(stderr, "zabsim: unknown scenario %s\n", name.c_str());
                 return usage();
+            }
+            if (is_checking_determinism) {
+                sim::RunOpts again = r;
+                uint64_t hash2 = 0;
+                again.history_hash_out = &hash2;
+                again.is_verbose = false;
+                std::string summary2;
+                int rc2 = sim::run_scenario(name, again, &summary2);
+                if (rc2 != rc || hash2 != hash || summary2 != summary) {
+                    rc = 1;
+                    summary = "determinism: a second run of the seed took another path";
+                }
             }
             n_runs++;
             if (o.is_verbose)
