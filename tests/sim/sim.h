@@ -283,10 +283,12 @@ struct RunOpts {
 };
 
 extern const char *const k_scenarios[];
-// Runs one seed of a scenario: false with *inv/*why/*step/*ms on a failure.
-// -1 from bad_name when the name is unknown.
+// Runs one seed of a scenario: 0 when it passed, 1 when an invariant failed,
+// -1 for an unknown name; *summary says which invariant, step and time, or
+// how the run ended.
 int run_scenario(const std::string &name, const RunOpts &o, std::string *summary);
-// Runs a testdata script; 0 when every expect holds and no invariant failed.
+// Runs a testdata script: 0 when every expect holds and no invariant failed,
+// 1 when not, 2 for a bad file or command; *why says where and what.
 int run_script(const std::string &path, bool is_verbose, std::string *why);
 
 } // namespace sim
