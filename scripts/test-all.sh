@@ -40,6 +40,7 @@ build() { # dir extra-cmake-args...
 suite "pure modules stay pure" "$root/scripts/check-purity.sh"
 suite "build" build "$root/build"
 suite "ctest (unit + C client)" bash -c "cd '$root/build' && ctest --output-on-failure --timeout 600"
+suite "ensemble simulator (3000 more seeds)" "$root/build/tests/sim/zabsim" --scenario all --seed 100000 --seeds 500
 suite "build (asan+ubsan)" build "$root/build-asan" -DZABD_SANITIZE=ON \
   -DCMAKE_CXX_FLAGS=-DCPPUTEST_MEM_LEAK_DETECTION_DISABLED
 suite "ctest unit (asan+ubsan)" bash -c \

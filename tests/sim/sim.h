@@ -1,0 +1,295 @@
+// The deterministic ensemble simulator: every server's zab in one process on a
+// simulated clock, network and disk, each run fixed by its seed.
+//
+// Pieces (one file each):
+//   sim.cpp         PRNG, clock and event queue, network, disk, scenarios
+//   sim_zab.cpp     the only code that talks to zab (start, tick, deliver,
+//                   drain a batch, the role-liveness stand-in): extend it as
+//                   zab grows discovery, sync and broadcast
+//   invariants.cpp  the invariants, checked after every event
+//   script.cpp      the testdata/*.txt interpreter
+//   zabsim.cpp      the CLI
+//
+// Time is integer simulated milliseconds. Events (deliveries, ticks, faults,
+// disk syncs) sit in a priority queue ordered by (time, sequence number), the
+// sequence number being the order they were scheduled in, so ties break the
+// same way on every run with the same seed.
+#ifndef ZABD_TESTS_SIM_H
+#define ZABD_TESTS_SIM_H
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <queue>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "zab/zab.h"
+
+namespace sim
+{
+
+// ---- PRNG -------------------------------------------------------------------
+
+struct Rng {
+    uint64_t s;
+    explicit Rng(uint64_t seed = 1) : s(seed) {}
+    uint64_t next();
+    uint64_t below(uint64_t n); // 0..n-1; 0 when n == 0
+    bool chance(int percent);
+};
+
+// ---- Disk -------------------------------------------------------------------
+
+// One record of a server's txn log. sum covers zxid and bytes, so recovery
+// can tell a torn record from a whole one.
+struct DiskRec {
+    int64_t zxid;
+    std::vector<uint8_t> bytes;
+    uint32_t sum;
+};
+
+// A server's disk: the txn log as a synced prefix and an unsynced tail, and
+// the current/accepted epochs, which are always synced (ZooKeeper writes each
+// epoch file and syncs it before going on).
+//
+// Broadcast plugs in as: append() the txns of a batch, Sim::disk_sync() (the
+// completion event arrives after a seeded latency and calls
+// glue_persisted(), which will call zab_persisted), set_epochs() for the
+// epochs a batch carries.
+struct Disk {
+    std::vector<DiskRec> recs;
+    size_t n_synced = 0;
+    uint64_t gen = 0; // bumped by a crash: an in-flight sync then completes nothing
+    int64_t current_epoch = 0;
+    int64_t accepted_epoch = 0;
+
+    void append(int64_t zxid, const uint8_t *p, size_t len);
+    void set_epochs(int64_t current, int64_t accepted);
+    // Marks the first n records synced (a sync that started when there were n).
+    void complete_sync(size_t n);
+    // Power loss: the unsynced tail is gone, except that its first record may
+    // survive torn (a prefix of its bytes with the old sum). Returns a trace line.
+    std::string crash(Rng &rng);
+    // What a restart reads: drops a torn last record. Returns records dropped.
+    size_t recover();
+    int64_t last_zxid() const; // 0 for an empty log
+};
+
+uint32_t disk_sum(int64_t zxid, const uint8_t *p, size_t len);
+
+// ---- Nodes ------------------------------------------------------------------
+
+enum NodeState { NODE_UNSTARTED, NODE_UP, NODE_CRASHED };
+
+struct Node {
+    int64_t id = 0;
+    bool is_observer = false;
+    NodeState state = NODE_UNSTARTED;
+    uint64_t incarnation = 0; // bumped on every start, so stale ticks are ignored
+    zab *z = nullptr;
+    Disk disk;
+    // As the host last heard it from zab_ready (role_change).
+    int32_t role = ZAB_ROLE_LOOKING;
+    zab_vote vote = {};
+    // For the invariants.
+    int64_t max_el_epoch = 0; // highest logical clock seen since the last start
+    size_t n_self_sends = 0;
+    uint64_t decided_at_step = 0; // the step of the last change to a decided role
+    // Role-liveness stand-in (sim_zab.cpp): since when the role has lacked
+    // what it depends on; -1 when it has it.
+    int64_t role_bad_since_ms = -1;
+};
+
+// One decision (a change to a role other than LOOKING), as reported.
+struct Decision {
+    int64_t node;
+    int32_t role;
+    zab_vote vote;
+    int64_t at_ms;
+    bool was_clean; // the run had no loss and no delay > 200 ms so far
+};
+
+// ---- Network ----------------------------------------------------------------
+
+// A directed connection. Messages keep their order within it (as on TCP):
+// each one is due no earlier than the one before it.
+struct Conn {
+    uint64_t gen = 0; // bumped when dropped: in-flight messages of older gens are lost
+    int64_t last_due_ms = 0;
+    size_t n_in_flight = 0;
+    int64_t base_delay_ms = -1; // drawn on first use
+    int64_t slow_until_ms = 0;  // a slow period: extra seeded delay up to slow_ms
+    int64_t slow_ms = 0;
+    // QuorumCnxManager's send queue (capacity 1: a newer message replaces
+    // it) while the peer is down, and its lastMessageSent, which goes out
+    // again on every new connection when the queue is empty.
+    std::vector<uint8_t> queued;
+    std::vector<uint8_t> last_sent;
+};
+
+// ---- Test-only breakage (the invariants must be able to fail) --------------
+
+enum Break {
+    BREAK_NONE,
+    // Corrupts LOOKING notifications on the wire: those to the lowest voter
+    // vote for it, those from it vote for the highest voter (sim_zab.cpp).
+    BREAK_CORRUPT_VOTE,
+    // Delivers every 5th notification to a node other than its destination
+    // (possibly the sender itself) under its true sender id.
+    BREAK_MISROUTE,
+};
+
+// ---- The simulator ----------------------------------------------------------
+
+struct Event {
+    int64_t at_ms;
+    uint64_t seq;
+    std::function<void()> fn;
+};
+struct EventLater {
+    bool operator()(const Event &a, const Event &b) const
+    {
+        return a.at_ms != b.at_ms ? a.at_ms > b.at_ms : a.seq > b.seq;
+    }
+};
+
+enum {
+    TICK_MAX_MS = 50, // zab's contract: zab_tick at least every 50 ms
+    // The stand-in for initLimit/syncLimit x tickTime (5 x 2000 ms).
+    ROLE_TIMEOUT_MS = 10000,
+    // After the heal: two maximum notification intervals (a LOOKING server
+    // may sleep that long twice: once before it hears the others, once before
+    // they hear its answer), a role timeout to clear a leader without a
+    // quorum, and a margin.
+    HEAL_BOUND_MS = 2 * ZAB_MAX_NOTIFICATION_INTERVAL_MS + ROLE_TIMEOUT_MS + 20000,
+    QUIET_MS = 5000,      // stable this long after the heal: quiescent
+    DELAY_CLEAN_MS = 200, // a delay beyond this makes the run unclean
+};
+
+struct Sim {
+    explicit Sim(uint64_t seed);
+    ~Sim();
+
+    Rng rng;
+    int64_t now_ms = 0;
+    uint64_t n_steps = 0;
+    // A hash of every event run (time, sequence number) and every role
+    // change: two runs of one seed must end with the same one.
+    uint64_t history_hash = 1469598103934665603ull;
+    void history_add(uint64_t v);
+    bool is_verbose = false;
+    Break brk = BREAK_NONE;
+    uint64_t n_broken = 0; // messages the breakage touched
+
+    std::map<int64_t, Node> nodes; // by id; iteration in id order
+    std::vector<zab_server> servers;
+    std::string config_text; // what notifications carry as config
+
+    // Failure: the first invariant to fail stops the run.
+    std::string fail_inv, fail_why;
+    uint64_t fail_step = 0;
+    int64_t fail_ms = 0;
+
+    // Run facts the invariants read.
+    bool is_clean = true; // no message lost and none delayed beyond 200 ms
+    std::string unclean_why;
+    int64_t first_start_ms = -1;
+    int64_t healed_at_ms = -1; // when everything was healed for good
+    int64_t last_role_change_ms = 0;
+    std::vector<Decision> decisions;
+    size_t n_decisions_checked = 0;
+    std::map<int64_t, int64_t> leader_of_el_epoch;
+    std::map<int64_t, int64_t> leader_of_peer_epoch; // the established-leader hook
+
+    // Setup.
+    void add_server(int64_t id, bool is_observer);
+    void trace(const std::string &line);
+    void mark_unclean(const std::string &why);
+
+    // Events.
+    void at(int64_t at_ms, std::function<void()> fn);
+    bool step();                    // one event, then the invariants; false when none
+    bool run_until(int64_t end_ms); // false on a failure
+    size_t n_in_flight() const;
+
+    // Nodes.
+    void start(int64_t id); // a first start or a restart from the disk
+    void crash(int64_t id);
+    bool is_up(int64_t id) const;
+
+    // Network.
+    std::map<int64_t, int> group; // partition group; all 0 when healed
+    std::map<std::pair<int64_t, int64_t>, Conn> conns;
+    bool linked(int64_t a, int64_t b) const;
+    void send(int64_t from, int64_t to, std::vector<uint8_t> frame);
+    // A new connection from->to: the queued message, else the last one sent.
+    void connect(int64_t from, int64_t to);
+    void drop_conn(int64_t a, int64_t b); // both directions; both ends see it closed
+    void partition(const std::vector<std::vector<int64_t>> &sides);
+    void heal_network();
+    void heal_all(); // network, crashed and unstarted nodes; sets healed_at_ms
+    void slow_conn(int64_t from, int64_t to, int64_t for_ms, int64_t extra_ms);
+
+    // Disk.
+    void disk_sync(int64_t id);
+
+    // Queries.
+    size_t n_voters() const;
+    // A running server LEADING with a quorum of running, linked voters
+    // (itself included) FOLLOWING it; 0 when none.
+    int64_t leader() const;
+    bool all_follow(int64_t leader) const; // every running node decided for it
+
+    std::priority_queue<Event, std::vector<Event>, EventLater> q;
+    uint64_t next_seq = 0;
+    void schedule_tick(int64_t id, uint64_t incarnation);
+};
+
+// ---- zab glue (sim_zab.cpp) -------------------------------------------------
+
+void glue_start(Sim &s, Node &n);
+void glue_stop(Sim &s, Node &n);
+void glue_tick(Sim &s, Node &n);
+void glue_deliver(Sim &s, Node &to, int64_t from, const std::vector<uint8_t> &frame);
+void glue_conn_closed(Sim &s, Node &n, int64_t peer);
+void glue_persisted(Sim &s, Node &n, int64_t upto_zxid);
+// The established leader zab reports for n (after discovery), or false.
+bool glue_established_leader(const Sim &s, const Node &n, int64_t *peer_epoch, int64_t *leader);
+const char *glue_role_name(int32_t role);
+
+// ---- Invariants (invariants.cpp) --------------------------------------------
+
+enum InvResult { INV_OK, INV_FAIL, INV_NOT_CHECKED };
+
+struct Invariant {
+    const char *name;
+    InvResult (*fn)(Sim &s, std::string *why);
+};
+extern const Invariant k_invariants[];
+extern const size_t k_n_invariants;
+// Runs them all; on the first failure fills s.fail_*; false then.
+bool check_invariants(Sim &s);
+
+// ---- Scenarios (sim.cpp) and scripts (script.cpp) ---------------------------
+
+struct RunOpts {
+    uint64_t seed = 1;
+    int64_t fault_ms = 300000; // the window of random faults
+    bool is_verbose = false;
+    Break brk = BREAK_NONE;
+    uint64_t *history_hash_out = nullptr; // when set, receives the run's hash
+};
+
+extern const char *const k_scenarios[];
+// Runs one seed of a scenario: 0 when it passed, 1 when an invariant failed,
+// -1 for an unknown name; *summary says which invariant, step and time, or
+// how the run ended.
+int run_scenario(const std::string &name, const RunOpts &o, std::string *summary);
+// Runs a testdata script: 0 when every expect holds and no invariant failed,
+// 1 when not, 2 for a bad file or command; *why says where and what.
+int run_script(const std::string &path, bool is_verbose, std::string *why);
+
+} // namespace sim
+#endif
