@@ -74,7 +74,7 @@ void zab_leader_enter(zab *z)
 {
     memset(z->ld.lh, 0, z->n_servers * sizeof *z->ld.lh);
     z->ld.epoch = -1;
-    z->ld.last_zxid = z->last_logged_zxid;
+    z->ld.last_zxid = -1;
     z->ld.is_tick_skip = true;
     set_phase(z, ZAB_LP_EPOCH);
     /* A lone voter is its own quorum: Leader.lead goes straight through. */
@@ -127,6 +127,7 @@ static void maybe_choose_epoch(zab *z)
         if (z->ld.lh[i].state >= ZAB_LH_INFO && z->ld.lh[i].accepted_epoch > epoch)
             epoch = z->ld.lh[i].accepted_epoch;
     z->ld.epoch = epoch + 1;
+    z->ld.last_zxid = ZAB_ZXID(z->ld.epoch, 0); /* zk.setZxid: proposals count from here */
     zab_out_accepted_epoch(z, z->ld.epoch);
     set_phase(z, ZAB_LP_ACKEPOCH);
     for (size_t i = 0; i < z->n_servers; i++)
@@ -225,7 +226,7 @@ static void sync_learner(zab *z, int idx)
     zab_lh *lh = &z->ld.lh[idx];
     int64_t sid = z->servers[idx].id;
     int64_t peer = lh->last_zxid;
-    int64_t last = z->ld.last_zxid;
+    int64_t last = z->last_logged_zxid;
     size_t from = z->n_log; /* entries from here on are sent */
     int rc = 0;
     if (peer == last) {
@@ -343,11 +344,14 @@ int zab_leader_propose(zab *z, const uint8_t *txn, size_t len, int64_t *zxid_out
                       "zxid counter rolled over: forcing a new election and epoch");
         return ZERR_CONNECTIONLOSS;
     }
+    int64_t prev_last = z->last_logged_zxid;
     uint8_t *acks = calloc(z->n_servers, 1);
-    if (acks == NULL || zab_log_push(z, zxid, txn, len, false) != 0 ||
-        zab_out_append(z, zxid, txn, len) != 0) {
-        if (z->n_log > 0 && z->log[z->n_log - 1].zxid == zxid && z->log[z->n_log - 1].acks == NULL)
-            zab_log_truncate(z, z->ld.last_zxid); /* undo the push */
+    if (acks == NULL || zab_log_push(z, zxid, txn, len, false) != 0) {
+        free(acks);
+        return ZERR_NOMEM;
+    }
+    if (zab_out_append(z, zxid, txn, len) != 0) {
+        zab_log_truncate(z, prev_last); /* undo the push */
         free(acks);
         return ZERR_NOMEM;
     }

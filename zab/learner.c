@@ -37,6 +37,7 @@ void zab_learner_enter(zab *z)
     memset(&z->fl, 0, sizeof z->fl);
     z->fl.phase = ZAB_FP_CONNECTING;
     z->fl.leader = z->current_vote.leader;
+    z->fl.acked_upto = z->last_logged_zxid; /* what I had needs no ACK */
     z->has_connect = true;
     z->connect_leader = z->fl.leader;
     refresh(z);
@@ -86,17 +87,19 @@ static void try_ack(zab *z)
 {
     if (z->fl.phase < ZAB_FP_NEWLEADER)
         return;
-    if (!z->is_observer)
-        for (size_t i = z->n_committed_in_log; i < z->n_log; i++) {
-            zab_entry *e = &z->log[i];
-            if (e->zxid > z->persisted_zxid)
-                break;
-            if (!e->is_acked) {
-                if (zab_qp_send(z, z->fl.leader, WIRE_QP_ACK, e->zxid, NULL, -1) != 0)
-                    return; /* retried on the next zab_persisted */
-                e->is_acked = true;
-            }
+    /* Every proposal logged in this role is ACKed once durable, committed
+     * meanwhile or not, as the SendAckRequestProcessor does. The entries
+     * still to ACK are the newest: walk back to the last one ACKed. */
+    if (!z->is_observer) {
+        size_t i = z->n_log;
+        while (i > 0 && z->log[i - 1].zxid > z->fl.acked_upto)
+            i--;
+        for (; i < z->n_log && z->log[i].zxid <= z->persisted_zxid; i++) {
+            if (zab_qp_send(z, z->fl.leader, WIRE_QP_ACK, z->log[i].zxid, NULL, -1) != 0)
+                return; /* retried on the next zab_persisted */
+            z->fl.acked_upto = z->log[i].zxid;
         }
+    }
     if (z->fl.phase == ZAB_FP_NEWLEADER && z->persisted_zxid >= z->last_logged_zxid &&
         zab_qp_send(z, z->fl.leader, WIRE_QP_ACK, ZAB_ZXID(z->fl.new_epoch, 0), NULL, -1) == 0)
         z->fl.phase = ZAB_FP_ACKED;
@@ -194,6 +197,8 @@ int step_learning(zab *z, const zab_msg *m)
                 return 0;
             }
             zab_log_truncate(z, q->zxid);
+            if (z->fl.acked_upto > q->zxid)
+                z->fl.acked_upto = q->zxid;
             z->has_truncate = true;
             z->truncate_zxid = q->zxid;
         }

@@ -40,6 +40,16 @@ void zab_role_set(zab *z, int32_t role, const zab_vote *v)
     z->has_role_change = true;
     z->role_change.role = role;
     z->role_change.vote = *v;
+    if (role != ZAB_ROLE_LOOKING) {
+        /* ZooKeeper reloads its database for each role, applying every txn
+         * in its log: whatever of my log was not committed yet counts as
+         * applied now (a TRUNC takes back what the leader does not have). */
+        zab_entry *e;
+        while ((e = zab_log_first_uncommitted(z)) != NULL) {
+            (void)zab_out_commit(z, e->zxid, e->p, e->len);
+            zab_log_mark_committed(z, e);
+        }
+    }
     z->ops->enter(z);
 }
 
@@ -281,7 +291,7 @@ int zab_log_push(zab *z, int64_t zxid, const uint8_t *p, size_t len, bool is_com
 {
     if (grow((void **)&z->log, &z->cap_log, z->n_log, sizeof *z->log) != 0)
         return ZERR_NOMEM;
-    zab_entry e = {zxid, malloc(len ? len : 1), len, is_committed, false, NULL};
+    zab_entry e = {zxid, malloc(len ? len : 1), len, is_committed, NULL};
     if (e.p == NULL)
         return ZERR_NOMEM;
     if (len)

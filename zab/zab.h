@@ -181,7 +181,10 @@ typedef struct zab_msg {
  * every packet on the connection; zab_peer_up is a no-op on a leader. Any
  * side reports zab_peer_down(z, sid) when a quorum connection closes; a
  * learner losing its leader returns to LOOKING, a leader forgets the
- * learner. */
+ * learner. When the role changes to LOOKING the host closes every quorum
+ * connection (zab lists the ones it knows in drops; a learner's that never
+ * sent LearnerInfo it does not know). A quorum packet that zab_step refuses
+ * (nonzero) means the host closes that connection. */
 int zab_step(zab *z, const zab_msg *m);
 int zab_peer_up(zab *z, int64_t sid);
 int zab_peer_down(zab *z, int64_t sid);

@@ -77,7 +77,6 @@ typedef struct zab_entry {
     uint8_t *p;
     size_t len;
     bool is_committed;
-    bool is_acked; /* learner: ACK sent */
     uint8_t *acks; /* leader's proposals: ACKed, by server index */
 } zab_entry;
 
@@ -129,6 +128,7 @@ typedef struct zab_learner {
     int32_t phase;
     int64_t leader;
     int64_t new_epoch;
+    int64_t acked_upto;  /* the last proposal ACKed (or had at the start) */
     int64_t deadline_ms; /* back to LOOKING when not heard from by then */
 } zab_learner;
 
