@@ -105,6 +105,7 @@ struct Net {
     int64_t now = 0;
     int64_t next_tick = 0;
     int max_delay_ms = 10;
+    int32_t window_max = 0; // cfg.window_max (0: zab's default)
     std::function<bool(int64_t, int64_t)> link_up = [](int64_t, int64_t) { return true; };
     std::map<int64_t, std::vector<uint8_t>> committed; // zxid -> bytes, first seen
     std::vector<Delivered> qps;                        // quorum packets delivered
@@ -163,6 +164,7 @@ struct Net {
         cfg.log = log.data();
         cfg.n_log = log.size();
         cfg.log_base_zxid = 0;
+        cfg.window_max = window_max;
         n.z = zab_new(&cfg);
         CHECK(n.z != nullptr);
         drain(n);
@@ -882,4 +884,32 @@ TEST(ZabBroadcast, LearnerWithNoLeaderReturnsToLooking)
     CHECK(net.now <= cut + kSyncLimit * kTickMs + 50);
     CHECK(net.now >= cut + (kSyncLimit - 1) * kTickMs);
     CHECK_FALSE(net.nodes[1].is_serving);
+}
+
+TEST(ZabBroadcast, LearnerBehindTheWindowIsRefusedNotFaked)
+{
+    Net net(7);
+    net.window_max = 4; // the leader keeps 0x100000007..a
+    std::vector<Txn> full = epoch_log(1, 1, 10);
+    net.add(1, full, 1, 1);
+    net.add(2, full, 1, 1);
+    net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
+    net.start_all();
+    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[1].is_serving; }, 5000));
+    net.run_for(500);
+    // 3 needs SNAP, which zab cannot serve: an error naming it, its
+    // connection dropped, and it never serves; nothing was sent as if.
+    bool is_logged = false;
+    for (const zab_error &e : net.nodes[2].errors)
+        is_logged = is_logged || (e.peer == 3 && e.code == ZERR_UNIMPLEMENTED);
+    CHECK(is_logged);
+    CHECK_FALSE(net.nodes[3].is_serving);
+    CHECK_EQUAL(0, (long)net.count(2, 3, WIRE_QP_SNAP));
+    CHECK_EQUAL(0, (long)net.count(2, 3, WIRE_QP_DIFF));
+    CHECK_EQUAL(0, (long)net.count(2, 3, WIRE_QP_NEWLEADER));
+    CHECK_EQUAL(2, (long)net.nodes[3].applied.size());
+    // The quorum (1, 2) serves on.
+    int64_t zxid = net.propose(2, 1);
+    CHECK(net.run_until([&] { return net.nodes[1].applied.back().zxid == zxid; }, 2000));
+    CHECK(net.failure.empty());
 }
