@@ -183,8 +183,15 @@ typedef struct zab_msg {
  * learner losing its leader returns to LOOKING, a leader forgets the
  * learner. When the role changes to LOOKING the host closes every quorum
  * connection (zab lists the ones it knows in drops; a learner's that never
- * sent LearnerInfo it does not know). A quorum packet that zab_step refuses
- * (nonzero) means the host closes that connection. */
+ * sent LearnerInfo it does not know). A quorum packet refused with
+ * ZERR_BADARGUMENTS or ZERR_MARSHALLINGERROR means the host closes that
+ * connection.
+ *
+ * Not zab's: REQUEST and REVALIDATE on a leader, SYNC and REVALIDATE on a
+ * learner (the request pipeline and the session table answer them), and
+ * the session touches in a learner's PING. The host handles those itself;
+ * given one, zab returns ZERR_UNIMPLEMENTED and logs it in errors. The
+ * host still passes a learner's PING to its leader's zab (liveness). */
 int zab_step(zab *z, const zab_msg *m);
 int zab_peer_up(zab *z, int64_t sid);
 int zab_peer_down(zab *z, int64_t sid);

@@ -971,3 +971,30 @@ TEST(ZabBroadcast, RandomConnectionLossKeepsEveryCommit)
         CHECK_TEXT(net.failure.empty(), net.failure.c_str());
     }
 }
+
+TEST(ZabBroadcast, LearnerRefusesAnEpochOlderThanItAccepted)
+{
+    Net net(13);
+    net.add(1, {}, 9, 1); // accepted epoch 9 from a leader that never made it
+    net.add(2, {}, 1, 1);
+    net.add(3, {}, 1, 1);
+    net.start(2);
+    net.start(3);
+    CHECK(net.run_until([&] { return net.leader() == 3 && net.nodes[2].is_serving; }, 5000));
+    CHECK_EQUAL(2, zab_current_epoch(net.z(3)));
+    net.start(1);
+    net.run_for(3000);
+    // 1 follows 3, is offered epoch 2 < 9, refuses, is LOOKING again (and
+    // so on): it never serves, and 9 stays its accepted epoch.
+    CHECK_FALSE(net.nodes[1].is_serving);
+    CHECK_EQUAL(9, net.nodes[1].accepted_epoch);
+    CHECK_EQUAL(1, net.nodes[1].current_epoch);
+    bool is_logged = false;
+    for (const zab_error &e : net.nodes[1].errors)
+        is_logged = is_logged || (e.peer == 3 && e.code == ZERR_DATAINCONSISTENCY);
+    CHECK(is_logged);
+    CHECK(std::count(net.nodes[1].roles.begin(), net.nodes[1].roles.end(),
+                     (int32_t)ZAB_ROLE_FOLLOWING) >= 2);
+    CHECK_EQUAL(0, (long)net.count(1, 3, WIRE_QP_ACKEPOCH));
+    CHECK(net.failure.empty());
+}
