@@ -1,7 +1,7 @@
 // invariants.cpp: what must hold after every event. Each invariant is a
-// function named in the failure message. Those that need what zab cannot do
-// yet (broadcast) are hooks that answer INV_NOT_CHECKED, never INV_OK:
-// zabsim --verbose lists them at the end of a run as not checked.
+// function named in the failure message. Those that need what the simulator
+// has not got yet (sessions, reads, a znode tree) are hooks that answer
+// INV_NOT_CHECKED, never INV_OK: zabsim --verbose lists them as not checked.
 #include <cinttypes>
 #include <cstdio>
 
@@ -51,16 +51,16 @@ InvResult inv_agreement_per_election_epoch(Sim &s, std::string *why)
     return r;
 }
 
-// HOOK, inactive until zab reports an established leader (discovery): at
-// most one established leader per peer epoch, whatever the network did.
+// At most one established leader (LEADING and serving, after discovery and
+// sync) per epoch, whatever the network did; the epoch is the one its zxids
+// carry (zxid >> 32). FLE may elect two leaders in one election epoch;
+// discovery must not let both establish one peer epoch.
 InvResult inv_one_established_leader_per_epoch(Sim &s, std::string *why)
 {
-    bool is_any = false;
     for (auto &kv : s.nodes) {
         int64_t epoch = 0, leader = 0;
         if (kv.second.state != NODE_UP || !glue_established_leader(s, kv.second, &epoch, &leader))
             continue;
-        is_any = true;
         auto it = s.leader_of_peer_epoch.find(epoch);
         if (it == s.leader_of_peer_epoch.end())
             s.leader_of_peer_epoch[epoch] = leader;
@@ -70,11 +70,11 @@ InvResult inv_one_established_leader_per_epoch(Sim &s, std::string *why)
             return INV_FAIL;
         }
     }
-    return is_any || !s.leader_of_peer_epoch.empty() ? INV_OK : INV_NOT_CHECKED;
+    return INV_OK;
 }
 
-// After everything heals, a leader with a quorum of followers within
-// HEAL_BOUND_MS.
+// After everything heals, an established leader with a quorum of synced
+// followers within HEAL_BOUND_MS.
 InvResult inv_leader_after_heal(Sim &s, std::string *why)
 {
     if (s.healed_at_ms < 0 || s.now_ms - s.healed_at_ms <= HEAL_BOUND_MS)
@@ -176,33 +176,75 @@ InvResult inv_no_self_send(Sim &s, std::string *why)
     return INV_OK;
 }
 
-// ---- HOOKS for broadcast: not checked yet -----------------------------------
+// ---- Broadcast ---------------------------------------------------------------
 //
-// Each needs what zab does not produce today (proposals, commits, applied
-// zxids, sessions, a tree). They answer INV_NOT_CHECKED with the reason; write
-// them when zab_propose/commits reach the batch, reading what sim_zab.cpp
-// then records per node.
+// The glue (sim_zab.cpp) checks these as it applies commits and truncates
+// (Sim::violate); the functions here report what it found and add the final
+// checks once the run is quiescent.
 
-// Committed prefixes of any two servers agree (one is a prefix of the other).
+InvResult found(Sim &s, const char *name, std::string *why)
+{
+    auto it = s.violations.find(name);
+    if (it == s.violations.end())
+        return INV_OK;
+    *why = it->second;
+    return INV_FAIL;
+}
+
+// One txn per zxid everywhere: every node that applied (or restarted with)
+// a zxid holds the same bytes for it, so committed prefixes agree.
 InvResult inv_committed_prefixes_agree(Sim &s, std::string *why)
 {
-    *why = "needs commits in zab_batch (broadcast not written)";
-    return INV_NOT_CHECKED;
+    return found(s, "inv_committed_prefixes_agree", why);
 }
 
-// A server's applied zxid only grows (across restarts: from its log).
+// A node's applied zxids only grow: each commit is above the last applied,
+// a TRUNC takes back only tentative txns (loaded from the log, or its
+// uncommitted tail applied on entering a role), never a commit, and the
+// zxid applied before a committed one is the same on every node (no node
+// skips a txn, after a restart from its durable log included). Epochs
+// written to the disk never go down either.
 InvResult inv_applied_zxids_grow(Sim &s, std::string *why)
 {
-    *why = "needs commits in zab_batch (broadcast not written)";
-    return INV_NOT_CHECKED;
+    return found(s, "inv_applied_zxids_grow", why);
 }
 
-// A txn acknowledged to a client survives any crash of a minority.
+// A txn acknowledged to the client (its leader committed it) is on a
+// quorum of voters' synced logs when acknowledged; once quiescent, on
+// every voter's synced log and applied by every server (observers too).
 InvResult inv_acked_txns_never_lost(Sim &s, std::string *why)
 {
-    *why = "needs zab_propose and client acknowledgements";
-    return INV_NOT_CHECKED;
+    if (found(s, "inv_acked_txns_never_lost", why) == INV_FAIL)
+        return INV_FAIL;
+    if (!s.is_quiescent)
+        return INV_OK;
+    for (auto &kv : s.nodes) {
+        const Node &n = kv.second;
+        if (n.state != NODE_UP)
+            continue;
+        std::map<int64_t, uint32_t> applied;
+        for (const Applied &a : n.applied)
+            applied[a.zxid] = a.sum;
+        for (const auto &t : s.acked) {
+            char z[32];
+            std::snprintf(z, sizeof z, "0x%" PRIx64, (uint64_t)t.first);
+            if (!n.is_observer && !n.disk.has_synced(t.first, t.second)) {
+                *why = "acknowledged txn " + std::string(z) + " is not in node " + id(n.id) +
+                       "'s synced log after quiescence";
+                return INV_FAIL;
+            }
+            auto a = applied.find(t.first);
+            if (n.is_serving && (a == applied.end() || a->second != t.second)) {
+                *why = "acknowledged txn " + std::string(z) + " is not applied by node " +
+                       id(n.id) + " after quiescence";
+                return INV_FAIL;
+            }
+        }
+    }
+    return INV_OK;
 }
+
+// ---- Not checked yet ---------------------------------------------------------
 
 // A session's requests commit in the order it sent them.
 InvResult inv_per_session_order(Sim &s, std::string *why)

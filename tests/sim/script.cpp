@@ -7,7 +7,10 @@
 //   disk ID zxid Z epoch E     a server's log ends at zxid Z; epochs E (before its start)
 //   start 1 2 3                start (or restart) servers now, in this order
 //   append ID ZXID             a txn record at the end of its log, not synced
+//                              (behind zab's back: before its start only)
 //   sync ID                    sync its log (completes after a seeded latency)
+//   propose N                  the client: the serving leader proposes N txns
+//                              (fails the script when nobody serves)
 //   crash 2                    power loss: its unsynced disk tail is lost (the
 //                              first lost record may survive torn)
 //   restart 2                  start it again from what its disk kept
@@ -17,11 +20,20 @@
 //   heal                       rejoin the network
 //   drop 1 2                   close the connection between 1 and 2
 //   expect role ID ROLE        ROLE: looking, following, leading, observing
-//   expect leader ID           ID leads, with a quorum of voters following it
+//   expect leader ID           ID leads, established (serving), with a quorum
+//                              of synced voters following it
+//   expect serving ID...       each ID serves clients (an established leader,
+//                              or a learner that got UPTODATE)
 //   expect follows ID L        ID follows (or observes) leader L
 //   expect no-leader           no server leads with a quorum
 //   expect last-zxid ID Z      what its log ends with after recovery; when it
 //                              runs and looks, its vote carries it too
+//   expect applied ID Z        the last txn its tree applied is Z
+//   expect sync ID KIND        the last sync ID received was KIND: diff, trunc, snap
+//   expect acked N             N of the client's txns acknowledged so far
+//   expect quiescent           from here on the final checks bind too (every
+//                              acknowledged txn on every voter's synced log
+//                              and applied by every serving server); checked now
 //
 // The invariants run after every event, as in a random run.
 #include <cinttypes>
@@ -127,6 +139,16 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
             for (int64_t id : ids)
                 if (is_ok && (is_ok = known(id)))
                     s->disk_sync(id);
+        } else if (cmd == "propose") {
+            int64_t k = 0;
+            is_ok = (in >> k) && k > 0;
+            for (int64_t i = 0; is_ok && i < k; i++)
+                if (s->client_propose() < 0) {
+                    *why = where() + "propose: no serving leader";
+                    return 1;
+                }
+            if (is_ok && !check_invariants(*s))
+                break;
         } else if (cmd == "crash") {
             is_ok = parse_ids(in, &ids);
             for (int64_t id : ids)
@@ -182,6 +204,48 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
                 if (is_ok && s->nodes.at(id).role != role_of(role))
                     got = "node " + std::to_string(id) + " is " +
                           glue_role_name(s->nodes.at(id).role) + ", not " + role;
+            } else if (what == "serving") {
+                is_ok = parse_ids(in, &ids);
+                for (int64_t id : ids)
+                    if (is_ok && (is_ok = known(id)) && !s->nodes.at(id).is_serving && got.empty())
+                        got = "node " + std::to_string(id) + " is not serving (" +
+                              glue_role_name(s->nodes.at(id).role) + ")";
+            } else if (what == "applied") {
+                int64_t id = 0, zxid = 0;
+                is_ok = (in >> id >> std::hex >> zxid >> std::dec) && known(id);
+                if (is_ok) {
+                    const Node &n = s->nodes.at(id);
+                    int64_t last = n.applied.empty() ? 0 : n.applied.back().zxid;
+                    if (last != zxid) {
+                        char b[128];
+                        std::snprintf(b, sizeof b,
+                                      "node %" PRId64 " applied through 0x%" PRIx64
+                                      ", not 0x%" PRIx64,
+                                      id, (uint64_t)last, (uint64_t)zxid);
+                        got = b;
+                    }
+                }
+            } else if (what == "sync") {
+                int64_t id = 0;
+                std::string kind;
+                is_ok = (in >> id >> kind) && known(id) &&
+                        (kind == "diff" || kind == "trunc" || kind == "snap");
+                int32_t want = kind == "diff"    ? WIRE_QP_DIFF
+                               : kind == "trunc" ? WIRE_QP_TRUNC
+                                                 : WIRE_QP_SNAP;
+                if (is_ok && s->nodes.at(id).last_sync != want)
+                    got = "node " + std::to_string(id) + " last synced by packet type " +
+                          std::to_string(s->nodes.at(id).last_sync) + ", not " + kind;
+            } else if (what == "acked") {
+                size_t k = 0;
+                is_ok = (bool)(in >> k);
+                if (is_ok && s->acked.size() != k)
+                    got = std::to_string(s->acked.size()) + " txns acknowledged, not " +
+                          std::to_string(k);
+            } else if (what == "quiescent") {
+                s->is_quiescent = true;
+                if (!check_invariants(*s))
+                    break;
             } else if (what == "leader") {
                 int64_t id = 0;
                 is_ok = (in >> id) && known(id);

@@ -57,6 +57,22 @@ void Disk::set_epochs(int64_t current, int64_t accepted)
     accepted_epoch = accepted;
 }
 
+void Disk::truncate(int64_t zxid)
+{
+    while (!recs.empty() && recs.back().zxid > zxid)
+        recs.pop_back();
+    n_synced = std::min(n_synced, recs.size());
+    gen++;
+}
+
+bool Disk::has_synced(int64_t zxid, uint32_t sum) const
+{
+    for (size_t i = 0; i < n_synced; i++)
+        if (recs[i].zxid == zxid)
+            return recs[i].sum == sum;
+    return false;
+}
+
 void Disk::complete_sync(size_t n)
 {
     if (n > n_synced && n <= recs.size())
@@ -133,6 +149,12 @@ void Sim::trace(const std::string &line)
         std::printf("%8" PRId64 " ms  #%-7" PRIu64 " %s\n", now_ms, n_steps, line.c_str());
 }
 
+void Sim::violate(const std::string &inv, const std::string &why)
+{
+    if (violations.count(inv) == 0)
+        violations[inv] = why;
+}
+
 void Sim::mark_unclean(const std::string &why)
 {
     if (!is_clean)
@@ -182,6 +204,8 @@ size_t Sim::n_in_flight() const
     size_t n = 0;
     for (const auto &kv : conns)
         n += kv.second.n_in_flight;
+    for (const auto &kv : qconns)
+        n += kv.second.dir[0].n_in_flight + kv.second.dir[1].n_in_flight;
     return n;
 }
 
@@ -228,7 +252,6 @@ void Sim::start(int64_t id)
     n.state = NODE_UP;
     n.incarnation++;
     n.max_el_epoch = 0;
-    n.role_bad_since_ms = -1;
     glue_start(*this, n);
     for (auto &kv : nodes)
         if (kv.first != id)
@@ -245,6 +268,7 @@ void Sim::crash(int64_t id)
     n.state = NODE_CRASHED;
     glue_stop(*this, n);
     trace(n.disk.crash(rng));
+    qclose_all(id, id, "crash");
     for (auto &kv : nodes)
         if (kv.first != id) {
             drop_conn(id, kv.first);
@@ -332,13 +356,138 @@ void Sim::drop_conn(int64_t a, int64_t b)
         it->second.last_due_ms = 0;
         it->second.base_delay_ms = -1; // a new connection, a new path
     }
-    if (!was_open)
+    if (was_open)
+        trace("connection " + std::to_string(a) + "<->" + std::to_string(b) + " closed");
+    // The quorum connection between them goes with the election one.
+    if (is_partitioning)
+        qclose(a, b, 0, "partition", ROLE_TIMEOUT_MS);
+    else
+        qclose(a, b, 0, "connection dropped");
+}
+
+// ---- Quorum connections -------------------------------------------------------------
+
+void Sim::qconnect(int64_t learner, int64_t leader, bool is_retry)
+{
+    uint64_t inc = nodes.at(learner).incarnation;
+    at(now_ms + (is_retry ? (int64_t)CONNECT_RETRY_MS : 1 + (int64_t)rng.below(10)), [this, learner,
+                                                                                      leader, inc] {
+        Node &l = nodes.at(learner);
+        if (l.state != NODE_UP || l.incarnation != inc || l.want_leader != leader)
+            return; // it no longer wants this connection
+        auto it = nodes.find(leader);
+        if (it == nodes.end() || !linked(learner, leader) || it->second.role != ZAB_ROLE_LEADING) {
+            // Refused or unreachable: Learner.connectToLeader retries;
+            // zab's initLimit decides when to give up (it then looks).
+            qconnect(learner, leader, true);
+            return;
+        }
+        QConn &c = qconns[{learner, leader}];
+        if (c.is_up)
+            return;
+        c.is_up = true;
+        c.gen++;
+        for (Conn &d : c.dir) {
+            d.last_due_ms = 0;
+            d.n_in_flight = 0;
+            d.base_delay_ms = -1;
+        }
+        l.want_leader = 0;
+        trace("quorum connection " + std::to_string(learner) + "->" + std::to_string(leader) +
+              " open");
+        glue_peer_up(*this, it->second, learner); // a no-op on a leader, by zab.h
+        glue_peer_up(*this, l, leader);
+    });
+}
+
+void Sim::qsend(int64_t from, int64_t to, std::vector<uint8_t> bytes)
+{
+    int dir = 0;
+    auto it = qconns.find({from, to});
+    if (it == qconns.end() || !it->second.is_up) {
+        dir = 1;
+        it = qconns.find({to, from});
+    }
+    if (it == qconns.end() || !it->second.is_up) {
+        trace("quorum packet " + std::to_string(from) + "->" + std::to_string(to) +
+              " lost: no connection");
         return;
-    trace("connection " + std::to_string(a) + "<->" + std::to_string(b) + " closed");
-    if (is_up(a))
-        glue_conn_closed(*this, nodes.at(a), b);
-    if (is_up(b))
-        glue_conn_closed(*this, nodes.at(b), a);
+    }
+    QConn &qc = it->second;
+    Conn &c = qc.dir[dir];
+    const Conn &el = conns[{from, to}]; // a slow link slows both ports
+    if (c.base_delay_ms < 0)
+        c.base_delay_ms = 1 + (int64_t)rng.below(10);
+    int64_t delay = c.base_delay_ms + (int64_t)rng.below(10);
+    if (el.slow_until_ms > now_ms)
+        delay += (int64_t)rng.below((uint64_t)el.slow_ms + 1);
+    int64_t due = std::max(now_ms + delay, c.last_due_ms);
+    c.last_due_ms = due;
+    c.n_in_flight++;
+    uint64_t gen = qc.gen;
+    std::pair<int64_t, int64_t> key = it->first;
+    at(due, [this, from, to, gen, dir, key, bytes = std::move(bytes)] {
+        QConn &qc = qconns[key];
+        if (qc.gen != gen)
+            return; // died with its connection (counted then)
+        qc.dir[dir].n_in_flight--;
+        glue_qdeliver(*this, nodes.at(to), from, bytes);
+    });
+}
+
+void Sim::qclose(int64_t a, int64_t b, int64_t quiet, const char *why, int64_t notice_ms)
+{
+    for (auto key : {std::make_pair(a, b), std::make_pair(b, a)}) {
+        auto it = qconns.find(key);
+        if (it == qconns.end() || !it->second.is_up)
+            continue;
+        QConn &qc = it->second;
+        qc.is_up = false;
+        qc.gen++;
+        qc.dir[0].n_in_flight = qc.dir[1].n_in_flight = 0;
+        trace("quorum connection " + std::to_string(key.first) + "->" + std::to_string(key.second) +
+              " closed (" + why + ")");
+        uint64_t gen = qc.gen;
+        for (auto end : {key, std::make_pair(key.second, key.first)}) {
+            int64_t me = end.first, peer = end.second;
+            if (me == quiet || !is_up(me))
+                continue;
+            uint64_t inc = nodes.at(me).incarnation;
+            // The end learns it in an event of its own (never inside
+            // another node's batch), unless the pair reconnected meanwhile
+            // (then it already went through LOOKING and knows).
+            at(now_ms + 1 + (int64_t)rng.below((uint64_t)notice_ms),
+               [this, me, peer, inc, gen, key] {
+                   Node &n = nodes.at(me);
+                   if (n.state != NODE_UP || n.incarnation != inc || qconns[key].gen != gen)
+                       return;
+                   glue_peer_down(*this, n, peer);
+               });
+        }
+    }
+}
+
+void Sim::qclose_all(int64_t id, int64_t quiet, const char *why)
+{
+    std::vector<int64_t> peers;
+    for (const auto &kv : qconns)
+        if (kv.second.is_up && (kv.first.first == id || kv.first.second == id))
+            peers.push_back(kv.first.first == id ? kv.first.second : kv.first.first);
+    for (int64_t p : peers)
+        qclose(id, p, quiet, why);
+}
+
+int64_t Sim::client_propose()
+{
+    for (auto &kv : nodes) {
+        Node &n = kv.second;
+        if (n.state != NODE_UP || n.role != ZAB_ROLE_LEADING || !n.is_serving)
+            continue;
+        int64_t zxid = -1;
+        if (glue_propose(*this, n, &zxid) == 0)
+            return zxid;
+    }
+    return -1;
 }
 
 void Sim::partition(const std::vector<std::vector<int64_t>> &sides)
@@ -359,8 +508,11 @@ void Sim::partition(const std::vector<std::vector<int64_t>> &sides)
     for (auto &a : nodes)
         for (auto &b : nodes)
             if (a.first < b.first && old[a.first] == old[b.first] &&
-                group[a.first] != group[b.first])
+                group[a.first] != group[b.first]) {
+                is_partitioning = true;
                 drop_conn(a.first, b.first);
+                is_partitioning = false;
+            }
 }
 
 void Sim::heal_network()
@@ -400,7 +552,7 @@ void Sim::disk_sync(int64_t id)
     at(now_ms + 1 + (int64_t)rng.below(20), [this, id, upto, gen] {
         Node &n = nodes.at(id);
         if (n.disk.gen != gen || n.state != NODE_UP)
-            return; // a crash came first: nothing became durable
+            return; // a crash (or a TRUNC) came first: this sync means nothing
         n.disk.complete_sync(upto);
         glue_persisted(*this, n, upto ? n.disk.recs[upto - 1].zxid : 0);
     });
@@ -419,15 +571,15 @@ size_t Sim::n_voters() const
 int64_t Sim::leader() const
 {
     for (const auto &l : nodes) {
-        if (l.second.state != NODE_UP || l.second.role != ZAB_ROLE_LEADING)
+        if (l.second.state != NODE_UP || l.second.role != ZAB_ROLE_LEADING || !l.second.is_serving)
             continue;
         size_t n = 0;
         for (const auto &f : nodes) {
             const Node &v = f.second;
             if (v.is_observer || v.state != NODE_UP)
                 continue;
-            if (v.id == l.first ||
-                (v.role == ZAB_ROLE_FOLLOWING && v.vote.leader == l.first && linked(v.id, l.first)))
+            if (v.id == l.first || (v.role == ZAB_ROLE_FOLLOWING && v.is_serving &&
+                                    v.vote.leader == l.first && linked(v.id, l.first)))
                 n++;
         }
         if (n > n_voters() / 2)
@@ -442,7 +594,7 @@ bool Sim::all_follow(int64_t l) const
         const Node &n = kv.second;
         if (n.state != NODE_UP)
             continue;
-        if (n.role == ZAB_ROLE_LOOKING || n.vote.leader != l)
+        if (n.role == ZAB_ROLE_LOOKING || n.vote.leader != l || !n.is_serving)
             return false;
     }
     return true;
@@ -456,20 +608,28 @@ const char *const k_scenarios[] = {"election3", "election5", "crash", "partition
 namespace
 {
 
-// Gives each node a random history: a few synced records in one of two
-// epochs, so votes differ by epoch and zxid, not only by id.
+// Gives each node a random history: a prefix of one history of three txns
+// in epoch 1 and two in epoch 2 (one zxid, one txn, as a real ensemble's
+// logs are), so votes differ by epoch and zxid, not only by id. Epoch 2
+// was established once, so a quorum accepted it: every node has (else a
+// leader could pick epoch 2 again and reuse its zxids).
 void random_disks(Sim &s)
 {
+    std::vector<int64_t> history;
+    for (int64_t i = 1; i <= 3; i++)
+        history.push_back((int64_t)1 << 32 | i);
+    for (int64_t i = 1; i <= 2; i++)
+        history.push_back((int64_t)2 << 32 | i);
     for (auto &kv : s.nodes) {
         Disk &d = kv.second.disk;
-        int64_t epoch = 1 + (int64_t)s.rng.below(2);
-        int64_t n = (int64_t)s.rng.below(4);
-        for (int64_t i = 1; i <= n; i++) {
-            uint8_t b[8] = {(uint8_t)kv.first, (uint8_t)i, 1, 2, 3, 4, 5, 6};
-            d.append((epoch << 32) | i, b, sizeof b);
+        size_t n = (size_t)s.rng.below(history.size() + 1);
+        for (size_t i = 0; i < n; i++) {
+            uint8_t b[8] = {(uint8_t)i, 1, 2, 3, 4, 5, 6, 7};
+            d.append(history[i], b, sizeof b);
         }
         d.complete_sync(d.recs.size());
-        d.set_epochs(epoch, epoch);
+        int64_t epoch = n > 0 ? history[n - 1] >> 32 : 1;
+        d.set_epochs(epoch, 2);
     }
 }
 
@@ -599,6 +759,11 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
     for (int64_t t = (int64_t)s.rng.below(10000); t < o.fault_ms;
          t += 1 + (int64_t)s.rng.below(20000))
         s.at(t, [&s, &p, &ids] { random_fault(s, p, ids); });
+    // The client: a txn on the serving leader every 0.2 to 3 s until the
+    // heal (and a last one just after it, once somebody serves again).
+    for (int64_t t = 500 + (int64_t)s.rng.below(2000); t < o.fault_ms;
+         t += 200 + (int64_t)s.rng.below(2800))
+        s.at(t, [&s] { (void)s.client_propose(); });
     int64_t heal_at = o.fault_ms;
     s.at(heal_at, [&s] { s.heal_all(); });
 
@@ -608,8 +773,13 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
     while (ok) {
         int64_t l = s.leader();
         if (l != 0 && s.all_follow(l) && s.now_ms - s.last_role_change_ms >= QUIET_MS &&
-            s.now_ms - heal_at >= QUIET_MS)
+            s.now_ms - heal_at >= QUIET_MS) {
+            // Quiescent: the final checks (nothing acknowledged lost,
+            // everything applied everywhere) run once more, now binding.
+            s.is_quiescent = true;
+            ok = check_invariants(s);
             break;
+        }
         if (!s.step()) {
             ok = !s.fail_inv.empty() ? false : true;
             if (ok) {
@@ -630,8 +800,8 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
     }
     std::snprintf(line, sizeof line,
                   "ok: leader %" PRId64 " at t=%" PRId64 " ms after %" PRIu64
-                  " steps; run %s%s; broken messages %" PRIu64,
-                  s.leader(), s.now_ms, s.n_steps,
+                  " steps; %zu of %" PRIu64 " txns acknowledged; run %s%s; broken %" PRIu64,
+                  s.leader(), s.now_ms, s.n_steps, s.acked.size(), s.n_client_txns,
                   s.is_clean ? "clean" : "unclean: ", s.unclean_why.c_str(), s.n_broken);
     *summary = line;
     return 0;

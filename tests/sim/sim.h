@@ -3,9 +3,9 @@
 //
 // Pieces (one file each):
 //   sim.cpp         PRNG, clock and event queue, network, disk, scenarios
-//   sim_zab.cpp     the only code that talks to zab (start, tick, deliver,
-//                   drain a batch, the role-liveness stand-in): extend it as
-//                   zab grows discovery, sync and broadcast
+//   sim_zab.cpp     the only code that talks to zab (start, tick, deliver
+//                   notifications and quorum packets, drain a batch: disk,
+//                   quorum connections, commits, the client's proposals)
 //   invariants.cpp  the invariants, checked after every event
 //   script.cpp      the testdata/*.txt interpreter
 //   zabsim.cpp      the CLI
@@ -54,10 +54,10 @@ struct DiskRec {
 // the current/accepted epochs, which are always synced (ZooKeeper writes each
 // epoch file and syncs it before going on).
 //
-// Broadcast plugs in as: append() the txns of a batch, Sim::disk_sync() (the
-// completion event arrives after a seeded latency and calls
-// glue_persisted(), which will call zab_persisted), set_epochs() for the
-// epochs a batch carries.
+// The glue follows zab.h's contract: a batch's truncate and epochs are
+// written here synchronously (they are synced state at once); its appends
+// go to the unsynced tail, and Sim::disk_sync() completes after a seeded
+// latency and calls glue_persisted(), which calls zab_persisted.
 struct Disk {
     std::vector<DiskRec> recs;
     size_t n_synced = 0;
@@ -67,6 +67,11 @@ struct Disk {
 
     void append(int64_t zxid, const uint8_t *p, size_t len);
     void set_epochs(int64_t current, int64_t accepted);
+    // TRUNC: drops every record after zxid (synchronously, so durably) and
+    // cancels in-flight syncs (their record counts no longer mean anything).
+    void truncate(int64_t zxid);
+    // Whether the synced prefix holds zxid with these bytes' sum.
+    bool has_synced(int64_t zxid, uint32_t sum) const;
     // Marks the first n records synced (a sync that started when there were n).
     void complete_sync(size_t n);
     // Power loss: the unsynced tail is gone, except that its first record may
@@ -83,6 +88,16 @@ uint32_t disk_sum(int64_t zxid, const uint8_t *p, size_t len);
 
 enum NodeState { NODE_UNSTARTED, NODE_UP, NODE_CRASHED };
 
+// One txn a node applied to its (simulated) tree. Tentative ones were loaded
+// from its log at start or applied when it entered a role (zab applies the
+// log's uncommitted tail then, as ZooKeeper reloads its database): a TRUNC
+// may take those back. Final ones came as commits of a running role.
+struct Applied {
+    int64_t zxid;
+    uint32_t sum;
+    bool is_final;
+};
+
 struct Node {
     int64_t id = 0;
     bool is_observer = false;
@@ -97,9 +112,12 @@ struct Node {
     int64_t max_el_epoch = 0; // highest logical clock seen since the last start
     size_t n_self_sends = 0;
     uint64_t decided_at_step = 0; // the step of the last change to a decided role
-    // Role-liveness stand-in (sim_zab.cpp): since when the role has lacked
-    // what it depends on; -1 when it has it.
-    int64_t role_bad_since_ms = -1;
+    bool is_serving = false;      // as the batch last reported it
+    int64_t want_leader = 0;      // connect_leader, until connected or LOOKING
+    std::vector<Applied> applied; // the tree, as the txns applied in order
+    uint64_t n_appends = 0;       // for --break drop-append
+    uint64_t n_commits = 0;       // for --break skip-commit
+    int32_t last_sync = 0;        // the last DIFF/TRUNC/SNAP it received (WIRE_QP_*)
 };
 
 // One decision (a change to a role other than LOOKING), as reported.
@@ -129,6 +147,14 @@ struct Conn {
     std::vector<uint8_t> last_sent;
 };
 
+// A learner's quorum connection to its leader (both directions, each ordered
+// like a Conn, with the same delay model). Keyed (learner, leader).
+struct QConn {
+    bool is_up = false;
+    uint64_t gen = 0; // bumped on open and close: older packets die
+    Conn dir[2];      // [0] learner -> leader, [1] leader -> learner
+};
+
 // ---- Test-only breakage (the invariants must be able to fail) --------------
 
 enum Break {
@@ -139,6 +165,12 @@ enum Break {
     // Delivers every 5th notification to a node other than its destination
     // (possibly the sender itself) under its true sender id.
     BREAK_MISROUTE,
+    // The host loses every 4th append of a follower (it never reaches the
+    // disk) yet reports it durable: an acknowledged txn can be lost.
+    BREAK_DROP_APPEND,
+    // The host skips applying every 5th commit on a learner: its applied
+    // zxids skip one.
+    BREAK_SKIP_COMMIT,
 };
 
 // ---- The simulator ----------------------------------------------------------
@@ -157,13 +189,18 @@ struct EventLater {
 
 enum {
     TICK_MAX_MS = 50, // zab's contract: zab_tick at least every 50 ms
-    // The stand-in for initLimit/syncLimit x tickTime (5 x 2000 ms).
-    ROLE_TIMEOUT_MS = 10000,
+    // zoo.cfg's tickTime, initLimit, syncLimit, small so that scenarios
+    // stay fast: a role without its quorum or leader ends within 3 s.
+    SIM_TICK_MS = 200,
+    SIM_INIT_LIMIT = 10,
+    SIM_SYNC_LIMIT = 5,
+    ROLE_TIMEOUT_MS = SIM_TICK_MS * (SIM_INIT_LIMIT + SIM_SYNC_LIMIT),
+    CONNECT_RETRY_MS = 100, // a learner's host retries its connect this often
     // After the heal: two maximum notification intervals (a LOOKING server
     // may sleep that long twice: once before it hears the others, once before
-    // they hear its answer), a role timeout to clear a leader without a
-    // quorum, and a margin.
-    HEAL_BOUND_MS = 2 * ZAB_MAX_NOTIFICATION_INTERVAL_MS + ROLE_TIMEOUT_MS + 20000,
+    // they hear its answer), two role timeouts (a leader without a quorum
+    // steps down, a discovery that fails once), and a margin.
+    HEAL_BOUND_MS = 2 * ZAB_MAX_NOTIFICATION_INTERVAL_MS + 2 * ROLE_TIMEOUT_MS + 20000,
     QUIET_MS = 5000,      // stable this long after the heal: quiescent
     DELAY_CLEAN_MS = 200, // a delay beyond this makes the run unclean
 };
@@ -201,7 +238,23 @@ struct Sim {
     std::vector<Decision> decisions;
     size_t n_decisions_checked = 0;
     std::map<int64_t, int64_t> leader_of_el_epoch;
-    std::map<int64_t, int64_t> leader_of_peer_epoch; // the established-leader hook
+    std::map<int64_t, int64_t> leader_of_peer_epoch; // epoch -> its established leader
+
+    // Broadcast facts (sim_zab.cpp records them, invariants.cpp reads them).
+    std::map<int64_t, uint32_t> txn_sum; // zxid -> bytes' sum, of every txn applied anywhere
+    std::map<int64_t, int64_t> pred_of;  // zxid -> the zxid applied before it (final commits)
+    struct Proposal {
+        int64_t leader;
+        uint64_t incarnation;
+        uint32_t sum;
+    };
+    std::map<int64_t, Proposal> proposed; // the client's txns, by zxid
+    std::map<int64_t, uint32_t> acked;    // those the leader committed: acknowledged
+    uint64_t n_client_txns = 0;
+    // Violations found as they happen (by the glue), per invariant name.
+    std::map<std::string, std::string> violations;
+    void violate(const std::string &inv, const std::string &why);
+    bool is_quiescent = false; // set by the scenario/script: the final checks apply
 
     // Setup.
     void add_server(int64_t id, bool is_observer);
@@ -232,15 +285,38 @@ struct Sim {
     void heal_all(); // network, crashed and unstarted nodes; sets healed_at_ms
     void slow_conn(int64_t from, int64_t to, int64_t for_ms, int64_t extra_ms);
 
+    // Quorum connections.
+    std::map<std::pair<int64_t, int64_t>, QConn> qconns;
+    // A learner's host connects to leader (retrying every CONNECT_RETRY_MS
+    // while the learner still wants it and the leader is not LEADING or not
+    // reachable).
+    void qconnect(int64_t learner, int64_t leader, bool is_retry = false);
+    // Sends a quorum packet on the open connection between from and to;
+    // lost (and traced) when there is none.
+    void qsend(int64_t from, int64_t to, std::vector<uint8_t> bytes);
+    // Closes the connection between a and b (either orientation): its bytes
+    // stop at once; each end but `quiet` (the one that asked, and knows)
+    // learns it through zab_peer_down in an event of its own, 1..notice_ms
+    // later (a partition sends no FIN: its notice may come after zab's own
+    // timeouts, so both paths run).
+    void qclose(int64_t a, int64_t b, int64_t quiet, const char *why, int64_t notice_ms = 5);
+    void qclose_all(int64_t id, int64_t quiet, const char *why);
+    bool is_partitioning = false; // drop_conn: a partition's, noticed late
+
+    // The simulated client: the serving leader, if any, proposes one txn.
+    // Returns its zxid, or -1 when nobody serves.
+    int64_t client_propose();
+
     // Disk.
     void disk_sync(int64_t id);
 
     // Queries.
     size_t n_voters() const;
-    // A running server LEADING with a quorum of running, linked voters
-    // (itself included) FOLLOWING it; 0 when none.
+    // A running server LEADING and serving (established), with a quorum of
+    // running, linked voters (itself included) FOLLOWING it and serving
+    // (synced); 0 when none.
     int64_t leader() const;
-    bool all_follow(int64_t leader) const; // every running node decided for it
+    bool all_follow(int64_t leader) const; // every running node serves under it
 
     std::priority_queue<Event, std::vector<Event>, EventLater> q;
     uint64_t next_seq = 0;
@@ -253,9 +329,13 @@ void glue_start(Sim &s, Node &n);
 void glue_stop(Sim &s, Node &n);
 void glue_tick(Sim &s, Node &n);
 void glue_deliver(Sim &s, Node &to, int64_t from, const std::vector<uint8_t> &frame);
-void glue_conn_closed(Sim &s, Node &n, int64_t peer);
+void glue_qdeliver(Sim &s, Node &to, int64_t from, const std::vector<uint8_t> &bytes);
+void glue_peer_up(Sim &s, Node &n, int64_t peer);
+void glue_peer_down(Sim &s, Node &n, int64_t peer);
 void glue_persisted(Sim &s, Node &n, int64_t upto_zxid);
-// The established leader zab reports for n (after discovery), or false.
+// The client's txn on leader n: 0 and *zxid, or zab_propose's error.
+int glue_propose(Sim &s, Node &n, int64_t *zxid);
+// The established leader zab reports for n (LEADING and serving), or false.
 bool glue_established_leader(const Sim &s, const Node &n, int64_t *peer_epoch, int64_t *leader);
 const char *glue_role_name(int32_t role);
 

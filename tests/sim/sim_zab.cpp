@@ -1,13 +1,14 @@
 // sim_zab.cpp: everything the simulator says to zab and hears from it. The
 // rest of the simulator sees zab only through the Node fields kept here
-// (role, vote) and these glue_* functions, so discovery, sync and broadcast
-// extend this one file:
-//   - quorum packets: encode/decode with wire_qp_* in glue_drain/glue_deliver
-//     (a second frame kind on the same Conn);
-//   - txns and epochs to persist from the batch: Disk::append/set_epochs,
-//     then Sim::disk_sync; glue_persisted then calls zab_persisted;
-//   - commits: record them per node for the broadcast invariants;
-//   - the role-liveness stand-in below goes away once zab ends its own roles.
+// (role, vote, serving, applied) and these glue_* functions:
+//   - notifications and quorum packets are encoded on the way out and
+//     decoded (wire_el_*, wire_qp_peek/wire_qp_decode) before zab_step;
+//   - a batch is carried out in zab.h's order: truncate and epochs to the
+//     disk's synced state, appends to its unsynced tail (a sync follows,
+//     then zab_persisted), drops/connect/packets, commits to the node's
+//     applied list, role and serving changes (LOOKING closes every quorum
+//     connection of the node);
+//   - the client's txns go in through zab_next_zxid/zab_propose.
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -61,11 +62,117 @@ int64_t highest_voter(const Sim &s)
     return id;
 }
 
-// Hands one batch's actions to the simulated world, until zab has nothing.
+std::string hex(int64_t v)
+{
+    char b[32];
+    std::snprintf(b, sizeof b, "0x%" PRIx64, (uint64_t)v);
+    return b;
+}
+
+// Step 5 of a batch: apply one commit to n's tree (its applied list),
+// recording what the invariants check: zxid order, one txn per zxid, and
+// for a final commit the zxid applied before it (a node that skips one,
+// or applies a different history, disagrees with the others there).
+void apply(Sim &s, Node &n, const zab_txn &t, bool is_final)
+{
+    uint32_t sum = disk_sum(t.zxid, t.p, t.len);
+    std::string who = "node " + std::to_string(n.id);
+    int64_t prev = n.applied.empty() ? 0 : n.applied.back().zxid;
+    if (t.zxid <= prev)
+        s.violate("inv_applied_zxids_grow",
+                  who + " applied " + hex(t.zxid) + " after " + hex(prev));
+    auto it = s.txn_sum.find(t.zxid);
+    if (it == s.txn_sum.end())
+        s.txn_sum[t.zxid] = sum;
+    else if (it->second != sum)
+        s.violate("inv_committed_prefixes_agree",
+                  who + " applied other bytes as " + hex(t.zxid) + " than another node");
+    if (is_final) {
+        auto p = s.pred_of.find(t.zxid);
+        if (p == s.pred_of.end())
+            s.pred_of[t.zxid] = prev;
+        else if (p->second != prev)
+            s.violate("inv_applied_zxids_grow", who + " applied " + hex(t.zxid) + " after " +
+                                                    hex(prev) + ", another node after " +
+                                                    hex(p->second) + " (a txn skipped)");
+    }
+    n.applied.push_back(Applied{t.zxid, sum, is_final});
+    // The client's txn is acknowledged when its leader commits it (a quorum
+    // has logged it durably, so a quorum's synced disks must hold it).
+    auto pr = s.proposed.find(t.zxid);
+    if (is_final && pr != s.proposed.end() && pr->second.leader == n.id &&
+        pr->second.incarnation == n.incarnation && n.role == ZAB_ROLE_LEADING && n.is_serving &&
+        s.acked.count(t.zxid) == 0) {
+        s.acked[t.zxid] = sum;
+        size_t k = 0;
+        for (const auto &kv : s.nodes)
+            if (!kv.second.is_observer && kv.second.disk.has_synced(t.zxid, sum))
+                k++;
+        if (k <= s.n_voters() / 2)
+            s.violate("inv_acked_txns_never_lost",
+                      "txn " + hex(t.zxid) + " acknowledged with only " + std::to_string(k) +
+                          " voters' synced logs holding it");
+        s.trace("node " + std::to_string(n.id) + " acknowledges txn " + hex(t.zxid));
+    }
+}
+
+// Step 1: TRUNC. The log and the tree lose everything after zxid; only
+// tentative txns may go (a final commit taken back is a lost commit).
+void truncate(Sim &s, Node &n, int64_t zxid)
+{
+    s.trace("node " + std::to_string(n.id) + " truncates its log after " + hex(zxid));
+    n.disk.truncate(zxid);
+    while (!n.applied.empty() && n.applied.back().zxid > zxid) {
+        if (n.applied.back().is_final)
+            s.violate("inv_applied_zxids_grow", "node " + std::to_string(n.id) + " TRUNC to " +
+                                                    hex(zxid) + " takes back committed " +
+                                                    hex(n.applied.back().zxid));
+        n.applied.pop_back();
+    }
+}
+
+// Hands one batch's actions to the simulated world in zab.h's order, until
+// zab has nothing.
 void glue_drain(Sim &s, Node &n)
 {
     zab_batch b;
-    while (zab_ready(n.z, &b)) {
+    bool is_sync_needed = false;
+    while (n.z != nullptr && zab_ready(n.z, &b)) {
+        // 1. truncate and 2. epochs: synchronously durable before any packet.
+        if (b.has_truncate) {
+            truncate(s, n, b.truncate_zxid);
+            is_sync_needed = true; // in-flight syncs were cancelled
+        }
+        if (b.has_accepted_epoch || b.has_current_epoch) {
+            int64_t cur = b.has_current_epoch ? b.current_epoch : n.disk.current_epoch;
+            int64_t acc = b.has_accepted_epoch ? b.accepted_epoch : n.disk.accepted_epoch;
+            if (cur < n.disk.current_epoch || acc < n.disk.accepted_epoch)
+                s.violate("inv_applied_zxids_grow",
+                          "node " + std::to_string(n.id) + " was told to lower an epoch");
+            n.disk.set_epochs(cur, acc);
+        }
+        // 3. appends: the unsynced tail; a sync after the batch.
+        for (size_t i = 0; i < b.n_appends; i++) {
+            const zab_txn &t = b.appends[i];
+            n.n_appends++;
+            if (s.brk == BREAK_DROP_APPEND && n.role == ZAB_ROLE_FOLLOWING &&
+                n.n_appends % 4 == 0) {
+                s.n_broken++;
+                continue;
+            }
+            n.disk.append(t.zxid, t.p, t.len);
+            is_sync_needed = true;
+        }
+        // 4. drops, connect, quorum packets, notifications.
+        for (size_t i = 0; i < b.n_drops; i++)
+            s.qclose(n.id, b.drops[i], n.id, "zab dropped it");
+        if (b.has_connect) {
+            n.want_leader = b.connect_leader;
+            s.qconnect(n.id, b.connect_leader);
+        }
+        for (size_t i = 0; i < b.n_qsends; i++)
+            s.qsend(n.id, b.qsends[i].to,
+                    std::vector<uint8_t>(b.qsends[i].p, b.qsends[i].p + b.qsends[i].len));
         for (size_t i = 0; i < b.n_sends; i++) {
             const zab_send &snd = b.sends[i];
             if (snd.to == n.id) {
@@ -101,6 +208,20 @@ void glue_drain(Sim &s, Node &n)
             }
             wire_wr_fini(&w);
         }
+        // 5. commits, in order. Those that come with the change to a role
+        // are its log's uncommitted tail, applied as ZooKeeper reloads its
+        // database: tentative (a TRUNC may take them back).
+        bool is_entering = b.has_role_change && b.role_change.role != ZAB_ROLE_LOOKING;
+        for (size_t i = 0; i < b.n_commits; i++) {
+            n.n_commits++;
+            if (s.brk == BREAK_SKIP_COMMIT && !is_entering && n.role != ZAB_ROLE_LEADING &&
+                n.n_commits % 5 == 0) {
+                s.n_broken++;
+                continue;
+            }
+            apply(s, n, b.commits[i], !is_entering);
+        }
+        // 6. role, serving, errors.
         if (b.has_role_change) {
             const zab_role_change &rc = b.role_change;
             s.trace("node " + std::to_string(n.id) + " " + glue_role_name(rc.role) + " " +
@@ -109,56 +230,33 @@ void glue_drain(Sim &s, Node &n)
             n.vote = rc.vote;
             s.history_add((uint64_t)n.id << 8 | (uint64_t)rc.role);
             s.history_add((uint64_t)rc.vote.leader);
-            n.role_bad_since_ms = -1;
             s.last_role_change_ms = s.now_ms;
-            if (rc.role != ZAB_ROLE_LOOKING)
+            if (rc.role == ZAB_ROLE_LOOKING) {
+                // zab.h: the host closes every quorum connection.
+                n.want_leader = 0;
+                s.qclose_all(n.id, n.id, "role ended");
+            } else {
                 n.decided_at_step = s.n_steps;
-            if (rc.role != ZAB_ROLE_LOOKING)
                 s.decisions.push_back(Decision{n.id, rc.role, rc.vote, s.now_ms, s.is_clean});
+            }
         }
+        if (b.has_serving) {
+            if (b.is_serving != n.is_serving)
+                s.trace("node " + std::to_string(n.id) +
+                        (b.is_serving ? " serves, epoch " : " stops serving, epoch ") +
+                        std::to_string(zab_current_epoch(n.z)));
+            n.is_serving = b.is_serving;
+            s.history_add((uint64_t)n.id << 8 | 0x80 | (uint64_t)b.is_serving);
+            s.last_role_change_ms = s.now_ms;
+        }
+        for (size_t i = 0; i < b.n_errors; i++)
+            s.trace("node " + std::to_string(n.id) + " zab error " +
+                    std::to_string(b.errors[i].code) + " (peer " +
+                    std::to_string(b.errors[i].peer) + "): " + b.errors[i].what);
         zab_advance(n.z, &b);
     }
-}
-
-// The stand-in for what the quorum port will do (QuorumPeer's Follower,
-// Observer and Leader loops): a learner whose leader is unreachable or not
-// leading, or a leader without a quorum of followers, goes back to LOOKING
-// after ROLE_TIMEOUT_MS (at once when its connection to the leader closes,
-// in glue_conn_closed). It reads the other nodes' state directly where the
-// real protocol learns it from packets. Without it a follower of a crashed
-// leader would follow it forever, because today's zab ends no role itself.
-void role_liveness(Sim &s, Node &n)
-{
-    bool is_ok = true;
-    if (n.role == ZAB_ROLE_FOLLOWING || n.role == ZAB_ROLE_OBSERVING) {
-        auto it = s.nodes.find(n.vote.leader);
-        is_ok = it != s.nodes.end() && s.linked(n.id, n.vote.leader) &&
-                it->second.role == ZAB_ROLE_LEADING;
-    } else if (n.role == ZAB_ROLE_LEADING) {
-        size_t k = 0;
-        for (const auto &kv : s.nodes) {
-            const Node &f = kv.second;
-            if (f.is_observer)
-                continue;
-            if (f.id == n.id ||
-                (s.linked(n.id, f.id) && f.role == ZAB_ROLE_FOLLOWING && f.vote.leader == n.id))
-                k++;
-        }
-        is_ok = k > s.n_voters() / 2;
-    }
-    if (is_ok) {
-        n.role_bad_since_ms = -1;
-        return;
-    }
-    if (n.role_bad_since_ms < 0) {
-        n.role_bad_since_ms = s.now_ms;
-        return;
-    }
-    if (s.now_ms - n.role_bad_since_ms >= ROLE_TIMEOUT_MS) {
-        s.trace("node " + std::to_string(n.id) + ": " + glue_role_name(n.role) +
-                " role lost its quorum or leader, back to looking");
-        (void)zab_start_election(n.z, n.disk.last_zxid(), n.disk.current_epoch);
-    }
+    if (is_sync_needed)
+        s.disk_sync(n.id);
 }
 
 } // namespace
@@ -177,6 +275,30 @@ void glue_start(Sim &s, Node &n)
     cfg.accepted_epoch = n.disk.accepted_epoch;
     cfg.seed = s.rng.next();
     cfg.now_ms = s.now_ms;
+    cfg.tick_ms = SIM_TICK_MS;
+    cfg.init_limit = SIM_INIT_LIMIT;
+    cfg.sync_limit = SIM_SYNC_LIMIT;
+    // The surviving log is the committed window (no snapshots in the sim:
+    // it follows zxid 0), and the tree is rebuilt from it: every record
+    // applied again, tentatively.
+    std::vector<zab_txn> log;
+    n.applied.clear();
+    for (const DiskRec &r : n.disk.recs) {
+        log.push_back(zab_txn{r.zxid, r.bytes.data(), r.bytes.size()});
+        n.applied.push_back(Applied{r.zxid, r.sum, false});
+        auto it = s.txn_sum.find(r.zxid);
+        if (it == s.txn_sum.end())
+            s.txn_sum[r.zxid] = r.sum;
+        else if (it->second != r.sum)
+            s.violate("inv_committed_prefixes_agree", "node " + std::to_string(n.id) +
+                                                          " restarts with other bytes as " +
+                                                          hex(r.zxid) + " than another applied");
+    }
+    cfg.log = log.data();
+    cfg.n_log = log.size();
+    cfg.log_base_zxid = 0;
+    n.is_serving = false;
+    n.want_leader = 0;
     n.z = zab_new(&cfg);
     if (n.z == nullptr) {
         std::fprintf(stderr, "zabsim: zab_new refused the config of node %" PRId64 "\n", n.id);
@@ -193,13 +315,13 @@ void glue_stop(Sim &s, Node &n)
     n.z = nullptr;
     n.role = ZAB_ROLE_LOOKING;
     n.vote = zab_vote{};
+    n.is_serving = false;
+    n.want_leader = 0;
 }
 
 void glue_tick(Sim &s, Node &n)
 {
     zab_tick(n.z, s.now_ms);
-    glue_drain(s, n);
-    role_liveness(s, n);
     glue_drain(s, n);
 }
 
@@ -240,32 +362,102 @@ void glue_deliver(Sim &s, Node &to, int64_t from, const std::vector<uint8_t> &fr
     glue_drain(s, *dst);
 }
 
-void glue_conn_closed(Sim &s, Node &n, int64_t peer)
+void glue_qdeliver(Sim &s, Node &to, int64_t from, const std::vector<uint8_t> &bytes)
 {
-    if ((n.role == ZAB_ROLE_FOLLOWING || n.role == ZAB_ROLE_OBSERVING) && n.vote.leader == peer) {
-        s.trace("node " + std::to_string(n.id) + ": connection to leader " + std::to_string(peer) +
-                " closed, back to looking");
-        (void)zab_start_election(n.z, n.disk.last_zxid(), n.disk.current_epoch);
-        glue_drain(s, n);
+    // The quorum port has no frame: wire_qp_peek finds where a packet ends
+    // (the simulator delivers one packet per event, so it must be all).
+    size_t len = 0;
+    int rc = wire_qp_peek(bytes.data(), bytes.size(), 1 << 21, &len);
+    zab_msg m = {};
+    m.from = from;
+    m.type = ZAB_MSG_QUORUM;
+    wire_rd r;
+    wire_rd_init(&r, bytes.data(), bytes.size(), 1 << 21);
+    if (rc != 1 || len != bytes.size() || wire_qp_decode(&r, &m.qp) != 0) {
+        s.fail_inv = "wire_qp_roundtrip";
+        s.fail_why = "a quorum packet from " + std::to_string(from) + " did not decode";
+        return;
     }
+    if (s.is_verbose)
+        s.trace("qrecv " + std::to_string(from) + "->" + std::to_string(to.id) + " type " +
+                std::to_string(m.qp.type) + " zxid " + hex(m.qp.zxid));
+    if (m.qp.type == WIRE_QP_DIFF || m.qp.type == WIRE_QP_TRUNC || m.qp.type == WIRE_QP_SNAP)
+        to.last_sync = m.qp.type; // for the scripts' expect sync
+    rc = zab_step(to.z, &m);
+    wire_qp_fini(&m.qp);
+    if (rc != 0)
+        s.trace("node " + std::to_string(to.id) + ": zab_step(quorum from " + std::to_string(from) +
+                ") returned " + std::to_string(rc));
+    glue_drain(s, to);
+    // zab.h: a packet refused as bad means the host closes that connection.
+    if ((rc == ZERR_BADARGUMENTS || rc == ZERR_MARSHALLINGERROR) && to.state == NODE_UP)
+        s.qclose(to.id, from, 0, "zab refused a packet");
+}
+
+void glue_peer_up(Sim &s, Node &n, int64_t peer)
+{
+    (void)zab_peer_up(n.z, peer);
+    glue_drain(s, n);
+}
+
+void glue_peer_down(Sim &s, Node &n, int64_t peer)
+{
+    (void)zab_peer_down(n.z, peer);
+    glue_drain(s, n);
 }
 
 void glue_persisted(Sim &s, Node &n, int64_t upto_zxid)
 {
-    // zab has no zab_persisted yet (election writes nothing); once broadcast
-    // exists this is where the durable point reaches it.
-    char b[64];
-    std::snprintf(b, sizeof b, "durable through 0x%" PRIx64, (uint64_t)upto_zxid);
-    s.trace("node " + std::to_string(n.id) + " " + b + " (zab has no zab_persisted yet)");
+    if (s.is_verbose)
+        s.trace("node " + std::to_string(n.id) + " durable through " + hex(upto_zxid));
+    zab_persisted(n.z, upto_zxid);
+    glue_drain(s, n);
+}
+
+int glue_propose(Sim &s, Node &n, int64_t *zxid_out)
+{
+    int64_t zxid = zab_next_zxid(n.z);
+    if (zxid < 0)
+        return ZERR_NOTREADONLY;
+    // A setData of /sim/kN by a client, as the request pipeline would log
+    // it: TxnHeader, then SetDataTxn.
+    uint64_t k = ++s.n_client_txns;
+    std::string path = "/sim/k" + std::to_string(k % 7);
+    std::string data = "v" + std::to_string(k);
+    wire_wr w;
+    wire_wr_init(&w);
+    wire_txn_hdr h = {0x5151, (int32_t)k, zxid, s.now_ms, WIRE_OP_SETDATA};
+    wire_txn_hdr_encode(&w, &h);
+    wire_txn t = {};
+    t.type = WIRE_OP_SETDATA;
+    t.path = wire_str{path.data(), (int32_t)path.size()};
+    t.data = wire_buf{(const uint8_t *)data.data(), (int32_t)data.size()};
+    t.version = (int32_t)k;
+    wire_txn_body_encode(&w, &t);
+    int rc = wire_wr_err(&w);
+    int64_t got = -1;
+    if (rc == 0)
+        rc = zab_propose(n.z, w.p, w.len, &got);
+    if (rc == 0) {
+        s.proposed[got] = Sim::Proposal{n.id, n.incarnation, disk_sum(got, w.p, w.len)};
+        s.trace("client: node " + std::to_string(n.id) + " proposes txn " + hex(got));
+        *zxid_out = got;
+    } else {
+        s.trace("client: node " + std::to_string(n.id) + " refused a txn: " + std::to_string(rc));
+    }
+    wire_wr_fini(&w);
+    glue_drain(s, n);
+    return rc;
 }
 
 bool glue_established_leader(const Sim &s, const Node &n, int64_t *peer_epoch, int64_t *leader)
 {
-    // HOOK: zab reports no established leader today (FLE's decision is not
-    // one: discovery establishes it). When zab.h grows one (say a role
-    // change flagged established, or zab_established_get), return it here
-    // and inv_one_established_leader_per_epoch becomes active by itself.
-    return false;
+    // Discovery and sync establish a leader: zab reports it serving.
+    if (n.z == nullptr || n.role != ZAB_ROLE_LEADING || !n.is_serving)
+        return false;
+    *peer_epoch = zab_current_epoch(n.z);
+    *leader = n.id;
+    return true;
 }
 
 } // namespace sim

@@ -1,7 +1,8 @@
 // zabsim: runs seeds of a scenario, or testdata scripts, on the simulator.
 //
 //   zabsim --scenario NAME --seed N [--seeds COUNT] [--verbose]
-//          [--fault-ms MS] [--break corrupt-vote|misroute] [--expect-fail INV]
+//          [--fault-ms MS] [--break corrupt-vote|misroute|drop-append|skip-commit] [--expect-fail
+//          INV]
 //          [--check-determinism]
 //   zabsim --script FILE...
 //
@@ -23,11 +24,13 @@ namespace
 
 int usage()
 {
-    std::fprintf(stderr, "usage: zabsim --scenario NAME|all --seed N [--seeds COUNT] [--verbose]\n"
-                         "              [--fault-ms MS] [--break corrupt-vote|misroute]\n"
-                         "              [--expect-fail INVARIANT] [--check-determinism]\n"
-                         "       zabsim [--verbose] --script FILE...\n"
-                         "scenarios:");
+    std::fprintf(
+        stderr,
+        "usage: zabsim --scenario NAME|all --seed N [--seeds COUNT] [--verbose]\n"
+        "              [--fault-ms MS] [--break corrupt-vote|misroute|drop-append|skip-commit]\n"
+        "              [--expect-fail INVARIANT] [--check-determinism]\n"
+        "       zabsim [--verbose] --script FILE...\n"
+        "scenarios:");
     for (size_t i = 0; sim::k_scenarios[i]; i++)
         std::fprintf(stderr, " %s", sim::k_scenarios[i]);
     std::fprintf(stderr, "\n");
@@ -36,9 +39,11 @@ int usage()
 
 const char *break_name(sim::Break b)
 {
-    return b == sim::BREAK_CORRUPT_VOTE ? "corrupt-vote"
-           : b == sim::BREAK_MISROUTE   ? "misroute"
-                                        : "";
+    return b == sim::BREAK_CORRUPT_VOTE  ? "corrupt-vote"
+           : b == sim::BREAK_MISROUTE    ? "misroute"
+           : b == sim::BREAK_DROP_APPEND ? "drop-append"
+           : b == sim::BREAK_SKIP_COMMIT ? "skip-commit"
+                                         : "";
 }
 
 } // namespace
@@ -74,6 +79,10 @@ int main(int argc, char **argv)
                 o.brk = sim::BREAK_CORRUPT_VOTE;
             else if (b == "misroute")
                 o.brk = sim::BREAK_MISROUTE;
+            else if (b == "drop-append")
+                o.brk = sim::BREAK_DROP_APPEND;
+            else if (b == "skip-commit")
+                o.brk = sim::BREAK_SKIP_COMMIT;
             else
                 return usage();
         } else if (a == "--script") {
