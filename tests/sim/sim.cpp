@@ -549,7 +549,10 @@ void Sim::disk_sync(int64_t id)
     Node &n = nodes.at(id);
     size_t upto = n.disk.recs.size();
     uint64_t gen = n.disk.gen;
-    at(now_ms + 1 + (int64_t)rng.below(20), [this, id, upto, gen] {
+    // Mostly quick; one sync in ten is slow (a busy disk), so commits wait on
+    // durability and crashes find more in the unsynced tail.
+    int64_t latency = rng.chance(10) ? 1 + (int64_t)rng.below(1000) : 1 + (int64_t)rng.below(20);
+    at(now_ms + latency, [this, id, upto, gen] {
         Node &n = nodes.at(id);
         if (n.disk.gen != gen || n.state != NODE_UP)
             return; // a crash (or a TRUNC) came first: this sync means nothing
@@ -673,9 +676,9 @@ void random_fault(Sim &s, const Plan &p, const std::vector<int64_t> &ids)
 {
     std::vector<int> kinds;
     if (p.has_crash)
-        kinds.insert(kinds.end(), {0, 0, 1});
+        kinds.insert(kinds.end(), {0, 0, 1, 6});
     if (p.has_partition)
-        kinds.insert(kinds.end(), {2, 2, 3});
+        kinds.insert(kinds.end(), {2, 2, 3, 7});
     if (p.has_drop)
         kinds.push_back(4);
     if (p.has_slow)
@@ -722,6 +725,33 @@ void random_fault(Sim &s, const Plan &p, const std::vector<int64_t> &ids)
             s.slow_conn(a, b, 1000 + (int64_t)s.rng.below(20000), (int64_t)s.rng.below(2000));
         break;
     }
+    case 6: { // the serving leader crashes right after a burst of txns
+        for (int i = 0, k = 1 + (int)s.rng.below(4); i < k; i++)
+            (void)s.client_propose();
+        int64_t l = 0;
+        for (int64_t id : ids)
+            if (s.is_up(id) && s.nodes.at(id).role == ZAB_ROLE_LEADING)
+                l = id;
+        if (l == 0)
+            break;
+        int64_t when = s.now_ms + (int64_t)s.rng.below(30); // mid-broadcast
+        s.at(when, [&s, l] { s.crash(l); });
+        s.at(when + 100 + (int64_t)s.rng.below(20000), [&s, l] {
+            if (s.nodes.at(l).state == NODE_CRASHED)
+                s.start(l);
+        });
+        break;
+    }
+    case 7: { // the leader alone on one side, after a burst of txns
+        for (int i = 0, k = 1 + (int)s.rng.below(4); i < k; i++)
+            (void)s.client_propose();
+        std::vector<std::vector<int64_t>> sides(2);
+        for (int64_t id : ids)
+            sides[s.is_up(id) && s.nodes.at(id).role == ZAB_ROLE_LEADING ? 0 : 1].push_back(id);
+        if (!sides[0].empty())
+            s.partition(sides);
+        break;
+    }
     }
 }
 
@@ -732,6 +762,7 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
     Sim s(o.seed);
     s.is_verbose = o.is_verbose;
     s.brk = o.brk;
+    s.is_flushing_at_role_end = o.is_flushing_at_role_end;
     Plan p;
     if (!plan_of(name, s.rng, &p))
         return -1;

@@ -171,6 +171,9 @@ enum Break {
     // The host skips applying every 5th commit on a learner: its applied
     // zxids skip one.
     BREAK_SKIP_COMMIT,
+    // The host never makes the epochs durable: a restart reads 0 for both,
+    // so a later discovery can pick an epoch already established.
+    BREAK_FORGET_EPOCHS,
 };
 
 // ---- The simulator ----------------------------------------------------------
@@ -219,6 +222,13 @@ struct Sim {
     bool is_verbose = false;
     Break brk = BREAK_NONE;
     uint64_t n_broken = 0; // messages the breakage touched
+    // When a role ends (a batch changes it to LOOKING) the host makes its
+    // log's unsynced tail durable before that batch's packets leave, as
+    // ZooKeeper's zk.shutdown() does (SyncRequestProcessor.shutdown
+    // flushes). zab.h does not ask for it, but without it an acknowledged
+    // txn can be lost (crash seed 113; tests/sim/README.md): false runs the
+    // host with only what zab.h asks (--no-role-end-flush).
+    bool is_flushing_at_role_end = true;
 
     std::map<int64_t, Node> nodes; // by id; iteration in id order
     std::vector<zab_server> servers;
@@ -359,6 +369,7 @@ struct RunOpts {
     int64_t fault_ms = 300000; // the window of random faults
     bool is_verbose = false;
     Break brk = BREAK_NONE;
+    bool is_flushing_at_role_end = true;
     uint64_t *history_hash_out = nullptr; // when set, receives the run's hash
 };
 

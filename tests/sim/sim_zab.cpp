@@ -137,7 +137,17 @@ void glue_drain(Sim &s, Node &n)
 {
     zab_batch b;
     bool is_sync_needed = false;
+    int64_t flushed_upto = -1;
     while (n.z != nullptr && zab_ready(n.z, &b)) {
+        // 0. A role ends: flush the log before this batch's votes leave
+        // (they carry its last zxid), as ZooKeeper's shutdown does.
+        if (s.is_flushing_at_role_end && b.has_role_change &&
+            b.role_change.role == ZAB_ROLE_LOOKING && n.disk.n_synced < n.disk.recs.size()) {
+            n.disk.complete_sync(n.disk.recs.size());
+            flushed_upto = n.disk.last_zxid();
+            s.trace("node " + std::to_string(n.id) + " role ended: log flushed through " +
+                    hex(flushed_upto));
+        }
         // 1. truncate and 2. epochs: synchronously durable before any packet.
         if (b.has_truncate) {
             truncate(s, n, b.truncate_zxid);
@@ -257,6 +267,10 @@ void glue_drain(Sim &s, Node &n)
     }
     if (is_sync_needed)
         s.disk_sync(n.id);
+    if (flushed_upto >= 0 && n.z != nullptr) {
+        zab_persisted(n.z, flushed_upto);
+        glue_drain(s, n);
+    }
 }
 
 } // namespace
@@ -271,6 +285,10 @@ void glue_start(Sim &s, Node &n)
     cfg.config = (const uint8_t *)s.config_text.data();
     cfg.config_len = s.config_text.size();
     cfg.last_logged_zxid = n.disk.last_zxid();
+    if (s.brk == BREAK_FORGET_EPOCHS && n.incarnation > 1) {
+        n.disk.set_epochs(0, 0);
+        s.n_broken++;
+    }
     cfg.current_epoch = n.disk.current_epoch;
     cfg.accepted_epoch = n.disk.accepted_epoch;
     cfg.seed = s.rng.next();

@@ -1,9 +1,10 @@
 // zabsim: runs seeds of a scenario, or testdata scripts, on the simulator.
 //
 //   zabsim --scenario NAME --seed N [--seeds COUNT] [--verbose]
-//          [--fault-ms MS] [--break corrupt-vote|misroute|drop-append|skip-commit] [--expect-fail
-//          INV]
-//          [--check-determinism]
+//          [--fault-ms MS] [--expect-fail INV] [--check-determinism]
+//          [--break corrupt-vote|misroute|drop-append|skip-commit|
+//                 forget-epochs]
+//          [--no-role-end-flush]
 //   zabsim --script FILE...
 //
 // One line per failing seed: the invariant, the step, the simulated time and
@@ -27,8 +28,9 @@ int usage()
     std::fprintf(
         stderr,
         "usage: zabsim --scenario NAME|all --seed N [--seeds COUNT] [--verbose]\n"
-        "              [--fault-ms MS] [--break corrupt-vote|misroute|drop-append|skip-commit]\n"
-        "              [--expect-fail INVARIANT] [--check-determinism]\n"
+        "              [--fault-ms MS] [--break corrupt-vote|misroute|drop-append|skip-commit|\n"
+        "                       forget-epochs]\n"
+        "              [--expect-fail INVARIANT] [--check-determinism] [--no-role-end-flush]\n"
         "       zabsim [--verbose] --script FILE...\n"
         "scenarios:");
     for (size_t i = 0; sim::k_scenarios[i]; i++)
@@ -39,11 +41,12 @@ int usage()
 
 const char *break_name(sim::Break b)
 {
-    return b == sim::BREAK_CORRUPT_VOTE  ? "corrupt-vote"
-           : b == sim::BREAK_MISROUTE    ? "misroute"
-           : b == sim::BREAK_DROP_APPEND ? "drop-append"
-           : b == sim::BREAK_SKIP_COMMIT ? "skip-commit"
-                                         : "";
+    return b == sim::BREAK_CORRUPT_VOTE    ? "corrupt-vote"
+           : b == sim::BREAK_MISROUTE      ? "misroute"
+           : b == sim::BREAK_DROP_APPEND   ? "drop-append"
+           : b == sim::BREAK_SKIP_COMMIT   ? "skip-commit"
+           : b == sim::BREAK_FORGET_EPOCHS ? "forget-epochs"
+                                           : "";
 }
 
 } // namespace
@@ -69,6 +72,8 @@ int main(int argc, char **argv)
             o.fault_ms = std::strtoll(argv[++i], nullptr, 0);
         else if (a == "--check-determinism")
             is_checking_determinism = true;
+        else if (a == "--no-role-end-flush")
+            o.is_flushing_at_role_end = false;
         else if (a == "--verbose")
             o.is_verbose = true;
         else if (a == "--expect-fail" && has_val)
@@ -83,6 +88,8 @@ int main(int argc, char **argv)
                 o.brk = sim::BREAK_DROP_APPEND;
             else if (b == "skip-commit")
                 o.brk = sim::BREAK_SKIP_COMMIT;
+            else if (b == "forget-epochs")
+                o.brk = sim::BREAK_FORGET_EPOCHS;
             else
                 return usage();
         } else if (a == "--script") {
@@ -152,6 +159,8 @@ int main(int argc, char **argv)
                                  std::to_string(r.seed) + " --verbose";
             if (o.fault_ms != default_fault_ms)
                 replay += " --fault-ms " + std::to_string(o.fault_ms);
+            if (!o.is_flushing_at_role_end)
+                replay += " --no-role-end-flush";
             if (o.brk != sim::BREAK_NONE)
                 replay += std::string(" --break ") + break_name(o.brk);
             std::printf("FAIL %s seed %" PRIu64 ": %s; replay: %s\n", name.c_str(), r.seed,
