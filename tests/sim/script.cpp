@@ -15,7 +15,8 @@
 //                              first lost record may survive torn)
 //   restart 2                  start it again from what its disk kept
 //   tick MS                    run the simulation MS simulated milliseconds
-//   deliver                    run until no message is in flight (at most 60 s)
+//   deliver                    run until no notification is in flight (at most
+//                              60 s; quorum connections PING, never quiet)
 //   partition 1 | 2 3          cut the network into sides ('|' separates them)
 //   heal                       rejoin the network
 //   drop 1 2                   close the connection between 1 and 2

@@ -275,7 +275,7 @@ struct Sim {
     void at(int64_t at_ms, std::function<void()> fn);
     bool step();                    // one event, then the invariants; false when none
     bool run_until(int64_t end_ms); // false on a failure
-    size_t n_in_flight() const;
+    size_t n_in_flight() const;     // notifications (quorum links never go quiet)
 
     // Nodes.
     void start(int64_t id); // a first start or a restart from the disk

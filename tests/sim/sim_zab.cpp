@@ -7,7 +7,8 @@
 //     disk's synced state, appends to its unsynced tail (a sync follows,
 //     then zab_persisted), drops/connect/packets, commits to the node's
 //     applied list, role and serving changes (LOOKING closes every quorum
-//     connection of the node);
+//     connection of the node, and first flushes the log, as ZooKeeper's
+//     shutdown does: Sim::is_flushing_at_role_end);
 //   - the client's txns go in through zab_next_zxid/zab_propose.
 #include <cinttypes>
 #include <cstdio>
