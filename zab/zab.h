@@ -1,7 +1,8 @@
 /*
- * zab: the ZAB core as a state machine that does no I/O. Today it holds Fast
- * Leader Election (ZooKeeper 3.8's FastLeaderElection); discovery, sync and
- * broadcast grow into the same object later.
+ * zab: the ZAB core as a state machine that does no I/O: Fast Leader
+ * Election (ZooKeeper 3.8's FastLeaderElection, election.c), then the
+ * leader's discovery, sync and broadcast (Leader + LearnerHandler,
+ * leader.c) and the learner's (Learner + Follower + Observer, learner.c).
  *
  * How the host (server/, or the simulator) drives it:
  *   - z = zab_new(&cfg): my id, the ensemble, this server's learner type,
@@ -9,8 +10,10 @@
  *     election starts at once (the server boots LOOKING, as ZooKeeper's does).
  *   - Every message from a peer, decoded: zab_step(z, &msg).
  *   - At least every 50 ms: zab_tick(z, now_ms).
- *   - After any of those: while (zab_ready(z, &b)) { send b.sends[i].notif to
- *     b.sends[i].to; act on b.role_change; zab_advance(z, &b); }
+ *   - Quorum connections opening and closing: zab_peer_up / zab_peer_down;
+ *     the log's durability: zab_persisted; a leader's writes: zab_propose.
+ *   - After any of those: while (zab_ready(z, &b)) { do what b says, in the
+ *     order zab_batch gives; zab_advance(z, &b); }
  *   - When a role ends (the leader is lost, sync fails, ...):
  *     zab_start_election(z, last_logged_zxid, current_epoch).
  *
@@ -81,6 +84,13 @@ typedef struct zab_vote {
  * never newer lives inside the election, which knows the voters. */
 bool zab_vote_newer(const zab_vote *a, const zab_vote *b);
 
+/* A txn as the log holds it. */
+typedef struct zab_txn {
+    int64_t zxid;
+    const uint8_t *p;
+    size_t len;
+} zab_txn;
+
 /* ---- Configuration ----------------------------------------------------------- */
 
 typedef struct zab_server {
@@ -102,6 +112,24 @@ typedef struct zab_config {
     int64_t accepted_epoch; /* kept for discovery (not used by election) */
     uint64_t seed;
     int64_t now_ms; /* the host's monotonic clock at creation */
+    /* Added for discovery, sync and broadcast. tick_ms is zoo.cfg's tickTime
+     * (0: 2000); init_limit and sync_limit are in ticks (0: 10 and 5, the
+     * sample zoo.cfg's). */
+    int32_t tick_ms;
+    int32_t init_limit;
+    int32_t sync_limit;
+    /* The committed-log window DIFF serves from (ZooKeeper's committedLog):
+     * the txns in my log after log_base_zxid (the zxid of the snapshot they
+     * follow, or of an earlier txn), in zxid order, copied. Everything in my
+     * log counts as committed at start, as ZooKeeper loads its whole log into
+     * the tree. The last one's zxid must be last_logged_zxid (when any).
+     * zab keeps at most window_max committed txns (0: 500, ZooKeeper's
+     * commitLogCount), dropping the oldest. A learner behind the window
+     * needs SNAP. */
+    const zab_txn *log;
+    size_t n_log;
+    int64_t log_base_zxid;
+    int32_t window_max;
 } zab_config;
 
 /* ---- Lifetime ------------------------------------------------------------------ */
@@ -117,7 +145,9 @@ void zab_free(zab *z); /* NULL is a no-op */
 
 enum zab_msg_type {
     ZAB_MSG_NOTIFICATION = 1, /* election port (3888) */
-    ZAB_MSG_QUORUM = 2,       /* quorum port (2888): not handled yet */
+    ZAB_MSG_QUORUM = 2,       /* quorum port (2888): qp, decoded wire_qp */
+    ZAB_MSG_PEER_UP = 3,      /* = zab_peer_up(z, from) */
+    ZAB_MSG_PEER_DOWN = 4,    /* = zab_peer_down(z, from) */
 };
 
 /* One decoded message from peer `from`. Borrowed for the call only: zab
@@ -132,12 +162,62 @@ typedef struct zab_msg {
 
 /* Feeds one message at the time of the last zab_tick. Notifications are
  * handled in every role (a server that is not LOOKING answers a LOOKING peer
- * with its current vote). Returns 0; ZERR_UNIMPLEMENTED for a quorum packet
- * in a role whose step is not written yet (FOLLOWING, LEADING, OBSERVING: the
- * packet is dropped); ZERR_BADARGUMENTS for a quorum packet while LOOKING or
- * an unknown type; ZERR_NOMEM if a reply could not be queued (lost, as on a
- * lossy network). */
+ * with its current vote). Quorum packets are run by the role (leader.c,
+ * learner.c). Returns 0; ZERR_BADARGUMENTS for a quorum packet while
+ * LOOKING, from a server not in the ensemble, or an unknown type;
+ * ZERR_MARSHALLINGERROR for a packet whose data does not decode (the role
+ * treats it as the peer's failure); ZERR_NOMEM if a reply could not be
+ * queued (lost, as on a lossy network). A packet that ends the role (a
+ * learner refused, an older epoch, ...) returns 0 and reports why in the
+ * batch's errors.
+ *
+ * Quorum connections belong to the host. A learner's host connects to the
+ * leader's quorum port when a batch says connect_leader, and reports
+ * zab_peer_up(z, leader) once connected (zab then sends FOLLOWERINFO or
+ * OBSERVERINFO); a failed connect is the host's to retry until the
+ * learner's initLimit runs out. A leader's host accepts connections whose
+ * sid it learns from the first packet (FOLLOWERINFO/OBSERVERINFO: decode
+ * its data with wire_learner_info_decode) and passes that sid as `from` for
+ * every packet on the connection; zab_peer_up is a no-op on a leader. Any
+ * side reports zab_peer_down(z, sid) when a quorum connection closes; a
+ * learner losing its leader returns to LOOKING, a leader forgets the
+ * learner. When the role changes to LOOKING the host closes every quorum
+ * connection (zab lists the ones it knows in drops; a learner's that never
+ * sent LearnerInfo it does not know). A quorum packet refused with
+ * ZERR_BADARGUMENTS or ZERR_MARSHALLINGERROR means the host closes that
+ * connection.
+ *
+ * Not zab's: REQUEST and REVALIDATE on a leader, SYNC and REVALIDATE on a
+ * learner (the request pipeline and the session table answer them), and
+ * the session touches in a learner's PING. The host handles those itself;
+ * given one, zab returns ZERR_UNIMPLEMENTED and logs it in errors. The
+ * host still passes a learner's PING to its leader's zab (liveness). */
 int zab_step(zab *z, const zab_msg *m);
+int zab_peer_up(zab *z, int64_t sid);
+int zab_peer_down(zab *z, int64_t sid);
+
+/* The host's log made txns durable through upto_zxid (in zxid order: every
+ * appended txn at or below it). A learner ACKs them (after NEWLEADER), a
+ * leader counts its own ACK. */
+void zab_persisted(zab *z, int64_t upto_zxid);
+
+/* The zxid the next zab_propose assigns (epoch << 32 | counter+1), or -1
+ * when I cannot propose (not LEADING, or not established yet). The txn
+ * bytes carry the zxid in their TxnHeader (and the tree digest after it may
+ * depend on it), so the host asks for it before it builds the txn: prep
+ * with zab_next_zxid, encode, then zab_propose. */
+int64_t zab_next_zxid(const zab *z);
+
+/* A leader proposes txn (TxnHeader + record [+ TxnDigest], as the log holds
+ * it; opaque but for the header's zxid, which must be zab_next_zxid: bytes
+ * 12..19). Copies it; queues it to append, PROPOSALs to the synced
+ * followers; commits come back in a later batch. 0 with *zxid_out set;
+ * ZERR_NOTREADONLY when not a serving leader; ZERR_BADARGUMENTS for a txn
+ * shorter than a TxnHeader or with another zxid; ZERR_NOMEM. When the
+ * counter would reach 0xffffffff the leader steps down (a new epoch needs
+ * an election, as Leader.propose's XidRolloverException) and this returns
+ * ZERR_CONNECTIONLOSS. */
+int zab_propose(zab *z, const uint8_t *txn, size_t len, int64_t *zxid_out);
 
 /* The host's monotonic time, at least every 50 ms; fires due deadlines
  * (notification resend with doubling back-off, the end of finalizeWait).
@@ -169,19 +249,77 @@ typedef struct zab_role_change {
     zab_vote vote;
 } zab_role_change;
 
-/* What the host must do. Later: epochs and txns to persist, commits. */
+/* A quorum packet for peer `to`, encoded (wire_qp_encode: no frame, write
+ * the bytes as they are). */
+typedef struct zab_qsend {
+    int64_t to;
+    const uint8_t *p;
+    size_t len;
+} zab_qsend;
+
+/* Something that went wrong and that an operator wants in the log: why a
+ * role ended, a learner was dropped or could not be synced. what is a
+ * static string. */
+typedef struct zab_error {
+    int64_t peer; /* the server it concerns, or my id */
+    int32_t code; /* ZERR_* */
+    const char *what;
+} zab_error;
+
+/* What the host must do, IN THIS ORDER:
+ *   1. truncate: if has_truncate, cut the log after truncate_zxid (TRUNC)
+ *      and rebuild the tree from snapshot + log, synchronously.
+ *   2. epochs: if has_accepted_epoch / has_current_epoch, write them and
+ *      fsync SYNCHRONOUSLY: no packet of this batch may leave before they
+ *      are durable (a LEADERINFO/ACKEPOCH/ACK promises them).
+ *   3. appends: hand the txns to the log thread (asynchronous); report
+ *      durability with zab_persisted. A follower's ACK and a leader's own
+ *      vote wait for that, not for this batch.
+ *   4. drops, then connect_leader, then send qsends to their peers (in
+ *      order, per peer), and the notifications in sends.
+ *   5. commits: apply to the tree in this order (zxid order).
+ *   6. act on role_change and serving; log errors.
+ *   7. zab_advance.
+ * Every pointer is borrowed until the next call into z. A learner's
+ * REQUEST forwarding and the session touches in its PING answers are the
+ * host's (not here yet: learner PINGs answer with no touches). */
 typedef struct zab_batch {
     const zab_send *sends; /* borrowed until the next call into z */
     size_t n_sends;
     bool has_role_change;
     zab_role_change role_change;
+
+    const zab_qsend *qsends;
+    size_t n_qsends;
+    bool has_truncate;
+    int64_t truncate_zxid;
+    bool has_accepted_epoch;
+    int64_t accepted_epoch;
+    bool has_current_epoch;
+    int64_t current_epoch;
+    const zab_txn *appends;
+    size_t n_appends;
+    const zab_txn *commits;
+    size_t n_commits;
+    const int64_t *drops; /* close these peers' quorum connections */
+    size_t n_drops;
+    bool has_connect;       /* a learner: connect to ... */
+    int64_t connect_leader; /* ... this server's quorum port */
+    /* Clients may be served (true: a leader established, a learner got
+     * UPTODATE) or must not be any more (false: the role ended). Reported
+     * on change; the last change counts. */
+    bool has_serving;
+    bool is_serving;
+    const zab_error *errors;
+    size_t n_errors;
 } zab_batch;
 
 /* Fills *out and returns true when there is something to do; false (and an
  * empty *out) otherwise. */
 bool zab_ready(zab *z, zab_batch *out);
-/* Retires what `done` (from zab_ready) held: its first n_sends sends and its
- * role change. Output queued after that zab_ready stays pending. */
+/* Retires what `done` (from zab_ready) held: its first n_sends sends (and
+ * so each list's first n_), its role change, epochs, truncate, connect and
+ * serving change. Output queued after that zab_ready stays pending. */
 void zab_advance(zab *z, const zab_batch *done);
 
 /* ---- Introspection (4lw, tests) -------------------------------------------------- */
@@ -193,6 +331,14 @@ int64_t zab_election_epoch(const zab *z); /* the logical clock */
 /* The current notification timeout (doubles on each silent period, up to
  * ZAB_MAX_NOTIFICATION_INTERVAL_MS). */
 int32_t zab_notification_timeout_ms(const zab *z);
+/* Discovery/broadcast state (tests, 4lw): the epoch I accepted and the one
+ * I am in, the last zxid in my log, the last committed, and whether I
+ * serve clients. */
+int64_t zab_accepted_epoch(const zab *z);
+int64_t zab_current_epoch(const zab *z);
+int64_t zab_last_zxid(const zab *z);
+int64_t zab_last_committed(const zab *z);
+bool zab_is_serving(const zab *z);
 
 #ifdef __cplusplus
 }
