@@ -45,8 +45,9 @@ struct srv_ens {
     int64_t looking_since_ms;
     int64_t last_logged; /* newest zxid handed to the log */
     int32_t n_voters;
-    int32_t n_learners; /* named quorum connections while leading */
-    bool is_synced;     /* zab's serving flag */
+    int64_t *downs; /* quorum connections that closed during a batch (n_servers) */
+    size_t n_downs;
+    bool is_synced; /* zab's serving flag */
     bool is_draining;
 };
 
@@ -107,7 +108,6 @@ static void role_changed(srv_ens *e, const zab_role_change *rc)
         /* zab.h: the host closes every quorum connection on LOOKING. */
         srv_qport_set_leading(e->qport, false);
         srv_qport_close_all(e->qport, "role ended");
-        e->n_learners = 0;
         e->looking_since_ms = now;
         srv_peers_set_resend(e->peers, true);
         srv_log(SRV_LOG_INFO,
@@ -140,7 +140,8 @@ static void serving_changed(srv_ens *e, bool on)
         srv_log(SRV_LOG_INFO,
                 "established as leader of epoch 0x%" PRIx64 " with %d synced followers "
                 "(learner connections), last zxid 0x%" PRIx64,
-                (uint64_t)zab_current_epoch(e->z), e->n_learners, (uint64_t)zab_last_zxid(e->z));
+                (uint64_t)zab_current_epoch(e->z), srv_qport_n_named(e->qport),
+                (uint64_t)zab_last_zxid(e->z));
     else
         srv_log(SRV_LOG_INFO,
                 "synced with leader %" PRId64 " at zxid 0x%" PRIx64 ", epoch 0x%" PRIx64 " (%s)",
@@ -238,8 +239,6 @@ static void send_all(srv_ens *e, const zab_batch *b)
     srv *s = e->s;
     for (size_t i = 0; i < b->n_drops; i++) {
         srv_qport_close(e->qport, b->drops[i], "dropped by zab");
-        if (e->role == ZAB_ROLE_LEADING && e->n_learners > 0)
-            e->n_learners--;
     }
     if (b->has_connect)
         srv_qport_connect(e->qport, b->connect_leader,
@@ -283,6 +282,9 @@ static void drain(srv_ens *e)
             srv_log(SRV_LOG_WARN, "zab (%s): server %" PRId64 ": %s (%s)", role_name(e->role),
                     b.errors[i].peer, b.errors[i].what, wire_err_name(b.errors[i].code));
         zab_advance(e->z, &b);
+        for (size_t i = 0; i < e->n_downs; i++)
+            zab_peer_down(e->z, e->downs[i]);
+        e->n_downs = 0;
         if (e->s->log_failed)
             break;
     }
@@ -319,9 +321,6 @@ static void on_q_packet(void *arg, int64_t from, const wire_qp *qp)
     m.from = from;
     m.type = ZAB_MSG_QUORUM;
     m.qp = *qp;
-    if (e->role == ZAB_ROLE_LEADING &&
-        (qp->type == WIRE_QP_FOLLOWERINFO || qp->type == WIRE_QP_OBSERVERINFO))
-        e->n_learners++;
     int rc = zab_step(e->z, &m);
     if (rc == ZERR_BADARGUMENTS || rc == ZERR_MARSHALLINGERROR) {
         /* zab.h: a refused packet closes its connection. */
@@ -329,8 +328,6 @@ static void on_q_packet(void *arg, int64_t from, const wire_qp *qp)
                 "quorum packet type %d from server %" PRId64 " refused (%s, %s): closing", qp->type,
                 from, wire_err_name(rc), role_name(e->role));
         srv_qport_close(e->qport, from, NULL);
-        if (e->role == ZAB_ROLE_LEADING && e->n_learners > 0)
-            e->n_learners--;
         zab_peer_down(e->z, from);
     } else if (rc != 0 && rc != ZERR_UNIMPLEMENTED) {
         srv_log(SRV_LOG_WARN, "quorum packet type %d from server %" PRId64 " not taken: %s",
@@ -342,8 +339,16 @@ static void on_q_packet(void *arg, int64_t from, const wire_qp *qp)
 static void on_q_down(void *arg, int64_t sid)
 {
     srv_ens *e = arg;
-    if (e->role == ZAB_ROLE_LEADING && e->n_learners > 0)
-        e->n_learners--;
+    if (e->is_draining) {
+        /* A write inside a batch closed it: zab hears of it after that
+         * batch's zab_advance (its pointers are borrowed until then). */
+        for (size_t i = 0; i < e->n_downs; i++)
+            if (e->downs[i] == sid)
+                return;
+        if (e->n_downs < (size_t)e->s->cfg.quorum.n_servers)
+            e->downs[e->n_downs++] = sid;
+        return;
+    }
     zab_peer_down(e->z, sid);
     drain(e);
 }
@@ -502,17 +507,20 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     const srv_quorum *q = &s->cfg.quorum;
     srv_ens *e = calloc(1, sizeof *e);
     zab_server *servers = calloc((size_t)q->n_servers, sizeof *servers);
+    int64_t *downs = calloc((size_t)q->n_servers, sizeof *downs);
     wire_wr cfgb;
     wire_wr_init(&cfgb);
     window w = {0};
     zab_txn *log = NULL;
     size_t n_log = 0;
     int rc = -1;
-    if (e == NULL || servers == NULL) {
+    if (e == NULL || servers == NULL || downs == NULL) {
         snprintf(err, err_len, "out of memory");
         goto out;
     }
     e->s = s;
+    e->downs = downs;
+    downs = NULL;
     wire_wr_init(&e->frame);
     e->role = ZAB_ROLE_LOOKING;
     e->looking_since_ms = srv_now_ms();
@@ -579,10 +587,12 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     rc = 0;
 out:
     free(servers);
+    free(downs);
     free_window(&w, log);
     wire_wr_fini(&cfgb);
     if (rc != 0 && e != NULL && s->ens != e) {
         wire_wr_fini(&e->frame);
+        free(e->downs);
         free(e);
     }
     return rc;
@@ -599,6 +609,7 @@ void srv_ens_stop(srv *s)
     srv_peers_free(e->peers);
     zab_free(e->z);
     wire_wr_fini(&e->frame);
+    free(e->downs);
     free(e);
     s->ens = NULL;
 }

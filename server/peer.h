@@ -95,6 +95,8 @@ void srv_qport_send(srv_qport *qp, int64_t to, const uint8_t *p, size_t len);
  * connect. */
 void srv_qport_close(srv_qport *qp, int64_t sid, const char *why);
 void srv_qport_close_all(srv_qport *qp, const char *why);
+/* Accepted connections that named their server (a leader's learners). */
+int32_t srv_qport_n_named(const srv_qport *qp);
 /* Retries connects, frees closed connections. */
 void srv_qport_tick(srv_qport *qp, int64_t now_ms);
 

@@ -526,6 +526,15 @@ void srv_qport_close_all(srv_qport *qp, const char *why)
     qp->dial_sid = -1;
 }
 
+int32_t srv_qport_n_named(const srv_qport *qp)
+{
+    int32_t n = 0;
+    for (const qconn *c = qp->conns; c != NULL; c = c->next)
+        if (c->bev != NULL && !c->is_outgoing && c->is_up)
+            n++;
+    return n;
+}
+
 void srv_qport_tick(srv_qport *qp, int64_t now_ms)
 {
     reap(qp);

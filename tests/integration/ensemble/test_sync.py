@@ -272,7 +272,7 @@ def test_zabd_leader_syncs_two_zookeeper_followers():
         zks = [e.by_id(1), e.by_id(2)]
         e.start()
         wait_for('zabd established with both', lambda: (state(z) or (0,))[0] == 'LEADING' and
-                 re.search(r'established as leader of epoch 0x1 with 2 synced', z.log()),
+                 re.search(r'established as leader of epoch 0x1 with [12] synced', z.log()),
                  e.servers, timeout=60)
         for k in zks:
             wait_for('ZooKeeper %d syncs by DIFF' % k.sid,
@@ -288,15 +288,23 @@ def test_zabd_leader_syncs_two_zookeeper_followers():
 
 
 @pytest.mark.skipif(not HAVE_ZK, reason='needs java and the Debian package zookeeper')
-def test_zabd_follower_of_a_zookeeper_leader_is_refused_snap_and_backs_off():
-    """A ZooKeeper 3.8 leader (3) sends SNAP to an empty zabd learner (1);
-    zab cannot load a snapshot yet, so zabd drops the leader, logs why and
-    tries again later: the attempts back off (100 ms doubling to 3.2 s)
-    instead of spinning. The two ZooKeepers keep their quorum."""
+def test_zabd_joining_a_zookeeper_leader_later_is_refused_snap_and_backs_off():
+    """Two ZooKeeper 3.8 servers (2, 3) form an epoch first; then zabd (1)
+    joins. A ZooKeeper leader whose epoch is established has zxid
+    epoch<<32 and an empty committed log, so it answers an empty learner
+    with SNAP; zab cannot load a snapshot yet, so zabd drops the leader,
+    logs why and tries again later: the attempts back off (100 ms doubling
+    to 3.2 s) instead of spinning. The two ZooKeepers keep their quorum.
+    (A zabd learner that connects while the ZooKeeper leader is still in
+    discovery, as when all three start together, gets a DIFF and syncs.)"""
     e = Ensemble(3, zk_ids=[2, 3])
     try:
-        z = e.by_id(1)
-        e.start()
+        z, k2, k3 = e.servers
+        k2.start()
+        k3.start()
+        wait_for('ZooKeeper 2 follows 3', lambda: 'Getting a diff from the leader' in k2.log(),
+                 [k2, k3], timeout=60)
+        z.start()
         wait_for('zabd refused SNAP', lambda: 'leader sent SNAP' in z.log(), e.servers,
                  timeout=60)
         t0 = time.monotonic()
@@ -306,5 +314,6 @@ def test_zabd_follower_of_a_zookeeper_leader_is_refused_snap_and_backs_off():
         print('SNAP refusals in %.1f s: %d' % (time.monotonic() - t0, n))
         assert 1 <= n <= 10, z.log()[-3000:]
         assert 'synced with leader' not in z.log()
+        assert k2.log().count('- LOOKING') == 1, k2.log()
     finally:
         e.close()
