@@ -17,6 +17,8 @@ zabd is waited for with a deadline and stopped by its own pid.
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -108,13 +110,48 @@ def test_three_servers_establish_and_stay_put(ens3):
     # A client is still refused, saying what is missing.
     s = ens3.by_id(1)
     from test_election import connect_request
-    import socket
     with socket.create_connection(('127.0.0.1', s.client), timeout=5) as c:
         c.sendall(connect_request())
         c.settimeout(5)
         assert c.recv(4096) == b''
     wait_for('the refusal logged',
              lambda: 'the ensemble is synced, but zabd\'s client path' in s.log(), [s])
+
+
+def qpacket(ptype, zxid, data):
+    """QuorumPacket {int type; long zxid; buffer data; vector<Id> authinfo (null)}."""
+    body = struct.pack('>iq', ptype, zxid)
+    body += struct.pack('>i', -1) if data is None else struct.pack('>i', len(data)) + data
+    return body + struct.pack('>i', -1)
+
+
+def test_bad_input_on_the_quorum_port_closes_only_that_connection(ens3):
+    ens3.start()
+    st = wait_for('first epoch', lambda: settled(ens3.servers, 3), ens3.servers)
+    s3 = ens3.by_id(3)
+    before = {s.sid: role_lines(s) for s in ens3.servers}
+    learner_info = struct.pack('>qiq', 99, 0x10000, 0)
+    bad = [
+        (qpacket(11, 1 << 32, learner_info), 'which is not in the configuration'),
+        (qpacket(11, 1 << 32, struct.pack('>qiq', 3, 0x10000, 0)), 'is my own id'),
+        (qpacket(16, 1 << 32, struct.pack('>qiq', 1, 0x10000, 0)), 'has the other learner type'),
+        (qpacket(5, 0, None), 'sent packet type 5 first'),
+        (qpacket(11, 0, b'\0' * 3), 'LearnerInfo that cannot be read'),
+        (struct.pack('>iqi', 11, 0, 0x7fffffff), 'packet length or count past'),
+    ]
+    for pkt, why in bad:
+        with socket.create_connection(('127.0.0.1', s3.quorum), timeout=5) as c:
+            c.sendall(pkt)
+            c.settimeout(5)
+            try:
+                while c.recv(4096):
+                    pass
+            except ConnectionResetError:
+                pass
+        wait_for('logged: ' + why, lambda: why in s3.log(), ens3.servers)
+    time.sleep(0.5)
+    assert {s.sid: role_lines(s) for s in ens3.servers} == before, ens3.dump()
+    assert settled(ens3.servers, 3) == st, ens3.dump()
 
 
 def test_epochs_survive_a_full_restart(ens3):
