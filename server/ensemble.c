@@ -1,24 +1,26 @@
 /*
- * ensemble.c: an ensemble member's election, driven from the loop: builds
- * zab from the configuration and the recovered log, feeds it the
- * notifications server/peer.c reads and a 50 ms tick, carries out what it
- * asks (notifications to send, role changes to log) and reports the
- * outcome in ZooKeeper's words ("LEADING - LEADER ELECTION TOOK - N MS").
+ * ensemble.c: an ensemble member, driven from the loop: builds zab from the
+ * configuration, the persisted epochs and the recovered log, feeds it the
+ * notifications server/peer.c reads, the quorum packets server/quorum.c
+ * reads, the log's durability and a 50 ms tick, and carries out each batch
+ * in the order zab.h gives (truncate, epochs synced, appends to the log
+ * thread, drops, connect, packets, commits applied, role and serving).
  *
- * What it deliberately does not do yet: discovery, sync and broadcast (the
- * quorum port is not opened), so the server never serves clients in an
- * ensemble (srv_is_serving is false: ops.c refuses every session and the
- * four-letter words answer as ZooKeeper's do for a server that is not
- * running). Epochs are not persisted: the current epoch is the last logged
- * zxid's.
+ * Epochs. ZooKeeper's currentEpoch and acceptedEpoch files are storage
+ * meta values of those names ("currentEpoch", "acceptedEpoch"), written
+ * with a synced put before any packet of the batch that changed them
+ * leaves. Absent (a fresh or a standalone data dir), both start as the
+ * last logged zxid's epoch, as QuorumPeer.loadDataBase does.
  *
- * Losing the leader. With no quorum port there are no PINGs, so the
- * election connections stand in for them: a follower or observer whose
- * connection to its leader fails starts a new election at once (as
- * ZooKeeper's does when its leader socket dies), and also when it has had
- * no connection to the leader for syncLimit ticks; a leader that has had
- * connections to fewer than a quorum of voters (itself included) for
- * syncLimit ticks does too (Leader.lead's "Not sufficient followers").
+ * Commits are applied with srv_replay_txn, the function recovery replays
+ * the log with, so the tree means the same after sync as after a restart.
+ *
+ * What it deliberately does not do yet: serve clients. A synced member
+ * still refuses every session (srv_is_serving is false in an ensemble)
+ * because the request pipeline applies a write at once instead of after
+ * its COMMIT; the leader therefore never proposes. A TRUNC that would cut
+ * logged txns stops the server with a log line (storage cannot truncate
+ * and rebuild the tree yet), as ZooKeeper exits when its truncate fails.
  */
 #include "server/peer.h"
 #include "server/srv_int.h"
@@ -27,20 +29,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ZAB_TICK_MS = 50 };
+enum { ZAB_TICK_MS = 50, WINDOW_MAX = 500 };
+
+static const char META_CURRENT[] = "currentEpoch", META_ACCEPTED[] = "acceptedEpoch";
 
 struct srv_ens {
     srv *s;
     zab *z;
     srv_peers *peers;
+    srv_qport *qport;
     struct event *tick_ev;
     wire_wr frame;
     int32_t role;
     int64_t leader;
     int64_t looking_since_ms;
-    int64_t missing_since_ms; /* no connection to the leader / to a quorum, since; 0: fine */
-    int64_t limit_ms;         /* syncLimit ticks */
+    int64_t last_logged; /* newest zxid handed to the log */
     int32_t n_voters;
+    int64_t *downs; /* quorum connections that closed during a batch (n_servers) */
+    size_t n_downs;
+    bool is_synced; /* zab's serving flag */
+    bool is_draining;
 };
 
 static const char *role_name(int32_t role)
@@ -76,75 +84,211 @@ const char *srv_ens_state(const srv *s)
 
 bool srv_is_serving(const srv *s)
 {
-    /* An ensemble member would serve once synced with its leader; sync is
-     * not implemented, so it never does. */
+    /* A synced member could serve, but the client path in an ensemble
+     * (writes applied only once committed) is not built: no client yet. */
     return !s->cfg.quorum.is_ensemble;
+}
+
+const char *srv_ens_not_serving_why(const srv *s)
+{
+    if (s->ens != NULL && s->ens->is_synced)
+        return "the ensemble is synced, but zabd's client path for an ensemble (writes "
+               "applied only once committed) is not implemented yet";
+    return "not synced with a leader yet";
 }
 
 static void role_changed(srv_ens *e, const zab_role_change *rc)
 {
     int64_t now = srv_now_ms();
     const zab_vote *v = &rc->vote;
+    int32_t was = e->role;
     e->role = rc->role;
     e->leader = v->leader;
-    e->missing_since_ms = 0;
     if (rc->role == ZAB_ROLE_LOOKING) {
+        /* zab.h: the host closes every quorum connection on LOOKING. */
+        srv_qport_set_leading(e->qport, false);
+        srv_qport_close_all(e->qport, "role ended");
         e->looking_since_ms = now;
         srv_peers_set_resend(e->peers, true);
         srv_log(SRV_LOG_INFO,
                 "LOOKING: election epoch 0x%" PRIx64 ", my vote: leader %" PRId64
-                ", zxid 0x%" PRIx64 ", peer epoch 0x%" PRIx64,
-                (uint64_t)v->election_epoch, v->leader, (uint64_t)v->zxid, (uint64_t)v->peer_epoch);
+                ", zxid 0x%" PRIx64 ", peer epoch 0x%" PRIx64 " (was %s)",
+                (uint64_t)v->election_epoch, v->leader, (uint64_t)v->zxid, (uint64_t)v->peer_epoch,
+                role_name(was));
         return;
     }
     /* Out of the election: stale LOOKING votes must not reach a peer that
      * connects later; a LOOKING peer is answered with the decided vote. */
     srv_peers_drop_pending(e->peers);
     srv_peers_set_resend(e->peers, false);
+    srv_qport_set_leading(e->qport, rc->role == ZAB_ROLE_LEADING);
     srv_log(SRV_LOG_INFO,
             "%s - LEADER ELECTION TOOK - %" PRId64 " MS: leader %" PRId64 ", zxid 0x%" PRIx64
             ", election epoch 0x%" PRIx64 ", peer epoch 0x%" PRIx64,
             role_name(rc->role), now - e->looking_since_ms, v->leader, (uint64_t)v->zxid,
             (uint64_t)v->election_epoch, (uint64_t)v->peer_epoch);
-    srv_log(SRV_LOG_INFO,
-            "server state: %s; not serving clients: discovery and sync with the "
-            "leader are not implemented yet",
-            srv_ens_state(e->s));
-    if (rc->role != ZAB_ROLE_LEADING)
-        srv_peers_connect(e->peers, v->leader);
+}
+
+static void serving_changed(srv_ens *e, bool on)
+{
+    e->is_synced = on;
+    if (!on) {
+        srv_log(SRV_LOG_INFO, "no longer synced (%s)", role_name(e->role));
+        return;
+    }
+    if (e->role == ZAB_ROLE_LEADING)
+        srv_log(SRV_LOG_INFO,
+                "established as leader of epoch 0x%" PRIx64 " with %d synced followers "
+                "(learner connections), last zxid 0x%" PRIx64,
+                (uint64_t)zab_current_epoch(e->z), srv_qport_n_named(e->qport),
+                (uint64_t)zab_last_zxid(e->z));
+    else
+        srv_log(SRV_LOG_INFO,
+                "synced with leader %" PRId64 " at zxid 0x%" PRIx64 ", epoch 0x%" PRIx64 " (%s)",
+                e->leader, (uint64_t)zab_last_zxid(e->z), (uint64_t)zab_current_epoch(e->z),
+                role_name(e->role));
+    srv_log(SRV_LOG_INFO, "still refusing clients: %s", srv_ens_not_serving_why(e->s));
+}
+
+static void fatal(srv_ens *e, const char *what, int rc)
+{
+    srv_log(SRV_LOG_ERROR, "%s: %s; shutting down", what, wire_err_name(rc));
+    e->s->log_failed = true;
+    srv_stop(e->s);
+}
+
+/* zab.h's steps 1-3. false: the batch's packets must not leave. */
+static bool persist(srv_ens *e, const zab_batch *b)
+{
+    srv *s = e->s;
+    int rc;
+    if (b->has_truncate) {
+        if (b->truncate_zxid < e->last_logged) {
+            /* zab counts the batch as done once advanced, so going on would
+             * leave its log and ours apart. ZooKeeper exits too when it
+             * cannot truncate (Learner.syncWithLeader: "Not able to
+             * truncate the log"). */
+            srv_log(SRV_LOG_ERROR,
+                    "leader %" PRId64 " sent TRUNC to 0x%" PRIx64 " but my log reaches 0x%" PRIx64
+                    ": truncating the log is not implemented; shutting down (clear this "
+                    "server's data dir to let it sync from the leader)",
+                    e->leader, (uint64_t)b->truncate_zxid, (uint64_t)e->last_logged);
+            e->s->log_failed = true;
+            srv_stop(e->s);
+            return false;
+        }
+        srv_log(SRV_LOG_INFO, "TRUNC to 0x%" PRIx64 ": my log ends there already",
+                (uint64_t)b->truncate_zxid);
+    }
+    if (b->has_accepted_epoch &&
+        (rc = stor_meta_put(s->st, META_ACCEPTED, (uint64_t)b->accepted_epoch)) != 0) {
+        fatal(e, "cannot persist acceptedEpoch", rc);
+        return false;
+    }
+    if (b->has_current_epoch &&
+        (rc = stor_meta_put(s->st, META_CURRENT, (uint64_t)b->current_epoch)) != 0) {
+        fatal(e, "cannot persist currentEpoch", rc);
+        return false;
+    }
+    if (b->has_accepted_epoch || b->has_current_epoch)
+        srv_log(SRV_LOG_INFO, "epochs persisted: accepted 0x%" PRIx64 ", current 0x%" PRIx64,
+                (uint64_t)zab_accepted_epoch(e->z), (uint64_t)zab_current_epoch(e->z));
+    for (size_t i = 0; i < b->n_appends; i++) {
+        const zab_txn *t = &b->appends[i];
+        if ((rc = stor_append(s->st, (uint64_t)t->zxid, t->p, t->len)) != 0) {
+            fatal(e, "cannot log a txn from the leader", rc);
+            return false;
+        }
+        e->last_logged = t->zxid;
+    }
+    if (b->n_appends > 0 && !s->is_submit_pending) {
+        /* The same hand-over as a standalone write's (commit.c). */
+        s->is_submit_pending = true;
+        event_active(s->submit_ev, EV_READ, 0);
+    }
+    return true;
+}
+
+static void apply_commits(srv_ens *e, const zab_batch *b)
+{
+    srv *s = e->s;
+    for (size_t i = 0; i < b->n_commits; i++) {
+        const zab_txn *t = &b->commits[i];
+        if (t->zxid <= s->last_zxid) {
+            srv_log(SRV_LOG_WARN,
+                    "commit of 0x%" PRIx64 " is not past the tree's 0x%" PRIx64 ": not applied",
+                    (uint64_t)t->zxid, (uint64_t)s->last_zxid);
+            continue;
+        }
+        int rc = srv_replay_txn(s, t->p, t->len);
+        if (rc != 0) {
+            srv_log(SRV_LOG_ERROR, "committed txn 0x%" PRIx64 " does not apply: %s",
+                    (uint64_t)t->zxid, wire_err_name(rc));
+            continue;
+        }
+        s->txns_since_snap++;
+        srv_maybe_snapshot(s);
+    }
+    if (b->n_commits > 0)
+        srv_log(SRV_LOG_INFO, "applied %zu committed txns, tree at 0x%" PRIx64, b->n_commits,
+                (uint64_t)s->last_zxid);
+}
+
+static void send_all(srv_ens *e, const zab_batch *b)
+{
+    srv *s = e->s;
+    for (size_t i = 0; i < b->n_drops; i++) {
+        srv_qport_close(e->qport, b->drops[i], "dropped by zab");
+    }
+    if (b->has_connect)
+        srv_qport_connect(e->qport, b->connect_leader,
+                          srv_now_ms() + (int64_t)s->cfg.quorum.init_limit * s->cfg.tick_time_ms);
+    for (size_t i = 0; i < b->n_qsends; i++)
+        srv_qport_send(e->qport, b->qsends[i].to, b->qsends[i].p, b->qsends[i].len);
+    for (size_t i = 0; i < b->n_sends; i++) {
+        wire_wr_reset(&e->frame);
+        wire_el_notif_encode(&e->frame, &b->sends[i].notif);
+        if (e->frame.err != 0) {
+            srv_log(SRV_LOG_WARN, "out of memory encoding a notification");
+            wire_wr_fini(&e->frame);
+            wire_wr_init(&e->frame);
+            continue;
+        }
+        srv_peers_send(e->peers, b->sends[i].to, e->frame.p, e->frame.len);
+    }
 }
 
 static void drain(srv_ens *e)
 {
     zab_batch b;
+    /* A callback below (a connection closing) can come back here: the
+     * outer loop picks up what it queued. */
+    if (e->is_draining)
+        return;
+    e->is_draining = true;
     /* Each round retires what it handled; zab emits a bounded amount per
      * input, so this ends. */
     while (zab_ready(e->z, &b)) {
-        for (size_t i = 0; i < b.n_sends; i++) {
-            wire_wr_reset(&e->frame);
-            wire_el_notif_encode(&e->frame, &b.sends[i].notif);
-            if (e->frame.err != 0) {
-                srv_log(SRV_LOG_WARN, "out of memory encoding a notification");
-                wire_wr_fini(&e->frame);
-                wire_wr_init(&e->frame);
-                continue;
-            }
-            srv_peers_send(e->peers, b.sends[i].to, e->frame.p, e->frame.len);
-        }
+        bool ok = persist(e, &b);
+        if (ok)
+            send_all(e, &b);
+        if (ok)
+            apply_commits(e, &b);
         if (b.has_role_change)
             role_changed(e, &b.role_change);
+        if (b.has_serving)
+            serving_changed(e, b.is_serving);
+        for (size_t i = 0; i < b.n_errors; i++)
+            srv_log(SRV_LOG_WARN, "zab (%s): server %" PRId64 ": %s (%s)", role_name(e->role),
+                    b.errors[i].peer, b.errors[i].what, wire_err_name(b.errors[i].code));
         zab_advance(e->z, &b);
+        for (size_t i = 0; i < e->n_downs; i++)
+            zab_peer_down(e->z, e->downs[i]);
+        e->n_downs = 0;
+        if (e->s->log_failed)
+            break;
     }
-}
-
-static void restart_election(srv_ens *e, const char *why)
-{
-    srv *s = e->s;
-    srv_log(SRV_LOG_WARN, "%s (was %s, leader %" PRId64 "): starting a new election", why,
-            role_name(e->role), e->leader);
-    if (zab_start_election(e->z, s->last_zxid, (int64_t)((uint64_t)s->last_zxid >> 32)) != 0)
-        srv_log(SRV_LOG_WARN, "out of memory queueing notifications; they are resent on timeout");
-    drain(e);
+    e->is_draining = false;
 }
 
 static void on_notif(void *arg, int64_t from, const wire_el_notif *n)
@@ -162,56 +306,60 @@ static void on_notif(void *arg, int64_t from, const wire_el_notif *n)
     drain(e);
 }
 
-static void on_down(void *arg, int64_t sid)
+static void on_q_up(void *arg, int64_t sid)
 {
     srv_ens *e = arg;
-    if ((e->role == ZAB_ROLE_FOLLOWING || e->role == ZAB_ROLE_OBSERVING) && sid == e->leader) {
-        char why[96];
-        snprintf(why, sizeof why, "lost the connection to the leader %" PRId64, sid);
-        restart_election(e, why);
-    }
+    zab_peer_up(e->z, sid);
+    drain(e);
 }
 
-static bool has_quorum(srv_ens *e)
+static void on_q_packet(void *arg, int64_t from, const wire_qp *qp)
 {
-    int32_t up = 1; /* me: only a voter leads */
-    const srv_quorum *q = &e->s->cfg.quorum;
-    for (int32_t i = 0; i < q->n_servers; i++)
-        if (!q->servers[i].is_observer && q->servers[i].id != q->my_id &&
-            srv_peers_is_up(e->peers, q->servers[i].id))
-            up++;
-    return up > e->n_voters / 2;
+    srv_ens *e = arg;
+    zab_msg m;
+    memset(&m, 0, sizeof m);
+    m.from = from;
+    m.type = ZAB_MSG_QUORUM;
+    m.qp = *qp;
+    int rc = zab_step(e->z, &m);
+    if (rc == ZERR_BADARGUMENTS || rc == ZERR_MARSHALLINGERROR) {
+        /* zab.h: a refused packet closes its connection. */
+        srv_log(SRV_LOG_WARN,
+                "quorum packet type %d from server %" PRId64 " refused (%s, %s): closing", qp->type,
+                from, wire_err_name(rc), role_name(e->role));
+        srv_qport_close(e->qport, from, NULL);
+        zab_peer_down(e->z, from);
+    } else if (rc != 0 && rc != ZERR_UNIMPLEMENTED) {
+        srv_log(SRV_LOG_WARN, "quorum packet type %d from server %" PRId64 " not taken: %s",
+                qp->type, from, wire_err_name(rc));
+    }
+    drain(e);
 }
 
-static void check_leader(srv_ens *e, int64_t now)
+static void on_q_down(void *arg, int64_t sid)
 {
-    bool ok;
-    if (e->role == ZAB_ROLE_FOLLOWING || e->role == ZAB_ROLE_OBSERVING) {
-        ok = srv_peers_is_up(e->peers, e->leader);
-        if (!ok)
-            srv_peers_connect(e->peers, e->leader);
-    } else if (e->role == ZAB_ROLE_LEADING) {
-        ok = has_quorum(e);
-    } else {
+    srv_ens *e = arg;
+    if (e->is_draining) {
+        /* A write inside a batch closed it: zab hears of it after that
+         * batch's zab_advance (its pointers are borrowed until then). */
+        for (size_t i = 0; i < e->n_downs; i++)
+            if (e->downs[i] == sid)
+                return;
+        if (e->n_downs < (size_t)e->s->cfg.quorum.n_servers)
+            e->downs[e->n_downs++] = sid;
         return;
     }
-    if (ok) {
-        e->missing_since_ms = 0;
+    zab_peer_down(e->z, sid);
+    drain(e);
+}
+
+void srv_ens_durable(srv *s, int64_t upto_zxid)
+{
+    srv_ens *e = s->ens;
+    if (e == NULL || e->z == NULL)
         return;
-    }
-    if (e->missing_since_ms == 0) {
-        e->missing_since_ms = now;
-        return;
-    }
-    if (now - e->missing_since_ms < e->limit_ms)
-        return;
-    char why[128];
-    snprintf(why, sizeof why,
-             e->role == ZAB_ROLE_LEADING ? "connected to fewer than a quorum of voters for %" PRId64
-                                           " ms"
-                                         : "no connection to the leader for %" PRId64 " ms",
-             now - e->missing_since_ms);
-    restart_election(e, why);
+    zab_persisted(e->z, upto_zxid);
+    drain(e);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -221,7 +369,102 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     zab_tick(e->z, now);
     drain(e);
     srv_peers_tick(e->peers, now);
-    check_leader(e, now);
+    srv_qport_tick(e->qport, now);
+}
+
+/* The committed-log window DIFF serves from: the last WINDOW_MAX txns of
+ * the log (zab_config.log). */
+typedef struct window {
+    zab_txn *v; /* ring of WINDOW_MAX, bytes malloc'd */
+    size_t head, n;
+    int64_t base;       /* the zxid the window follows */
+    int64_t first_seen; /* -1 until a txn is seen */
+    bool is_failed;
+} window;
+
+static int collect(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
+{
+    window *w = arg;
+    if (w->first_seen < 0) {
+        w->first_seen = (int64_t)zxid;
+        /* The txn before a log's first one is known only at zxid 1: the
+         * first of epoch 0 follows the empty tree. Otherwise the first one
+         * only marks the base (DIFF from there on). */
+        if (zxid != 1) {
+            w->base = (int64_t)zxid;
+            return 0;
+        }
+        w->base = 0;
+    }
+    uint8_t *copy = malloc(len > 0 ? len : 1);
+    if (copy == NULL) {
+        w->is_failed = true;
+        return ZERR_NOMEM;
+    }
+    memcpy(copy, txn, len);
+    size_t slot;
+    if (w->n == WINDOW_MAX) {
+        slot = w->head;
+        w->base = w->v[slot].zxid;
+        free((void *)w->v[slot].p);
+        w->head = (w->head + 1) % WINDOW_MAX;
+    } else {
+        slot = (w->head + w->n++) % WINDOW_MAX;
+    }
+    w->v[slot] = (zab_txn){(int64_t)zxid, copy, len};
+    return 0;
+}
+
+/* Fills *w from the log; on any failure the window is empty and based at
+ * last_zxid (a learner behind it then needs SNAP, which zab refuses). */
+static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
+{
+    char err[256] = "";
+    w->v = calloc(WINDOW_MAX, sizeof *w->v);
+    w->first_seen = -1;
+    w->base = s->last_zxid;
+    *ordered = NULL;
+    *n = 0;
+    int rc = w->v != NULL ? stor_replay(s->st, 0, collect, w, err, sizeof err) : ZERR_NOMEM;
+    zab_txn *o = w->n > 0 ? malloc(w->n * sizeof *o) : NULL;
+    for (size_t i = 0; o != NULL && i < w->n; i++)
+        o[i] = w->v[(w->head + i) % WINDOW_MAX];
+    bool ok = rc == 0 && (w->n == 0 || o != NULL) &&
+              (w->n == 0 ? w->base <= s->last_zxid : o[w->n - 1].zxid == s->last_zxid);
+    if (!ok) {
+        srv_log(SRV_LOG_WARN,
+                "the log window for DIFF could not be read or does not end at 0x%" PRIx64
+                " (%s): serving none",
+                (uint64_t)s->last_zxid, rc != 0 ? wire_err_name(rc) : "ends elsewhere");
+        free(o);
+        o = NULL;
+        w->base = s->last_zxid;
+        return;
+    }
+    if (w->n == 0)
+        w->base = s->last_zxid;
+    *ordered = o;
+    *n = w->n;
+}
+
+static void free_window(window *w, zab_txn *ordered)
+{
+    for (size_t i = 0; w->v != NULL && i < w->n; i++)
+        free((void *)w->v[(w->head + i) % WINDOW_MAX].p);
+    free(w->v);
+    free(ordered);
+}
+
+static int64_t epoch_of(srv *s, const char *name)
+{
+    uint64_t v = 0;
+    int rc = stor_meta_get(s->st, name, &v);
+    if (rc == 0)
+        return (int64_t)v;
+    if (rc != ZERR_NONODE)
+        srv_log(SRV_LOG_WARN, "%s cannot be read (%s): using the last zxid's epoch", name,
+                wire_err_name(rc));
+    return (int64_t)((uint64_t)s->last_zxid >> 32);
 }
 
 /* QuorumMaj.toString: "server.N=host:qport:eport:type[;chost:cport]\n" per
@@ -264,18 +507,24 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     const srv_quorum *q = &s->cfg.quorum;
     srv_ens *e = calloc(1, sizeof *e);
     zab_server *servers = calloc((size_t)q->n_servers, sizeof *servers);
+    int64_t *downs = calloc((size_t)q->n_servers, sizeof *downs);
     wire_wr cfgb;
     wire_wr_init(&cfgb);
+    window w = {0};
+    zab_txn *log = NULL;
+    size_t n_log = 0;
     int rc = -1;
-    if (e == NULL || servers == NULL) {
+    if (e == NULL || servers == NULL || downs == NULL) {
         snprintf(err, err_len, "out of memory");
         goto out;
     }
     e->s = s;
+    e->downs = downs;
+    downs = NULL;
     wire_wr_init(&e->frame);
     e->role = ZAB_ROLE_LOOKING;
     e->looking_since_ms = srv_now_ms();
-    e->limit_ms = (int64_t)q->sync_limit * s->cfg.tick_time_ms;
+    e->last_logged = s->last_zxid;
     for (int32_t i = 0; i < q->n_servers; i++) {
         servers[i].id = q->servers[i].id;
         servers[i].is_observer = q->servers[i].is_observer;
@@ -288,9 +537,13 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
         goto out;
     }
     s->ens = e; /* the callbacks below reach it through s */
-    srv_peers_cb cb = {e, on_notif, on_down};
+    srv_peers_cb cb = {e, on_notif, NULL};
     if (srv_peers_open(s->base, q, &cb, &e->peers, err, err_len) != 0)
         goto out;
+    srv_qport_cb qcb = {e, on_q_up, on_q_packet, on_q_down};
+    if (srv_qport_open(s->base, q, 2 * s->cfg.jute_maxbuffer, &qcb, &e->qport, err, err_len) != 0)
+        goto out;
+    load_window(s, &w, &log, &n_log);
     zab_config zc = {
         .my_id = q->my_id,
         .servers = servers,
@@ -299,19 +552,29 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
         .config = cfgb.p,
         .config_len = cfgb.len,
         .last_logged_zxid = s->last_zxid,
-        .current_epoch = (int64_t)((uint64_t)s->last_zxid >> 32),
-        .accepted_epoch = (int64_t)((uint64_t)s->last_zxid >> 32),
+        .current_epoch = epoch_of(s, META_CURRENT),
+        .accepted_epoch = epoch_of(s, META_ACCEPTED),
         .seed = (uint64_t)s->rng << 32 | (uint64_t)srv_wall_ms(),
         .now_ms = srv_now_ms(),
+        .tick_ms = s->cfg.tick_time_ms,
+        .init_limit = q->init_limit,
+        .sync_limit = q->sync_limit,
+        .log = log,
+        .n_log = n_log,
+        .log_base_zxid = w.base,
+        .window_max = WINDOW_MAX,
     };
     srv_log(SRV_LOG_INFO,
             "ensemble mode: %d servers (%d voters), myid %" PRId64 " (%s), last zxid 0x%" PRIx64
-            "; running leader election; clients are not served (sync is not implemented yet)",
+            ", current epoch 0x%" PRIx64 ", accepted epoch 0x%" PRIx64
+            ", DIFF window %zu txns after 0x%" PRIx64 ", tickTime %d ms, initLimit %d, "
+            "syncLimit %d",
             q->n_servers, e->n_voters, q->my_id, zc.is_observer ? "observer" : "participant",
-            (uint64_t)s->last_zxid);
+            (uint64_t)s->last_zxid, (uint64_t)zc.current_epoch, (uint64_t)zc.accepted_epoch, n_log,
+            (uint64_t)w.base, s->cfg.tick_time_ms, q->init_limit, q->sync_limit);
     e->z = zab_new(&zc);
     if (e->z == NULL) {
-        snprintf(err, err_len, "cannot set up leader election (out of memory)");
+        snprintf(err, err_len, "cannot set up zab (bad configuration or out of memory)");
         goto out;
     }
     e->tick_ev = event_new(s->base, -1, EV_PERSIST, on_tick, e);
@@ -324,9 +587,12 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     rc = 0;
 out:
     free(servers);
+    free(downs);
+    free_window(&w, log);
     wire_wr_fini(&cfgb);
     if (rc != 0 && e != NULL && s->ens != e) {
         wire_wr_fini(&e->frame);
+        free(e->downs);
         free(e);
     }
     return rc;
@@ -339,9 +605,11 @@ void srv_ens_stop(srv *s)
         return;
     if (e->tick_ev != NULL)
         event_free(e->tick_ev);
+    srv_qport_free(e->qport);
     srv_peers_free(e->peers);
     zab_free(e->z);
     wire_wr_fini(&e->frame);
+    free(e->downs);
     free(e);
     s->ens = NULL;
 }

@@ -111,6 +111,7 @@ static void on_durable_event(evutil_socket_t fd, short what, void *arg)
         s->durable_zxid = upto;
         s->stats.fsync_batches++;
         srv_outq_drain(s);
+        srv_ens_durable(s, upto);
     }
 }
 

@@ -760,10 +760,8 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
     if (!srv_is_serving(s)) {
         /* ZooKeeper closes a client of a server that is not running
          * (NIOServerCnxn.readConnectRequest: "ZooKeeperServer not running"). */
-        srv_log(SRV_LOG_INFO,
-                "closing client %s:%d: ZooKeeperServer not running (state %s: an ensemble member "
-                "serves no client until sync with its leader is implemented)",
-                c->addr, c->port, srv_ens_state(s));
+        srv_log(SRV_LOG_INFO, "closing client %s:%d: ZooKeeperServer not running (state %s: %s)",
+                c->addr, c->port, srv_ens_state(s), srv_ens_not_serving_why(s));
         srv_conn_close(c, "ZooKeeperServer not running");
         return;
     }

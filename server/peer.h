@@ -56,4 +56,48 @@ void srv_peers_tick(srv_peers *p, int64_t now_ms);
  * exchanged and kept). */
 bool srv_peers_is_up(const srv_peers *p, int64_t sid);
 
+/* ---- The quorum port (server/quorum.c) ---------------------------------------- */
+
+/* Quorum connections (2888): a leader accepts learners, a learner connects
+ * to its leader. QuorumPackets back to back, no length frame. Knows nothing
+ * of ZAB: ensemble.c hands it encoded packets and gets decoded ones back. */
+typedef struct srv_qport srv_qport; /* layout in server/quorum.c */
+
+typedef struct srv_qport_cb {
+    void *arg;
+    /* A learner's connection to its leader is open (not called on a leader). */
+    void (*on_up)(void *arg, int64_t sid);
+    /* A decoded packet from `from` (borrowed for the call). An accepted
+     * connection's first packet, FOLLOWERINFO/OBSERVERINFO, names it. The
+     * callee may close any connection, this one included. */
+    void (*on_packet)(void *arg, int64_t from, const wire_qp *qp);
+    /* A named connection failed or was closed by the other side, or its
+     * input could not be read (not when ensemble.c closed it). */
+    void (*on_down)(void *arg, int64_t sid);
+} srv_qport_cb;
+
+/* Resolves every server's quorum address and listens on mine. max_len
+ * bounds a packet (jute.maxbuffer plus the extra allowance). 0, or -1 with
+ * a message in err. */
+int srv_qport_open(struct event_base *base, const srv_quorum *q, int32_t max_len,
+                   const srv_qport_cb *cb, srv_qport **out, char *err, size_t err_len);
+void srv_qport_free(srv_qport *qp); /* NULL is a no-op */
+/* Accept learners (true while LEADING); accepted connections are closed
+ * while false. */
+void srv_qport_set_leading(srv_qport *qp, bool on);
+/* Connects to `sid`'s quorum port, retrying every 200 ms until deadline_ms
+ * (the host's monotonic clock); on_up once it is open. */
+void srv_qport_connect(srv_qport *qp, int64_t sid, int64_t deadline_ms);
+/* Writes one encoded packet to `to`'s connection (copied); dropped with a
+ * log line when there is none. */
+void srv_qport_send(srv_qport *qp, int64_t to, const uint8_t *p, size_t len);
+/* Closes `sid`'s connection (no on_down), or every connection and pending
+ * connect. */
+void srv_qport_close(srv_qport *qp, int64_t sid, const char *why);
+void srv_qport_close_all(srv_qport *qp, const char *why);
+/* Accepted connections that named their server (a leader's learners). */
+int32_t srv_qport_n_named(const srv_qport *qp);
+/* Retries connects, frees closed connections. */
+void srv_qport_tick(srv_qport *qp, int64_t now_ms);
+
 #endif

@@ -287,15 +287,19 @@ void srv_4lw_hash(srv *s, wire_wr *w);
 void srv_trace_init(srv *s); /* ZooTrace's default mask */
 
 /* ensemble.c: an ensemble member's leader election (see its top comment) */
-/* Listens on the election port and starts the first election; 0, or -1
+/* Listens on the election and quorum ports and starts the first election; 0, or -1
  * with a message in err. */
 int srv_ens_start(srv *s, char *err, size_t err_len);
 void srv_ens_stop(srv *s); /* safe when not started */
-/* False in ensemble mode: a member would serve once synced with its
- * leader, and sync is not implemented, so clients are refused. */
+/* False in ensemble mode: a synced member could serve, but the client
+ * path in an ensemble is not built yet, so clients are refused. */
 bool srv_is_serving(const srv *s);
 /* "leader", "follower", "observer", "looking", or "standalone". */
 const char *srv_ens_state(const srv *s);
+/* Why an ensemble member refuses a client, for the log line. */
+const char *srv_ens_not_serving_why(const srv *s);
+/* The log made txns durable through upto_zxid (loop.c's durable event). */
+void srv_ens_durable(srv *s, int64_t upto_zxid);
 
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);

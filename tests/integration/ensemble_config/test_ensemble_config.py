@@ -300,6 +300,7 @@ def test_three_server_lines_and_myid_run_election_and_stay_up(cfg):
     cfg.write(*three_lines(), 'initLimit=5', 'syncLimit=2', '4lw.commands.whitelist=ruok,srvr')
     cfg.myid('1\n')  # server.1 is on 127.0.0.1, where its ports are checked
     log = run_ensemble_member(cfg)
-    assert 'ensemble mode: 3 servers (3 voters), myid 1 (participant), last zxid 0x0; running ' \
-        'leader election; clients are not served (sync is not implemented yet)' in log, log
+    assert 'ensemble mode: 3 servers (3 voters), myid 1 (participant), last zxid 0x0, current ' \
+        'epoch 0x0, accepted epoch 0x0, DIFF window 0 txns after 0x0, tickTime 2000 ms, ' \
+        'initLimit 5, syncLimit 2' in log, log
     assert 'not implemented yet; run standalone' not in log
