@@ -209,6 +209,22 @@ static bool persist(srv_ens *e, const zab_batch *b)
     return true;
 }
 
+/* A role ended: the vote of the election that follows counts every txn
+ * logged, so they must all be durable before it goes out (zab.h). The
+ * loop waits on the log thread here, once per role change, as ZooKeeper's
+ * SyncRequestProcessor flushes on shutdown. */
+static bool flush_log(srv_ens *e)
+{
+    srv *s = e->s;
+    stor_submit(s->st);
+    int rc = stor_flush(s->st);
+    if (rc != 0) {
+        fatal(e, "cannot flush the txn log as the role ends", rc);
+        return false;
+    }
+    return true;
+}
+
 static void apply_commits(srv_ens *e, const zab_batch *b)
 {
     srv *s = e->s;
@@ -270,6 +286,8 @@ static void drain(srv_ens *e)
      * input, so this ends. */
     while (zab_ready(e->z, &b)) {
         bool ok = persist(e, &b);
+        if (ok && b.has_role_change && b.role_change.role == ZAB_ROLE_LOOKING)
+            ok = flush_log(e);
         if (ok)
             send_all(e, &b);
         if (ok)

@@ -276,6 +276,7 @@ static void try_establish(zab *z)
     if (z->ld.phase != ZAB_LP_NEWLEADER || !quorum_at(z, ZAB_LH_ACKED))
         return;
     z->ld.phase = ZAB_LP_ESTABLISHED;
+    zab_update_election_vote(z, z->ld.epoch);
     z->ld.next_ping_ms = z->now_ms + z->tick_ms / 2;
     z->ld.is_tick_skip = true;
     for (size_t i = 0; i < z->n_servers; i++)

@@ -231,6 +231,7 @@ int step_learning(zab *z, const zab_msg *m)
             return 0;
         }
         zab_out_current_epoch(z, z->fl.new_epoch);
+        zab_update_election_vote(z, z->fl.new_epoch);
         z->fl.phase = ZAB_FP_NEWLEADER;
         refresh(z);
         try_ack(z);

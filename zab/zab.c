@@ -72,6 +72,11 @@ size_t zab_quorum(const zab *z)
 
 /* ---- Servers ---------------------------------------------------------------- */
 
+void zab_update_election_vote(zab *z, int64_t epoch)
+{
+    z->current_vote.peer_epoch = epoch;
+}
+
 int zab_server_index(const zab *z, int64_t id)
 {
     for (size_t i = 0; i < z->n_servers; i++)

@@ -274,7 +274,13 @@ typedef struct zab_error {
  *      are durable (a LEADERINFO/ACKEPOCH/ACK promises them).
  *   3. appends: hand the txns to the log thread (asynchronous); report
  *      durability with zab_persisted. A follower's ACK and a leader's own
- *      vote wait for that, not for this batch.
+ *      vote wait for that, not for this batch. EXCEPT when role_change
+ *      goes to LOOKING: then make every txn appended so far durable before
+ *      this batch's packets leave. The election's vote counts every logged
+ *      txn, so a server elected on an unsynced tail could lose, after a
+ *      crash, a txn another quorum member had acknowledged (tests/sim seed
+ *      crash 113 with --no-role-end-flush). ZooKeeper's
+ *      SyncRequestProcessor flushes on shutdown for the same reason.
  *   4. drops, then connect_leader, then send qsends to their peers (in
  *      order, per peer), and the notifications in sends.
  *   5. commits: apply to the tree in this order (zxid order).

@@ -194,6 +194,11 @@ struct zab {
 #define ZAB_ZXID(epoch, counter) ((int64_t)(((uint64_t)(epoch) << 32) | (uint64_t)(counter)))
 
 /* zab.c */
+/* QuorumPeer.updateElectionVote (ZOOKEEPER-1732): once a role has a new
+ * epoch, the vote it answers LOOKING peers with carries that epoch, or
+ * servers that elected under an older one can never make a quorum with
+ * those that sync later. */
+void zab_update_election_vote(zab *z, int64_t epoch);
 void zab_role_set(zab *z, int32_t role, const zab_vote *v);
 /* Queues a notification to `to`; ZERR_NOMEM (and the send is lost). */
 int zab_send_notif(zab *z, int64_t to, int32_t state, const zab_vote *v, int64_t election_epoch);

@@ -221,8 +221,14 @@ void glue_drain(Sim &s, Node &n)
         }
         // 5. commits, in order. Those that come with the change to a role
         // are its log's uncommitted tail, applied as ZooKeeper reloads its
-        // database: tentative (a TRUNC may take them back).
-        bool is_entering = b.has_role_change && b.role_change.role != ZAB_ROLE_LOOKING;
+        // database: tentative (a TRUNC may take them back). So are those a
+        // learner applies while it syncs, before it serves: its leader may
+        // not be established yet (crash seed 3537: an observer applied a
+        // DIFF from a leader that crashed before a quorum acked NEWLEADER,
+        // and the next leader truncated it, as ZooKeeper's would). Once the
+        // node serves, what it applied is final.
+        bool is_entering = (b.has_role_change && b.role_change.role != ZAB_ROLE_LOOKING) ||
+                           !(n.is_serving || (b.has_serving && b.is_serving));
         for (size_t i = 0; i < b.n_commits; i++) {
             n.n_commits++;
             if (s.brk == BREAK_SKIP_COMMIT && !is_entering && n.role != ZAB_ROLE_LEADING &&
@@ -257,6 +263,9 @@ void glue_drain(Sim &s, Node &n)
                         (b.is_serving ? " serves, epoch " : " stops serving, epoch ") +
                         std::to_string(zab_current_epoch(n.z)));
             n.is_serving = b.is_serving;
+            if (n.is_serving)
+                for (Applied &a : n.applied)
+                    a.is_final = true;
             s.history_add((uint64_t)n.id << 8 | 0x80 | (uint64_t)b.is_serving);
             s.last_role_change_ms = s.now_ms;
         }
