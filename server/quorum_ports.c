@@ -6,8 +6,8 @@
  * for it starts (the quorum port only once it leads); checking all three
  * first makes a mistake stop the start instead.
  *
- * Not done here: listening or serving on them (the ensemble is not built
- * yet), quorumListenOnAllIPs.
+ * Not done here: listening on them (server/peer.c, server/quorum.c and the
+ * client listener do), quorumListenOnAllIPs.
  */
 #include "server/config.h"
 
