@@ -3,8 +3,9 @@
  * few named durable values (epochs). Snapshot files live in snapfile.c.
  *
  * It does not interpret txns (they are opaque bytes, in practice the jute
- * TxnHeader + txn that ZooKeeper logs) and it never truncates the log's
- * tail: only whole prefixes go, through stor_purge.
+ * TxnHeader + txn that ZooKeeper logs). Prefixes go through stor_purge; the
+ * tail goes only through stor_truncate_after (a leader's TRUNC), which
+ * rewrites the chunk it cuts through so that chunks still never overlap.
  *
  * On-disk layout. One RocksDB database in log_dir/version-2/txnlog, default
  * column family, keys compared bytewise:
@@ -48,6 +49,7 @@
  * after such damage; "absolute consistency" would refuse to open after an
  * ordinary crash mid-write.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -757,4 +759,161 @@ int stor_flush(stor *st)
         usleep(1000);
     }
     return ZERR_IO;
+}
+
+/* Sets aside snapshot files newer than zxid: they hold txns the log no
+ * longer has, and recovery loads the newest snapshot. Renamed, not deleted,
+ * so an operator can still look at them; the new name is not one that
+ * recovery, purge or ZooKeeper takes for a snapshot. */
+static int snaps_set_aside(stor *st, uint64_t zxid, char *err, size_t err_len)
+{
+    static const char prefix[] = "snapshot.";
+    int rc = 0;
+    DIR *d = opendir(st->snap_dir);
+    if (d == NULL) {
+        put_err(err, err_len, "cannot read %s: %s", st->snap_dir, strerror(errno));
+        return ZERR_IO;
+    }
+    bool moved = false;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        uint64_t z;
+        const char *rest = stor_name_zxid(de->d_name, prefix, &z);
+        if (rest == NULL || z <= zxid)
+            continue;
+        char to[320];
+        snprintf(to, sizeof to, "truncated-%s", de->d_name);
+        if (renameat(dirfd(d), de->d_name, dirfd(d), to) != 0) {
+            put_err(err, err_len, "cannot set aside %s/%s: %s", st->snap_dir, de->d_name,
+                    strerror(errno));
+            rc = ZERR_IO;
+            break;
+        }
+        moved = true;
+    }
+    /* The renames are durable once the directory holding them is synced. */
+    if (rc == 0 && moved && fsync(dirfd(d)) != 0) {
+        rc = ZERR_IO;
+        put_err(err, err_len, "cannot sync %s: %s", st->snap_dir, strerror(errno));
+    }
+    closedir(d);
+    return rc;
+}
+
+/* The records of chunk value v[0..vlen) with zxid <= zxid: their length,
+ * and the last one's zxid in *last (0 if none). Checked as replay checks. */
+static int chunk_keep(stor *st, uint64_t key_zxid, const uint8_t *v, size_t vlen, uint64_t zxid,
+                      size_t *keep_len, uint64_t *last, char *err, size_t err_len)
+{
+    size_t off = 0;
+    uint64_t prev = 0;
+    *keep_len = 0;
+    *last = 0;
+    while (off < vlen) {
+        if (vlen - off < REC_HDR)
+            goto corrupt;
+        uint64_t z = wire_get_be64(v + off);
+        uint32_t len = wire_get_be32(v + off + 8);
+        if (len > (uint32_t)st->max_txn_len || vlen - off - REC_HDR < len || z <= prev ||
+            z > key_zxid)
+            goto corrupt;
+        if (z > zxid)
+            break;
+        prev = z;
+        off += REC_HDR + len;
+        *keep_len = off;
+        *last = z;
+    }
+    return 0;
+corrupt:
+    put_err(err, err_len, "txn log: chunk 0x%016" PRIx64 " is damaged; not truncating", key_zxid);
+    return ZERR_CORRUPT;
+}
+
+int stor_truncate_after(stor *st, uint64_t zxid, char *err, size_t err_len)
+{
+    int rc;
+    char *e = NULL;
+    uint8_t lo[LOG_KEY_LEN], key[LOG_KEY_LEN];
+    const char hi[1] = {KEY_LOG + 1};
+    rocksdb_iterator_t *it = NULL;
+    rocksdb_writebatch_t *b = NULL;
+
+    /* Everything appended goes to the log first (the fill buffer too), so
+     * the cut below sees all of it; appends come only from this thread, so
+     * none can slip in between. A purge the log thread may still be writing
+     * only deletes whole chunks below a snapshot: if it lands after this
+     * cut it may delete the rewritten chunk, which it would have deleted
+     * anyway. */
+    if ((rc = stor_flush(st)) != 0) {
+        put_err(err, err_len, "txn log not drained before truncating to 0x%016" PRIx64, zxid);
+        return rc;
+    }
+    /* A snapshot being written could be newer than zxid: let it land, then
+     * set it aside with the others. */
+    stor_snapshot_wait(st);
+    if ((rc = snaps_set_aside(st, zxid, err, err_len)) != 0)
+        return rc;
+    if (zxid == UINT64_MAX)
+        return 0;
+    b = rocksdb_writebatch_create();
+    it = rocksdb_create_iterator(st->db, st->ro);
+    log_key(lo, zxid + 1);
+    bool any = false;
+    rocksdb_iter_seek(it, (const char *)lo, sizeof(lo));
+    if (rocksdb_iter_valid(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = (const uint8_t *)rocksdb_iter_key(it, &klen);
+        const uint8_t *v = (const uint8_t *)rocksdb_iter_value(it, &vlen);
+        if (klen >= 1 && k[0] == KEY_LOG) {
+            if (klen != LOG_KEY_LEN) {
+                rc = ZERR_CORRUPT;
+                put_err(err, err_len, "txn log: a key of %zu bytes above zxid 0x%016" PRIx64, klen,
+                        zxid);
+                goto out;
+            }
+            /* The first chunk above zxid may start at or below it (chunks
+             * never overlap, so only this one can): its head stays, as a
+             * chunk keyed by its new last record. */
+            size_t keep = 0;
+            uint64_t last = 0;
+            if ((rc = chunk_keep(st, wire_get_be64(k + 1), v, vlen, zxid, &keep, &last, err,
+                                 err_len)) != 0)
+                goto out;
+            any = true;
+            rocksdb_writebatch_delete_range(b, (const char *)lo, sizeof(lo), hi, sizeof(hi));
+            if (keep > 0) {
+                log_key(key, last);
+                rocksdb_writebatch_put(b, (const char *)key, sizeof(key), (const char *)v, keep);
+            }
+        }
+    }
+    rocksdb_iter_get_error(it, &e);
+    if (e != NULL) {
+        rc = ZERR_IO;
+        put_err(err, err_len, "txn log read above zxid 0x%016" PRIx64 ": %s", zxid, e);
+        goto out;
+    }
+    if (any) {
+        /* Synced whatever forceSync says: a TRUNC undone by a crash would
+         * bring back txns the ensemble has dropped. */
+        rocksdb_write(st->db, st->wo_sync, b, &e);
+        if (e != NULL) {
+            rc = ZERR_IO;
+            put_err(err, err_len, "txn log truncate to 0x%016" PRIx64 ": %s", zxid, e);
+            goto out;
+        }
+    }
+    uint64_t top = 0;
+    if ((rc = log_scan_last(st, &top, err, err_len)) != 0)
+        goto out;
+    /* The log thread is idle (flushed, and only this thread queues). */
+    pthread_mutex_lock(&st->mu);
+    st->last_appended_zxid = top;
+    __atomic_store_n(&st->durable_zxid, top, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&st->mu);
+out:
+    rocksdb_free(e);
+    rocksdb_iter_destroy(it);
+    rocksdb_writebatch_destroy(b);
+    return rc;
 }

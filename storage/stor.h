@@ -238,6 +238,19 @@ int stor_snapshot_sync(stor *st, uint64_t zxid, const stor_snap_digest *digest,
  * clean stop, not for the request path. */
 int stor_flush(stor *st);
 
+/* A leader's TRUNC: removes, synchronously and durably (a synced write,
+ * whatever forceSync says), every logged txn with zxid > zxid, and sets
+ * aside every snapshot file newer than zxid (renamed truncated-snapshot.<hex>:
+ * recovery would load it, and it holds txns the log no longer has). Call
+ * it from the loop thread, which appends: it first waits until everything
+ * appended is durable (stor_flush) and for a running snapshot child, so it
+ * blocks on the disk. stor_last_zxid and the next stor_append's lower bound
+ * follow (the next append must be above the new stor_last_zxid()). 0, or
+ * ZERR_IO / ZERR_CORRUPT
+ * with the reason in err (then the log may be unchanged, or cut with the
+ * snapshots set aside: a caller exits). Cost: one seek, one chunk copied. */
+int stor_truncate_after(stor *st, uint64_t zxid, char *err, size_t err_len);
+
 /* Non-blocking: reaps a finished child. Returns 1 if a snapshot completed
  * since the last call (and then purges if cfg.autopurge_retain > 0), 0 if
  * none, ZERR_IO if the child failed (its .tmp is removed). */

@@ -12,7 +12,8 @@
 
 #include <CppUTest/TestHarness.h>
 
-namespace {
+namespace
+{
 
 struct Durable {
     std::mutex mu;
@@ -271,7 +272,7 @@ TEST(StorLog, BadLengthIsCorrupt)
     LONGS_EQUAL(0, append_str(st, 1, "ok"));
     stor_close(st);
     st = NULL;
-    put_raw(2, "ab", 2); /* shorter than a record header */
+    put_raw(2, "ab", 2);                                  /* shorter than a record header */
     std::string huge = record(3, std::string(1025, 'q')); /* longer than max_txn_len */
     put_raw(3, huge.data(), huge.size());
     reopen();
@@ -411,4 +412,134 @@ TEST(StorLog, SecondOpenOfTheSameLogFails)
     LONGS_EQUAL(ZERR_IO, stor_open(&c, &other, err, sizeof(err)));
     POINTERS_EQUAL(NULL, other);
     CHECK_TEXT(strstr(err, "cannot open txn log") != NULL, err);
+}
+
+/* ---- Truncation (a leader's TRUNC) ---------------------------------------- */
+
+TEST_GROUP_BASE(StorTruncate,
+                TEST_GROUP_CppUTestGroupStorLog){// Three chunks: 1..5, 6..9, 10..12, all durable.
+                                                 void three_chunks(){open_start();
+for (uint64_t z = 1; z <= 12; z++) {
+    LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)payload(z).data(), payload(z).size()));
+    if (z == 5 || z == 9)
+        stor_submit(st);
+}
+LONGS_EQUAL(0, stor_flush(st));
+}
+// The log holds exactly 1..upto with their payloads.
+void check_log_is(uint64_t upto)
+{
+    std::vector<Entry> got = replay(0);
+    LONGS_EQUAL(upto, got.size());
+    for (uint64_t z = 1; z <= got.size(); z++) {
+        LONGS_EQUAL(z, got[z - 1].zxid);
+        STRCMP_EQUAL(payload(z).c_str(), got[z - 1].txn.c_str());
+    }
+    LONGS_EQUAL(upto, stor_last_zxid(st));
+}
+void truncate(uint64_t zxid)
+{
+    LONGS_EQUAL_TEXT(0, stor_truncate_after(st, zxid, err, sizeof(err)), err);
+}
+void restart()
+{
+    reopen();
+    LONGS_EQUAL(0, stor_start(st, on_durable, on_error, &dur));
+}
+// Appends after a truncation go on from where it left the log.
+void check_appends_continue(uint64_t from)
+{
+    LONGS_EQUAL(ZERR_BADARGUMENTS, append_str(st, from, "x"));
+    for (uint64_t z = from + 1; z <= from + 3; z++)
+        LONGS_EQUAL(0, append_str(st, z, payload(z)));
+    LONGS_EQUAL(0, stor_flush(st));
+    check_log_is(from + 3);
+    restart();
+    check_log_is(from + 3);
+}
+}
+;
+
+TEST(StorTruncate, InsideAChunkKeepsItsHead)
+{
+    three_chunks();
+    truncate(7);
+    check_log_is(7);
+    LONGS_EQUAL(0, replay(7).size());
+    restart();
+    check_log_is(7);
+    check_appends_continue(7);
+}
+
+TEST(StorTruncate, AtAChunkBoundary)
+{
+    three_chunks();
+    truncate(9);
+    check_log_is(9);
+    restart();
+    check_log_is(9);
+    check_appends_continue(9);
+}
+
+TEST(StorTruncate, AboveTheEndIsANoOp)
+{
+    three_chunks();
+    truncate(100);
+    check_log_is(12);
+    restart();
+    check_log_is(12);
+    check_appends_continue(12);
+}
+
+TEST(StorTruncate, ToZeroEmptiesTheLog)
+{
+    three_chunks();
+    truncate(0);
+    check_log_is(0);
+    restart();
+    check_log_is(0);
+    check_appends_continue(0);
+}
+
+TEST(StorTruncate, TxnsStillInTheFillBufferAreCutToo)
+{
+    three_chunks();
+    for (uint64_t z = 13; z <= 15; z++) // not submitted
+        LONGS_EQUAL(0, stor_append(st, z, (const uint8_t *)payload(z).data(), payload(z).size()));
+    truncate(13);
+    check_log_is(13);
+    restart();
+    check_log_is(13);
+}
+
+TEST(StorTruncate, WithoutTheLogThread)
+{
+    three_chunks();
+    reopen(); // not started: recovery-time use
+    truncate(3);
+    check_log_is(3);
+    restart();
+    check_log_is(3);
+}
+
+TEST(StorTruncate, SnapshotsNewerThanTheCutAreSetAside)
+{
+    three_chunks();
+    std::string snaps = data_path + "/version-2/";
+    for (const char *name : {"snapshot.5", "snapshot.7", "snapshot.a"}) {
+        FILE *f = fopen((snaps + name).c_str(), "w");
+        CHECK(f != NULL);
+        fclose(f);
+    }
+    LONGS_EQUAL(0xa, stor_snapshot_newest(st));
+    truncate(7);
+    LONGS_EQUAL(7, stor_snapshot_newest(st));
+    struct stat sb;
+    CHECK(stat((snaps + "snapshot.5").c_str(), &sb) == 0);
+    CHECK(stat((snaps + "snapshot.7").c_str(), &sb) == 0);
+    CHECK(stat((snaps + "snapshot.a").c_str(), &sb) != 0);
+    CHECK(stat((snaps + "truncated-snapshot.a").c_str(), &sb) == 0);
+    truncate(4);
+    LONGS_EQUAL(0, stor_snapshot_newest(st));
+    check_log_is(4);
 }
