@@ -246,9 +246,9 @@ int stor_flush(stor *st);
  * appended is durable (stor_flush) and for a running snapshot child, so it
  * blocks on the disk. stor_last_zxid and the next stor_append's lower bound
  * follow (the next append must be above the new stor_last_zxid()). 0, or
- * ZERR_IO / ZERR_CORRUPT
- * with the reason in err (then the log may be unchanged, or cut with the
- * snapshots set aside: a caller exits). Cost: one seek, one chunk copied. */
+ * ZERR_IO / ZERR_CORRUPT with the reason in err (then the log may be
+ * unchanged, or cut with the snapshots set aside: a caller exits). Cost:
+ * one seek, one chunk copied. */
 int stor_truncate_after(stor *st, uint64_t zxid, char *err, size_t err_len);
 
 /* Non-blocking: reaps a finished child. Returns 1 if a snapshot completed
