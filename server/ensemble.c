@@ -18,9 +18,8 @@
  * What it deliberately does not do yet: serve clients. A synced member
  * still refuses every session (srv_is_serving is false in an ensemble)
  * because the request pipeline applies a write at once instead of after
- * its COMMIT; the leader therefore never proposes. A TRUNC that would cut
- * logged txns stops the server with a log line (storage cannot truncate
- * and rebuild the tree yet), as ZooKeeper exits when its truncate fails.
+ * its COMMIT; the leader therefore never proposes. A TRUNC cuts the log
+ * (stor_truncate_after) and rebuilds the tree by recovery (truncate_log).
  */
 #include "server/peer.h"
 #include "server/srv_int.h"
@@ -157,29 +156,78 @@ static void fatal(srv_ens *e, const char *what, int rc)
     srv_stop(e->s);
 }
 
+/* zab.h's step 1, a TRUNC: the log loses its txns above zxid, then the
+ * tree is rebuilt from snapshot + log as at a restart (ZooKeeper's Learner:
+ * ZKDatabase.truncateLog, which reloads the database). Snapshots newer than
+ * zxid are set aside by storage first, or recovery would load one. The
+ * session table is rebuilt too, and no watch or client is touched: an
+ * ensemble member serves none yet (srv_is_serving), so the tree and the
+ * sessions recovery restores are all its state. false: the server stops, as
+ * ZooKeeper exits when its truncate fails (zab counts the batch as done once
+ * advanced, so going on would leave its log and ours apart). */
+static bool truncate_log(srv_ens *e, int64_t zxid)
+{
+    srv *s = e->s;
+    char err[512] = "";
+    if (zxid >= e->last_logged && stor_snapshot_newest(s->st) <= (uint64_t)zxid) {
+        srv_log(SRV_LOG_INFO, "TRUNC to 0x%" PRIx64 ": my log ends there already", (uint64_t)zxid);
+        return true;
+    }
+    int64_t t0 = srv_now_ms();
+    uint64_t snap_was = stor_snapshot_newest(s->st);
+    int rc = stor_truncate_after(s->st, (uint64_t)zxid, err, sizeof err);
+    if (rc != 0) {
+        srv_log(SRV_LOG_ERROR, "leader %" PRId64 " sent TRUNC to 0x%" PRIx64 ": %s", e->leader,
+                (uint64_t)zxid, err);
+        fatal(e, "cannot truncate the txn log", rc);
+        return false;
+    }
+    if (snap_was > (uint64_t)zxid)
+        srv_log(SRV_LOG_WARN,
+                "TRUNC to 0x%" PRIx64
+                ": set aside the snapshots newer than it (newest was 0x%" PRIx64
+                ", renamed truncated-snapshot.<zxid> in %s/version-2)",
+                (uint64_t)zxid, snap_was, s->cfg.data_dir);
+    /* A durability report the log thread posted before the cut must not
+     * reach zab as covering txns it no longer has. The thread is idle now. */
+    uint64_t top = stor_last_zxid(s->st);
+    pthread_mutex_lock(&s->durable_mu);
+    s->durable_posted = (int64_t)top;
+    pthread_mutex_unlock(&s->durable_mu);
+    int64_t was_logged = e->last_logged;
+    e->last_logged = (int64_t)top;
+    if ((rc = srv_rebuild(s, err, sizeof err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "rebuilding the tree after TRUNC to 0x%" PRIx64 ": %s",
+                (uint64_t)zxid, err);
+        fatal(e, "cannot rebuild the tree after TRUNC", rc);
+        return false;
+    }
+    if (s->last_zxid > zxid) {
+        /* Only ZooKeeper's own log files (a directory taken over from it)
+         * can hold txns the cut did not reach: they are only ever read. */
+        srv_log(SRV_LOG_ERROR,
+                "after TRUNC to 0x%" PRIx64 " recovery still reaches 0x%" PRIx64
+                " (ZooKeeper's log.* files in %s/version-2 hold txns past the cut)",
+                (uint64_t)zxid, (uint64_t)s->last_zxid,
+                s->cfg.data_log_dir ? s->cfg.data_log_dir : s->cfg.data_dir);
+        fatal(e, "cannot truncate ZooKeeper's log files", ZERR_UNIMPLEMENTED);
+        return false;
+    }
+    srv_log(SRV_LOG_INFO,
+            "TRUNC to 0x%" PRIx64 " from leader %" PRId64 ": log cut from 0x%" PRIx64
+            " to 0x%" PRIx64 ", tree rebuilt to 0x%" PRIx64 " (%zu znodes) in %" PRId64 " ms",
+            (uint64_t)zxid, e->leader, (uint64_t)was_logged, top, (uint64_t)s->last_zxid,
+            zt_node_count(s->tree), srv_now_ms() - t0);
+    return true;
+}
+
 /* zab.h's steps 1-3. false: the batch's packets must not leave. */
 static bool persist(srv_ens *e, const zab_batch *b)
 {
     srv *s = e->s;
     int rc;
-    if (b->has_truncate) {
-        if (b->truncate_zxid < e->last_logged) {
-            /* zab counts the batch as done once advanced, so going on would
-             * leave its log and ours apart. ZooKeeper exits too when it
-             * cannot truncate (Learner.syncWithLeader: "Not able to
-             * truncate the log"). */
-            srv_log(SRV_LOG_ERROR,
-                    "leader %" PRId64 " sent TRUNC to 0x%" PRIx64 " but my log reaches 0x%" PRIx64
-                    ": truncating the log is not implemented; shutting down (clear this "
-                    "server's data dir to let it sync from the leader)",
-                    e->leader, (uint64_t)b->truncate_zxid, (uint64_t)e->last_logged);
-            e->s->log_failed = true;
-            srv_stop(e->s);
-            return false;
-        }
-        srv_log(SRV_LOG_INFO, "TRUNC to 0x%" PRIx64 ": my log ends there already",
-                (uint64_t)b->truncate_zxid);
-    }
+    if (b->has_truncate && !truncate_log(e, b->truncate_zxid))
+        return false;
     if (b->has_accepted_epoch &&
         (rc = stor_meta_put(s->st, META_ACCEPTED, (uint64_t)b->accepted_epoch)) != 0) {
         fatal(e, "cannot persist acceptedEpoch", rc);

@@ -195,6 +195,27 @@ int srv_recover(srv *s, char *err, size_t err_len)
     return 0;
 }
 
+int srv_rebuild(srv *s, char *err, size_t err_len)
+{
+    zt_tree *t = zt_new();
+    sess_table *st =
+        sess_new(s->cfg.tick_time_ms, s->cfg.quorum.is_ensemble ? s->cfg.quorum.my_id : 1);
+    if (t == NULL || st == NULL || zt_index_use(t, srv_index_mem()) != 0) {
+        zt_free(t);
+        sess_free(st);
+        snprintf(err, err_len, "out of memory rebuilding the tree");
+        return ZERR_NOMEM;
+    }
+    sess_id_init(st, srv_wall_ms());
+    zt_free(s->tree);
+    sess_free(s->sessions);
+    s->tree = t;
+    s->sessions = st;
+    s->last_zxid = 0;
+    s->txns_since_snap = 0;
+    return srv_recover(s, err, err_len);
+}
+
 /* Runs in the forked child. */
 static int produce(void *arg, int (*emit)(void *ea, const void *p, size_t n), void *ea)
 {

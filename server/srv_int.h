@@ -303,6 +303,10 @@ void srv_ens_durable(srv *s, int64_t upto_zxid);
 
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);
+/* Recovery again into a fresh tree and session table, for a TRUNC: the
+ * old ones are freed. Only for a server with no clients, sessions or
+ * watches being served (an ensemble member today): nothing else is reset. */
+int srv_rebuild(srv *s, char *err, size_t err_len);
 void srv_maybe_snapshot(srv *s);
 /* At a clean stop, after the loop: waits for the log to drain, then writes
  * a snapshot of everything committed (unless the newest one is already of
