@@ -269,27 +269,56 @@ def test_member_with_more_txns_leads_and_the_others_sync_by_diff():
         e.close()
 
 
-def test_member_with_txns_the_leader_lacks_stops_at_trunc():
+TOOLS = os.path.join(os.path.dirname(os.path.abspath(ZABD)), '..', 'tools')
+RECOVERED_RE = re.compile(r'\] recovered to zxid 0x([0-9a-f]+) in \d+ ms: (\d+) znodes')
+
+
+def dump(tool, path):
+    return subprocess.check_output([os.path.join(TOOLS, tool), path], timeout=30).decode()
+
+
+def test_member_with_txns_the_leader_lacks_truncates_them_and_syncs():
     """Server 1 wrote txns standalone (epoch 0) while 2 and 3 formed epoch 1
     without it. Server 1 then joins the standing leader, whose log ends
-    before server 1's: zab answers TRUNC, which zabd cannot carry out yet
-    (storage has no truncate), so server 1 logs why and exits, as ZooKeeper
-    exits when its truncate fails; 2 and 3 stay established. This pins
-    today's limit (see README): such a member needs its data dir cleared."""
+    before server 1's: zab answers TRUNC to 0x0. Server 1 cuts its log, sets
+    aside its snapshot (newer than the cut), rebuilds its tree and syncs;
+    after a restart its log and snapshot hold exactly the leader's history
+    (no /extra* znode) and it syncs again."""
     e = Ensemble(3)
     try:
         s1, s2, s3 = e.servers
         standalone_writes(s1.data, 3)
+        v2 = os.path.join(s1.data, 'version-2')
+        assert '/extra2' in dump('zklogdump', s1.data)
         s2.start()
         s3.start()
-        st = wait_for('3 established with 2', lambda: settled([s2, s3], 3), [s2, s3])
+        wait_for('3 established with 2', lambda: settled([s2, s3], 3), [s2, s3])
         s1.start()
-        wait_for('server 1 stops at TRUNC', lambda: s1.p.poll() is not None, [s2, s3])
-        assert s1.p.returncode == 1, s1.log()
-        assert 'sent TRUNC to 0x0 but my log reaches 0x' in s1.log(), s1.log()
-        assert 'synced with leader' not in s1.log(), s1.log()
-        time.sleep(1.0)
-        assert settled([s2, s3], 3) == st, e.dump()
+        wait_for('1 synced after TRUNC', lambda: settled([s1, s2, s3], 3), [s1, s2, s3])
+        log = s1.log()
+        assert re.search(r'TRUNC to 0x0 from leader 3: log cut from 0x[1-9a-f][0-9a-f]* to 0x0, '
+                         r'tree rebuilt to 0x0', log), log
+        assert 'set aside the snapshots newer than it' in log, log
+        assert 'synced with leader 3' in log[log.index('TRUNC to 0x0 from leader 3'):], log
+        s1.stop()
+        # What is left on disk: no txn, and the newest snapshot (the final
+        # one of this stop) has none of the standalone znodes; the set-aside
+        # one still has them.
+        assert 'zxid 0x' not in dump('zklogdump', s1.data)
+        names = os.listdir(v2)
+        aside = [n for n in names if n.startswith('truncated-snapshot.')]
+        assert aside and '/extra2' in dump('zksnapdump', os.path.join(v2, aside[0])), names
+        snaps = sorted((n for n in names if n.startswith('snapshot.')),
+                       key=lambda n: int(n.split('.')[1], 16))
+        assert snaps, names
+        assert '/extra' not in dump('zksnapdump', os.path.join(v2, snaps[-1]))
+        s1.start()
+        wait_for('1 synced after its restart', lambda: settled([s1, s2, s3], 3), [s1, s2, s3])
+        mine = RECOVERED_RE.search(s1.log())
+        leaders = RECOVERED_RE.search(s3.log())
+        assert mine and leaders, e.dump()
+        assert mine.groups() == leaders.groups(), (mine.group(0), leaders.group(0))
+        assert 'TRUNC to' not in s1.log() or 'my log ends there already' in s1.log(), s1.log()
     finally:
         e.close()
 
