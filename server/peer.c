@@ -406,14 +406,23 @@ static void dial(srv_peers *p, peer *pr)
     }
 }
 
+struct bufferevent *srv_peer_bev_new(struct event_base *base, evutil_socket_t fd)
+{
+    /* Peer messages are small and latency-bound, as ZooKeeper's are. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL)
+        evutil_closesocket(fd);
+    return bev;
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
     srv_peers *p = arg;
-    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?", addr[80];
-    getnameinfo(sa, (socklen_t)socklen, host, sizeof host, serv, sizeof serv,
-                NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(addr, sizeof addr, "%s:%s", host, serv);
+    char addr[80];
+    srv_net_addr_name(sa, socklen, addr, sizeof addr);
     if (p->n_unnamed >= MAX_UNNAMED) {
         srv_log(SRV_LOG_WARN,
                 "election port: %d connections have not sent their initial message; "
@@ -422,15 +431,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct bufferevent *bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = srv_peer_bev_new(p->base, fd);
     pcon *c = bev != NULL ? pcon_new(p, bev, false, addr) : NULL;
     if (c == NULL) {
         if (bev != NULL)
             bufferevent_free(bev);
-        else
-            evutil_closesocket(fd);
         return;
     }
     p->n_unnamed++;
@@ -438,24 +443,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct timeval tv = {CNX_TIMEOUT_S, 0};
     bufferevent_set_timeouts(bev, &tv, NULL);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-static int resolve(const char *host, int32_t port, struct sockaddr_storage *ss, int *len, char *err,
-                   size_t err_len)
-{
-    char service[8];
-    snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int gai = getaddrinfo(host, service, &hints, &ai);
-    if (gai != 0) {
-        snprintf(err, err_len, "cannot resolve %s: %s", host, gai_strerror(gai));
-        return -1;
-    }
-    /* The first address, as Java's InetSocketAddress(host, port) takes it. */
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *len = (int)ai->ai_addrlen;
-    freeaddrinfo(ai);
-    return 0;
 }
 
 static void fmt_addr(char *buf, size_t cap, const char *host, int32_t port)
@@ -493,7 +480,8 @@ int srv_peers_open(struct event_base *base, const srv_quorum *q, const srv_peers
         pr->is_observer = qs->is_observer;
         fmt_addr(pr->addr, sizeof pr->addr, qs->host, qs->election_port);
         char why[300];
-        if (resolve(qs->host, qs->election_port, &pr->sa, &pr->sa_len, why, sizeof why) != 0) {
+        if (srv_net_resolve(qs->host, qs->election_port, &pr->sa, &pr->sa_len, why, sizeof why) !=
+            0) {
             /* ZooKeeper logs and keeps trying; so do we, without the address. */
             srv_log(SRV_LOG_WARN, "server.%" PRId64 ": %s; it cannot be reached", qs->id, why);
             pr->sa_len = 0;
@@ -506,7 +494,7 @@ int srv_peers_open(struct event_base *base, const srv_quorum *q, const srv_peers
     struct sockaddr_storage ss;
     int sslen = 0;
     char why[300];
-    if (resolve(me->host, me->election_port, &ss, &sslen, why, sizeof why) != 0) {
+    if (srv_net_resolve(me->host, me->election_port, &ss, &sslen, why, sizeof why) != 0) {
         snprintf(err, err_len, "election port: %s", why);
         goto fail;
     }

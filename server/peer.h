@@ -10,6 +10,7 @@
 #define ZABD_SERVER_PEER_H
 
 #include "server/config.h"
+#include "server/net.h"
 #include "wire/wire.h"
 
 #include <event2/event.h>
@@ -99,5 +100,10 @@ void srv_qport_close_all(srv_qport *qp, const char *why);
 int32_t srv_qport_n_named(const srv_qport *qp);
 /* Retries connects, frees closed connections. */
 void srv_qport_tick(srv_qport *qp, int64_t now_ms);
+
+/* A bufferevent owning an accepted peer connection's fd, with TCP_NODELAY
+ * (both peer ports); NULL, and fd closed, when out of memory. peer.c. */
+struct bufferevent;
+struct bufferevent *srv_peer_bev_new(struct event_base *base, evutil_socket_t fd);
 
 #endif

@@ -338,25 +338,19 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
                       int socklen, void *arg)
 {
     srv_qport *qp = arg;
-    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?", addr[80];
-    getnameinfo(sa, (socklen_t)socklen, host, sizeof host, serv, sizeof serv,
-                NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(addr, sizeof addr, "%s:%s", host, serv);
+    char addr[80];
+    srv_net_addr_name(sa, socklen, addr, sizeof addr);
     if (!qp->is_leading || qp->n_unnamed >= MAX_UNNAMED) {
         srv_log(SRV_LOG_INFO, "quorum port: closing %s: %s", addr,
                 !qp->is_leading ? "not leading" : "too many connections owe their LearnerInfo");
         evutil_closesocket(fd);
         return;
     }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct bufferevent *bev = bufferevent_socket_new(qp->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = srv_peer_bev_new(qp->base, fd);
     qconn *c = bev != NULL ? qconn_new(qp, bev, false, addr) : NULL;
     if (c == NULL) {
         if (bev != NULL)
             bufferevent_free(bev);
-        else
-            evutil_closesocket(fd);
         return;
     }
     qp->n_unnamed++;
@@ -364,23 +358,6 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct timeval tv = {FIRST_PACKET_S, 0};
     bufferevent_set_timeouts(bev, &tv, NULL);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-}
-
-static int resolve(const char *host, int32_t port, struct sockaddr_storage *ss, int *len, char *err,
-                   size_t err_len)
-{
-    char service[8];
-    snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    int gai = getaddrinfo(host, service, &hints, &ai);
-    if (gai != 0) {
-        snprintf(err, err_len, "cannot resolve %s: %s", host, gai_strerror(gai));
-        return -1;
-    }
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *len = (int)ai->ai_addrlen;
-    freeaddrinfo(ai);
-    return 0;
 }
 
 int srv_qport_open(struct event_base *base, const srv_quorum *q, int32_t max_len,
@@ -412,7 +389,8 @@ int srv_qport_open(struct event_base *base, const srv_quorum *q, int32_t max_len
         snprintf(sv->addr, sizeof sv->addr, strchr(qs->host, ':') ? "[%s]:%d" : "%s:%d", qs->host,
                  qs->quorum_port);
         char why[300];
-        if (resolve(qs->host, qs->quorum_port, &sv->sa, &sv->sa_len, why, sizeof why) != 0) {
+        if (srv_net_resolve(qs->host, qs->quorum_port, &sv->sa, &sv->sa_len, why, sizeof why) !=
+            0) {
             if (qs->id == q->my_id) {
                 snprintf(err, err_len, "quorum port: %s", why);
                 goto fail;

@@ -10,10 +10,10 @@
  * client listener do), quorumListenOnAllIPs.
  */
 #include "server/config.h"
+#include "server/net.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,20 +23,16 @@
 /* Binds host:port; returns the socket, or -1 with a message. */
 static int bind_one(const char *what, const char *host, int32_t port, char *err, size_t err_len)
 {
-    char service[8];
-    snprintf(service, sizeof service, "%d", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
-    if (host == NULL)
-        hints.ai_flags = AI_PASSIVE; /* the wildcard address */
-    int gai = getaddrinfo(host, service, &hints, &ai);
-    if (gai != 0) {
-        snprintf(err, err_len, "%s port: cannot resolve %s: %s", what, host, gai_strerror(gai));
+    struct sockaddr_storage ss;
+    int sslen;
+    char why[300];
+    if (srv_net_resolve(host, port, &ss, &sslen, why, sizeof why) != 0) {
+        snprintf(err, err_len, "%s port: %s", what, why);
         return -1;
     }
-    /* The first address, as Java's InetSocketAddress(host, port) takes it. */
-    int fd = socket(ai->ai_family, SOCK_STREAM, 0), one = 1;
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        bind(fd, (struct sockaddr *)&ss, (socklen_t)sslen) != 0) {
         snprintf(err, err_len, "%s port %s%s%s:%d cannot be bound: %s", what,
                  host != NULL && strchr(host, ':') ? "[" : "", host != NULL ? host : "0.0.0.0",
                  host != NULL && strchr(host, ':') ? "]" : "", port, strerror(errno));
@@ -44,7 +40,6 @@ static int bind_one(const char *what, const char *host, int32_t port, char *err,
             close(fd);
         fd = -1;
     }
-    freeaddrinfo(ai);
     return fd;
 }
 
