@@ -97,14 +97,8 @@ bool zab_is_voter(const zab *z, int64_t id)
 
 int zab_send_notif(zab *z, int64_t to, int32_t state, const zab_vote *v, int64_t election_epoch)
 {
-    if (z->n_sends == z->cap_sends) {
-        size_t cap = z->cap_sends ? z->cap_sends * 2 : 16;
-        zab_send *s = realloc(z->sends, cap * sizeof *s);
-        if (s == NULL)
-            return ZERR_NOMEM;
-        z->sends = s;
-        z->cap_sends = cap;
-    }
+    if (wire_reserve((void **)&z->sends, &z->cap_sends, z->n_sends, sizeof *z->sends) != 0)
+        return ZERR_NOMEM;
     zab_send *s = &z->sends[z->n_sends++];
     memset(s, 0, sizeof *s);
     s->to = to;
@@ -123,14 +117,8 @@ int zab_send_notif(zab *z, int64_t to, int32_t state, const zab_vote *v, int64_t
 
 static int outq_push(zab_outq *q, int64_t key, const uint8_t *p, size_t len)
 {
-    if (q->n == q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 16;
-        zab_outrec *r = realloc(q->recs, cap * sizeof *r);
-        if (r == NULL)
-            return ZERR_NOMEM;
-        q->recs = r;
-        q->cap = cap;
-    }
+    if (wire_reserve((void **)&q->recs, &q->cap, q->n, sizeof *q->recs) != 0)
+        return ZERR_NOMEM;
     size_t off = q->arena.len;
     if (len > 0)
         wire_wr_raw(&q->arena, p, len);
@@ -150,13 +138,8 @@ static const zab_txn *outq_view(zab_outq *q, size_t *n)
     *n = 0;
     if (q->n == 0)
         return NULL;
-    if (q->cap_view < q->n) {
-        zab_txn *v = realloc(q->view, q->n * sizeof *v);
-        if (v == NULL)
-            return NULL;
-        q->view = v;
-        q->cap_view = q->n;
-    }
+    if (wire_reserve((void **)&q->view, &q->cap_view, q->n - 1, sizeof *q->view) != 0)
+        return NULL;
     for (size_t i = 0; i < q->n; i++)
         q->view[i] = (zab_txn){q->recs[i].key, q->arena.p + q->recs[i].off, q->recs[i].len};
     *n = q->n;
@@ -219,25 +202,12 @@ int zab_out_commit(zab *z, int64_t zxid, const uint8_t *p, size_t len)
     return outq_push(&z->commits, zxid, p, len);
 }
 
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 8;
-    void *a = realloc(*arr, c * size);
-    if (a == NULL)
-        return ZERR_NOMEM;
-    *arr = a;
-    *cap = c;
-    return 0;
-}
-
 int zab_out_drop(zab *z, int64_t sid)
 {
     for (size_t i = 0; i < z->n_drops; i++)
         if (z->drops[i] == sid)
             return 0;
-    if (grow((void **)&z->drops, &z->cap_drops, z->n_drops, sizeof *z->drops) != 0)
+    if (wire_reserve((void **)&z->drops, &z->cap_drops, z->n_drops, sizeof *z->drops) != 0)
         return ZERR_NOMEM;
     z->drops[z->n_drops++] = sid;
     return 0;
@@ -245,7 +215,7 @@ int zab_out_drop(zab *z, int64_t sid)
 
 void zab_out_error(zab *z, int64_t peer, int32_t code, const char *what)
 {
-    if (grow((void **)&z->errors, &z->cap_errors, z->n_errors, sizeof *z->errors) != 0)
+    if (wire_reserve((void **)&z->errors, &z->cap_errors, z->n_errors, sizeof *z->errors) != 0)
         return; /* an unlogged error; the state change itself still happens */
     z->errors[z->n_errors++] = (zab_error){peer, code, what};
 }
@@ -294,7 +264,7 @@ static void log_trim(zab *z)
 
 int zab_log_push(zab *z, int64_t zxid, const uint8_t *p, size_t len, bool is_committed)
 {
-    if (grow((void **)&z->log, &z->cap_log, z->n_log, sizeof *z->log) != 0)
+    if (wire_reserve((void **)&z->log, &z->cap_log, z->n_log, sizeof *z->log) != 0)
         return ZERR_NOMEM;
     zab_entry e = {zxid, malloc(len ? len : 1), len, is_committed, NULL};
     if (e.p == NULL)
