@@ -1,10 +1,14 @@
 /*
  * commit.c: the write path. prep (znode-tree) -> log (storage, queued to the
- * log thread) -> apply (znode-tree) -> watch events and the reply, queued
- * behind the txn's durability (srv_int.h explains the ordering).
+ * log thread; in an ensemble the leader proposes it through zab instead) ->
+ * apply (znode-tree) -> watch events and the reply, queued behind the txn's
+ * durability, or its commit in an ensemble (srv_int.h explains the
+ * ordering).
  *
  * Recovery replays logged txns through the same apply step, so a txn means
- * the same thing live and after a restart.
+ * the same thing live and after a restart; a learner applies the leader's
+ * commits through it too (srv_apply_commit) and answers its own clients
+ * from the result with the same reply code as here.
  */
 #include "server/srv_int.h"
 
@@ -58,7 +62,9 @@ static void fire_events(srv *s, int64_t zxid)
     }
 }
 
-/* Session bookkeeping that follows a txn, live or replayed. */
+/* Session bookkeeping that follows a txn, live or replayed. A live
+ * createSession added its session at prep; replayed and committed ones
+ * (`replay`) add it here. */
 static void session_effects(srv *s, const wire_txn_hdr *h, const wire_txn *t, bool replay)
 {
     if (h->type == WIRE_OP_CREATESESSION && replay) {
@@ -69,46 +75,52 @@ static void session_effects(srv *s, const wire_txn_hdr *h, const wire_txn *t, bo
     }
 }
 
-/* Decodes the txn in s->txn and applies it; results and events land in
- * s->out. Returns 0 or a negative zerr (the txn is then unusable). */
-static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay)
+/* Decodes the txn in p and applies it; results and events land in s->out,
+ * the header in *h. Returns 0 or a negative zerr (the txn is then
+ * unusable). */
+static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay, wire_txn_hdr *h)
 {
     wire_rd r;
-    wire_txn_hdr h;
     wire_txn t;
     wire_rd_init(&r, p, len, INT32_MAX);
-    wire_txn_hdr_decode(&r, &h);
+    wire_txn_hdr_decode(&r, h);
     if (wire_rd_err(&r) != 0)
         return ZERR_CORRUPT;
-    int rc = wire_txn_body_decode(&r, h.type, &t);
+    int rc = wire_txn_body_decode(&r, h->type, &t);
     if (rc != 0)
         return rc;
     zt_out_reset(&s->out);
-    rc = zt_apply(s->tree, &h, &t, &s->out);
+    rc = zt_apply(s->tree, h, &t, &s->out);
     if (rc == 0)
-        session_effects(s, &h, &t, replay);
+        session_effects(s, h, &t, replay);
     wire_txn_fini(&t);
-    if (h.zxid > s->last_zxid)
-        s->last_zxid = h.zxid;
+    if (h->zxid > s->last_zxid)
+        s->last_zxid = h->zxid;
     return rc;
 }
 
-/* Logs and applies the txn prepped into s->txn at zxid; fires its events. */
+/* Logs and applies the txn prepped into s->txn at zxid; fires its events.
+ * In an ensemble the leader proposes it: zab appends it to the log and
+ * commits it once a quorum has it, and what this write releases waits for
+ * that commit (srv_int.h). */
 static int log_and_apply(srv *s, int64_t zxid)
 {
     s->zxids_burned = 0;
-    int rc = stor_append(s->st, (uint64_t)zxid, s->txn.p, s->txn.len);
-    if (rc != 0) {
+    int rc;
+    if (s->ens != NULL) {
+        if ((rc = srv_ens_propose(s, s->txn.p, s->txn.len, zxid)) != 0)
+            return rc;
+    } else if ((rc = stor_append(s->st, (uint64_t)zxid, s->txn.p, s->txn.len)) != 0) {
         fatal_log(s, rc, zxid);
         return rc;
-    }
-    /* Every txn of this loop iteration goes to the log thread together,
-     * from an event that runs after the callbacks now active (loop.c). */
-    if (!s->is_submit_pending) {
+    } else if (!s->is_submit_pending) {
+        /* Every txn of this loop iteration goes to the log thread together,
+         * from an event that runs after the callbacks now active (loop.c). */
         s->is_submit_pending = true;
         event_active(s->submit_ev, EV_READ, 0);
     }
-    rc = apply_txn(s, s->txn.p, s->txn.len, false);
+    wire_txn_hdr h;
+    rc = apply_txn(s, s->txn.p, s->txn.len, false, &h);
     ZK_ASSERT(rc == 0, "applying txn 0x%" PRIx64 " that prep produced: %s", (uint64_t)zxid,
               wire_err_name(rc));
     fire_events(s, zxid);
@@ -125,7 +137,7 @@ static zt_prep_ctx ctx_for(srv *s, conn *c, int64_t session, int32_t xid, zt_aut
      * container cleanup read the clock now. */
     zt_prep_ctx ctx = {session,
                        xid,
-                       s->last_zxid + 1 + s->zxids_burned,
+                       s->ens != NULL ? srv_ens_next_zxid(s) : s->last_zxid + 1 + s->zxids_burned,
                        c != NULL ? srv_batch_wall_ms(s) : srv_wall_ms(),
                        a,
                        s->cfg.extended_types_enabled,
@@ -186,6 +198,72 @@ static void write_result_body(wire_wr *w, const zt_out *o, const zt_result *r)
     }
 }
 
+/* The reply to a single write, from its applied result (s->out.res[0]:
+ * the op's, or an ErrorTxn's error). Live and on a learner answering from
+ * a commit alike. */
+static void reply_single(srv *s, conn *c, int32_t xid, int32_t type, int64_t zxid)
+{
+    zt_result r = s->out.res[0];
+    if (r.err == 0 && type == WIRE_OP_CHECK) {
+        /* ZooKeeper 3.8 answers a successful check outside a multi with a
+         * SetDataResponse whose stat is null; serialising it throws and the
+         * reply is dropped (the zxid stays spent). Clients only send check
+         * inside multi. */
+        srv_log(SRV_LOG_DEBUG,
+                "session 0x%016" PRIx64 " check outside multi: no reply, as ZooKeeper",
+                (uint64_t)c->session_id);
+        return;
+    }
+    srv_reply_begin(&s->reply, xid, zxid, r.err);
+    if (r.err == 0) {
+        /* createContainer/createTTL answer with Create2Response */
+        r.type = type == WIRE_OP_CREATE ? WIRE_OP_CREATE : r.type;
+        write_result_body(&s->reply, &s->out, &r);
+    }
+    srv_reply_end(&s->reply);
+    srv_send(s, c, zxid, &s->reply, false);
+}
+
+/* MultiResponse: { MultiHeader{type, done=false, err}, body }* then
+ * {-1, true, -1}. The reply header's err stays 0: clients read the per-op
+ * results. A multi that became one ErrorTxn is answered with its error
+ * alone. */
+static void reply_multi(srv *s, conn *c, int32_t xid, int64_t zxid)
+{
+    wire_wr *w = &s->reply;
+    if (s->out.res[0].type == WIRE_OP_ERROR) {
+        srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " multi answered %s", (uint64_t)c->session_id,
+                wire_err_name(s->out.res[0].err));
+        srv_reply_begin(w, xid, zxid, s->out.res[0].err);
+        srv_reply_end(w);
+        srv_send(s, c, zxid, w, false);
+        return;
+    }
+    srv_reply_begin(w, xid, zxid, 0);
+    for (size_t i = 1; i < s->out.n_res; i++) {
+        zt_result r = s->out.res[i];
+        if (r.type == WIRE_OP_ERROR) {
+            wire_wr_i32(w, WIRE_OP_ERROR);
+            wire_wr_bool(w, false);
+            wire_wr_i32(w, r.err);
+            wire_wr_i32(w, r.err);
+            continue;
+        }
+        /* CreateResult(path, stat) reports itself as create2 */
+        if (r.type == WIRE_OP_CREATECONTAINER || r.type == WIRE_OP_CREATETTL)
+            r.type = WIRE_OP_CREATE2;
+        wire_wr_i32(w, r.type);
+        wire_wr_bool(w, false);
+        wire_wr_i32(w, 0);
+        write_result_body(w, &s->out, &r);
+    }
+    wire_wr_i32(w, -1);
+    wire_wr_bool(w, true);
+    wire_wr_i32(w, -1);
+    srv_reply_end(w);
+    srv_send(s, c, zxid, w, false);
+}
+
 void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *q)
 {
     srv *s = c->s;
@@ -202,32 +280,13 @@ void srv_commit_write(conn *c, int32_t xid, int32_t type, const wire_write_req *
         srv_conn_close(c, "out of memory");
         return;
     }
-    s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
     if (err == ZERR_BADARGUMENTS)
         srv_log(SRV_LOG_INFO, "invalid path %.*s with session 0x%016" PRIx64 " (%s:%d)",
                 q->path.len > 0 ? q->path.len : 0, q->path.p, (uint64_t)c->session_id, c->addr,
                 c->port);
-    if (err == 0 && type == WIRE_OP_CHECK) {
-        /* ZooKeeper 3.8 answers a successful check outside a multi with a
-         * SetDataResponse whose stat is null; serialising it throws and the
-         * reply is dropped (the zxid stays spent). Clients only send check
-         * inside multi. */
-        srv_log(SRV_LOG_DEBUG,
-                "session 0x%016" PRIx64 " check outside multi: no reply, as ZooKeeper",
-                (uint64_t)c->session_id);
-        return;
-    }
-    srv_reply_begin(&s->reply, xid, ctx.zxid, err);
-    if (err == 0) {
-        zt_result r = s->out.res[0];
-        /* createContainer/createTTL answer with Create2Response */
-        r.type = type == WIRE_OP_CREATE ? WIRE_OP_CREATE : r.type;
-        write_result_body(&s->reply, &s->out, &r);
-    }
-    srv_reply_end(&s->reply);
-    srv_send(s, c, ctx.zxid, &s->reply, false);
+    reply_single(s, c, xid, type, ctx.zxid);
 }
 
 /* A multi with a null path: ZooKeeper's prep takes a zxid, then throws
@@ -241,6 +300,12 @@ static bool multi_null_path(srv *s, conn *c, int32_t xid, const wire_multi_req *
         i++;
     if (i == m->n_ops)
         return false;
+    if (s->ens != NULL) {
+        /* A leader cannot skip a zxid (zab numbers its proposals), and a
+         * learner's client needs a txn to be answered from: an ErrorTxn. */
+        srv_commit_error(c, xid, WIRE_OP_MULTI, ZERR_MARSHALLINGERROR);
+        return true;
+    }
     s->zxids_burned++;
     srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " multi op %d has a null path: MARSHALLINGERROR",
             (uint64_t)c->session_id, i);
@@ -269,45 +334,9 @@ void srv_commit_multi(conn *c, int32_t xid, const wire_multi_req *m)
         srv_conn_close(c, "out of memory");
         return;
     }
-    s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
-    /* MultiResponse: { MultiHeader{type, done=false, err}, body }* then
-     * {-1, true, -1}. The reply header's err stays 0: clients read the
-     * per-op results. A multi that became one ErrorTxn is answered with
-     * its error alone. */
-    wire_wr *w = &s->reply;
-    if (s->out.res[0].type == WIRE_OP_ERROR) {
-        srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " multi answered %s", (uint64_t)c->session_id,
-                wire_err_name(s->out.res[0].err));
-        srv_reply_begin(w, xid, ctx.zxid, s->out.res[0].err);
-        srv_reply_end(w);
-        srv_send(s, c, ctx.zxid, w, false);
-        return;
-    }
-    srv_reply_begin(w, xid, ctx.zxid, 0);
-    for (size_t i = 1; i < s->out.n_res; i++) {
-        zt_result r = s->out.res[i];
-        if (r.type == WIRE_OP_ERROR) {
-            wire_wr_i32(w, WIRE_OP_ERROR);
-            wire_wr_bool(w, false);
-            wire_wr_i32(w, r.err);
-            wire_wr_i32(w, r.err);
-            continue;
-        }
-        /* CreateResult(path, stat) reports itself as create2 */
-        if (r.type == WIRE_OP_CREATECONTAINER || r.type == WIRE_OP_CREATETTL)
-            r.type = WIRE_OP_CREATE2;
-        wire_wr_i32(w, r.type);
-        wire_wr_bool(w, false);
-        wire_wr_i32(w, 0);
-        write_result_body(w, &s->out, &r);
-    }
-    wire_wr_i32(w, -1);
-    wire_wr_bool(w, true);
-    wire_wr_i32(w, -1);
-    srv_reply_end(w);
-    srv_send(s, c, ctx.zxid, w, false);
+    reply_multi(s, c, xid, ctx.zxid);
 }
 
 void srv_commit_error(conn *c, int32_t xid, int32_t type, int err)
@@ -320,14 +349,11 @@ void srv_commit_error(conn *c, int32_t xid, int32_t type, int err)
     wire_wr_reset(&s->txn);
     wire_txn_hdr_encode(&s->txn, &h);
     wire_txn_body_encode(&s->txn, &body);
-    s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
     srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " opcode %d answered %s", (uint64_t)c->session_id,
             type, wire_err_name(err));
-    srv_reply_begin(&s->reply, xid, ctx.zxid, err);
-    srv_reply_end(&s->reply);
-    srv_send(s, c, ctx.zxid, &s->reply, false);
+    reply_single(s, c, xid, type, ctx.zxid);
 }
 
 int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeout_ms)
@@ -340,9 +366,10 @@ int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeo
         rc = sess_add(s->sessions, session_id, timeout_ms, srv_now_ms());
     if (rc != 0)
         return rc;
-    s->last_zxid = ctx.zxid;
     if ((rc = log_and_apply(s, ctx.zxid)) != 0)
         return rc;
+    if (c->is_remote)
+        return 0; /* a learner's client: the learner answers it on commit */
     c->session_id = session_id;
     c->timeout_ms = timeout_ms;
     c->handshaken = true;
@@ -364,7 +391,6 @@ void srv_commit_session_again(conn *c, int32_t xid, int32_t timeout_ms)
         srv_conn_close(c, "out of memory");
         return;
     }
-    s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
     /* ZooKeeper's prep tracks the session again with that timeout: it is
@@ -386,7 +412,6 @@ void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id)
         return;
     }
     sess_set_closing(s->sessions, session_id);
-    s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
     conn *owner = c != NULL ? c : srv_conn_by_session(s, session_id);
@@ -409,12 +434,28 @@ void srv_commit_delete_container(srv *s, const char *path)
     int err = zt_prep_delete_container(s->tree, &ctx, wire_str_c(path), &s->txn);
     if (err == ZERR_NOMEM)
         return;
-    s->last_zxid = ctx.zxid;
     if (log_and_apply(s, ctx.zxid) == 0)
         srv_log(SRV_LOG_INFO, "removed container %s: %s", path, wire_err_name(err));
 }
 
+int srv_apply_commit(srv *s, const uint8_t *p, size_t len, wire_txn_hdr *h)
+{
+    int rc = apply_txn(s, p, len, true, h);
+    if (rc == 0)
+        fire_events(s, h->zxid);
+    return rc;
+}
+
+void srv_reply_txn(srv *s, conn *c, int32_t xid, int32_t type, int64_t zxid)
+{
+    if (type == WIRE_OP_MULTI)
+        reply_multi(s, c, xid, zxid);
+    else
+        reply_single(s, c, xid, type, zxid);
+}
+
 int srv_replay_txn(srv *s, const uint8_t *p, size_t len)
 {
-    return apply_txn(s, p, len, true);
+    wire_txn_hdr h;
+    return apply_txn(s, p, len, true, &h);
 }

@@ -116,7 +116,7 @@ static void want_resume(conn *c);
 void srv_conn_close(conn *c, const char *why)
 {
     srv *s = c->s;
-    if (c->dead)
+    if (c->dead || c->is_remote)
         return;
     srv_log(SRV_LOG_INFO, "closed connection %s:%d session 0x%016" PRIx64 ": %s", c->addr, c->port,
             (uint64_t)c->session_id, why);
@@ -134,6 +134,7 @@ void srv_conn_close(conn *c, const char *why)
         c->next->prev = c->prev;
     s->n_conns--;
     srv_out_fini(s, c);
+    srv_fwd_drop(c);
     throttle_list_del(s, c);
     resume_list_del(s, c);
     flush_list_del(s, c);

@@ -15,10 +15,20 @@
  * Commits are applied with srv_replay_txn, the function recovery replays
  * the log with, so the tree means the same after sync as after a restart.
  *
- * What it deliberately does not do yet: serve clients. A synced member
- * still refuses every session (srv_is_serving is false in an ensemble)
- * because the request pipeline applies a write at once instead of after
- * its COMMIT; the leader therefore never proposes. A TRUNC cuts the log
+ * Clients. A synced member serves them (srv_is_serving). The leader preps
+ * and applies a write at once, as standalone, but proposes it through zab
+ * instead of logging it, and what the write releases (its reply, watch
+ * events, later reads of the session) waits for its COMMIT instead of its
+ * fsync: the release watermark (srv.release_zxid) is the last commit. A
+ * leader that loses its quorum closes every client connection, so nothing
+ * uncommitted is ever seen; its tree keeps the uncommitted tail, as the log
+ * does, and the next sync truncates or commits it. A learner applies only
+ * commits, answers its own clients' forwarded requests from them
+ * (forward.c) and releases everything at once. The leader runs learners'
+ * REQUESTs (srv_dispatch_remote on a conn stand-in), answers their syncs
+ * with SYNC once everything proposed before is committed, and takes the
+ * session touches in their PINGs; it alone expires sessions, and a new
+ * leader touches every session first. A TRUNC cuts the log
  * (stor_truncate_after) and rebuilds the tree by recovery (truncate_log).
  */
 #include "server/peer.h"
@@ -29,6 +39,12 @@
 #include <string.h>
 
 enum { ZAB_TICK_MS = 50, WINDOW_MAX = 500 };
+
+/* A learner's sync, answered once everything proposed before it commits. */
+typedef struct pending_sync {
+    int64_t sid;
+    int64_t zxid;
+} pending_sync;
 
 static const char META_CURRENT[] = "currentEpoch", META_ACCEPTED[] = "acceptedEpoch";
 
@@ -48,6 +64,10 @@ struct srv_ens {
     size_t n_downs;
     bool is_synced; /* zab's serving flag */
     bool is_draining;
+    struct event *drain_ev; /* drains after proposals of this loop iteration */
+    pending_sync *syncs;    /* a leader's pending learner syncs, in order */
+    size_t n_syncs, cap_syncs;
+    wire_wr qbuf; /* packets the host builds (SYNC, REVALIDATE, PING touches) */
 };
 
 static const char *role_name(int32_t role)
@@ -83,17 +103,112 @@ const char *srv_ens_state(const srv *s)
 
 bool srv_is_serving(const srv *s)
 {
-    /* A synced member could serve, but the client path in an ensemble
-     * (writes applied only once committed) is not built: no client yet. */
-    return !s->cfg.quorum.is_ensemble;
+    if (s->ens == NULL)
+        return !s->cfg.quorum.is_ensemble;
+    return s->ens->is_synced;
+}
+
+bool srv_owns_writes(const srv *s)
+{
+    if (s->ens == NULL)
+        return !s->cfg.quorum.is_ensemble;
+    return s->ens->is_synced && s->ens->role == ZAB_ROLE_LEADING;
+}
+
+bool srv_ens_is_learner(const srv *s)
+{
+    return s->ens != NULL && s->ens->is_synced && s->ens->role != ZAB_ROLE_LEADING;
 }
 
 const char *srv_ens_not_serving_why(const srv *s)
 {
-    if (s->ens != NULL && s->ens->is_synced)
-        return "the ensemble is synced, but zabd's client path for an ensemble (writes "
-               "applied only once committed) is not implemented yet";
+    (void)s;
     return "not synced with a leader yet";
+}
+
+int64_t srv_ens_next_zxid(const srv *s)
+{
+    return s->ens != NULL && s->ens->is_synced ? zab_next_zxid(s->ens->z) : -1;
+}
+
+int srv_ens_propose(srv *s, const uint8_t *txn, size_t len, int64_t zxid)
+{
+    srv_ens *e = s->ens;
+    int64_t got = -1;
+    int rc = e->is_synced ? zab_propose(e->z, txn, len, &got) : ZERR_NOTREADONLY;
+    if (rc != 0) {
+        srv_log(SRV_LOG_WARN, "cannot propose txn 0x%" PRIx64 ": %s", (uint64_t)zxid,
+                wire_err_name(rc));
+        event_active(e->drain_ev, EV_READ, 0); /* a step-down is in the batch */
+        return rc;
+    }
+    ZK_ASSERT(got == zxid, "zab proposed 0x%" PRIx64 " for 0x%" PRIx64, (uint64_t)got,
+              (uint64_t)zxid);
+    /* The append and the PROPOSALs leave after this iteration's requests,
+     * together. */
+    event_active(e->drain_ev, EV_READ, 0);
+    return 0;
+}
+
+void srv_ens_send_leader(srv *s, const uint8_t *p, size_t len)
+{
+    srv_ens *e = s->ens;
+    srv_qport_send(e->qport, e->leader, p, len);
+}
+
+/* Every client connection goes when the member stops serving, as
+ * ZooKeeper's server shuts down with its role: nothing the old role held
+ * back (uncommitted on a leader) may leave, and clients reconnect to a
+ * member that serves. */
+static void close_clients(srv_ens *e, const char *why)
+{
+    srv *s = e->s;
+    size_t n = 0;
+    conn *next;
+    for (conn *c = s->conns; c != NULL; c = next) {
+        next = c->next;
+        srv_conn_close(c, why);
+        n++;
+    }
+    srv_fwd_reset(s);
+    e->n_syncs = 0;
+    if (n > 0)
+        srv_log(SRV_LOG_INFO, "closed %zu client connections: %s", n, why);
+}
+
+static int collect_session(void *arg, int64_t id, int32_t timeout_ms)
+{
+    wire_wr *w = arg;
+    wire_wr_i64(w, id);
+    return 0;
+}
+
+/* ZooKeeper's new leader tracks every session afresh (its session tracker
+ * is rebuilt from the tree): each gets a full timeout to be heard from. */
+static void touch_all_sessions(srv_ens *e)
+{
+    srv *s = e->s;
+    wire_wr ids;
+    wire_wr_init(&ids);
+    sess_foreach(s->sessions, collect_session, &ids);
+    int64_t now = srv_now_ms();
+    size_t n = ids.err == 0 ? ids.len / 8 : 0;
+    for (size_t i = 0; i < n; i++)
+        sess_touch(s->sessions, (int64_t)wire_get_be64(ids.p + 8 * i), now);
+    wire_wr_fini(&ids);
+    srv_log(SRV_LOG_INFO, "leader: tracking %zu sessions, each due a full timeout from now", n);
+}
+
+/* What held output may leave: the leader's last commit; a learner holds
+ * nothing back (it applies only commits). */
+static void update_release(srv_ens *e)
+{
+    srv *s = e->s;
+    int64_t r = e->role == ZAB_ROLE_LEADING ? zab_last_committed(e->z) : INT64_MAX;
+    if (r > s->release_zxid || e->role != ZAB_ROLE_LEADING) {
+        s->release_zxid = r;
+        srv_outq_drain(s);
+    }
 }
 
 static void role_changed(srv_ens *e, const zab_role_change *rc)
@@ -104,6 +219,11 @@ static void role_changed(srv_ens *e, const zab_role_change *rc)
     e->role = rc->role;
     e->leader = v->leader;
     if (rc->role == ZAB_ROLE_LOOKING) {
+        if (e->is_synced) {
+            e->is_synced = false;
+            close_clients(e, "the role ended");
+        }
+        e->s->release_zxid = e->s->last_zxid;
         /* zab.h: the host closes every quorum connection on LOOKING. */
         srv_qport_set_leading(e->qport, false);
         srv_qport_close_all(e->qport, "role ended");
@@ -133,8 +253,15 @@ static void serving_changed(srv_ens *e, bool on)
     e->is_synced = on;
     if (!on) {
         srv_log(SRV_LOG_INFO, "no longer synced (%s)", role_name(e->role));
+        close_clients(e, "no longer synced with a leader");
+        e->s->release_zxid = e->s->last_zxid;
         return;
     }
+    if (e->role == ZAB_ROLE_LEADING) {
+        e->s->release_zxid = zab_last_committed(e->z);
+        touch_all_sessions(e);
+    }
+    update_release(e);
     if (e->role == ZAB_ROLE_LEADING)
         srv_log(SRV_LOG_INFO,
                 "established as leader of epoch 0x%" PRIx64 " with %d synced followers "
@@ -146,7 +273,7 @@ static void serving_changed(srv_ens *e, bool on)
                 "synced with leader %" PRId64 " at zxid 0x%" PRIx64 ", epoch 0x%" PRIx64 " (%s)",
                 e->leader, (uint64_t)zab_last_zxid(e->z), (uint64_t)zab_current_epoch(e->z),
                 role_name(e->role));
-    srv_log(SRV_LOG_INFO, "still refusing clients: %s", srv_ens_not_serving_why(e->s));
+    srv_log(SRV_LOG_INFO, "serving clients as %s", srv_ens_state(e->s));
 }
 
 static void fatal(srv_ens *e, const char *what, int rc)
@@ -273,29 +400,60 @@ static bool flush_log(srv_ens *e)
     return true;
 }
 
+static void send_sync(srv_ens *e, int64_t sid)
+{
+    wire_qp qp = {WIRE_QP_SYNC, 0, {NULL, -1}, NULL, 0};
+    wire_wr_reset(&e->qbuf);
+    wire_qp_encode(&e->qbuf, &qp);
+    if (e->qbuf.err == 0)
+        srv_qport_send(e->qport, sid, e->qbuf.p, e->qbuf.len);
+}
+
+/* Learners' syncs whose proposals have all committed: their SYNC follows
+ * the COMMITs just sent on the same connection. */
+static void flush_syncs(srv_ens *e)
+{
+    int64_t committed = zab_last_committed(e->z);
+    size_t i = 0;
+    while (i < e->n_syncs && e->syncs[i].zxid <= committed)
+        send_sync(e, e->syncs[i++].sid);
+    if (i > 0) {
+        memmove(e->syncs, e->syncs + i, (e->n_syncs - i) * sizeof *e->syncs);
+        e->n_syncs -= i;
+    }
+}
+
+/* Commits in zxid order. The leader applied its own proposals when it made
+ * them, and every member's tree already holds what its log held when the
+ * role began (recovery, or the sync that followed): those are skipped. */
 static void apply_commits(srv_ens *e, const zab_batch *b)
 {
     srv *s = e->s;
+    size_t applied = 0;
     for (size_t i = 0; i < b->n_commits; i++) {
         const zab_txn *t = &b->commits[i];
-        if (t->zxid <= s->last_zxid) {
-            srv_log(SRV_LOG_WARN,
-                    "commit of 0x%" PRIx64 " is not past the tree's 0x%" PRIx64 ": not applied",
-                    (uint64_t)t->zxid, (uint64_t)s->last_zxid);
+        if (t->zxid <= s->last_zxid)
             continue;
-        }
-        int rc = srv_replay_txn(s, t->p, t->len);
+        wire_txn_hdr h;
+        int rc = srv_apply_commit(s, t->p, t->len, &h);
         if (rc != 0) {
             srv_log(SRV_LOG_ERROR, "committed txn 0x%" PRIx64 " does not apply: %s",
                     (uint64_t)t->zxid, wire_err_name(rc));
             continue;
         }
+        applied++;
+        if (e->is_synced)
+            srv_fwd_committed(s, &h);
         s->txns_since_snap++;
         srv_maybe_snapshot(s);
     }
-    if (b->n_commits > 0)
-        srv_log(SRV_LOG_INFO, "applied %zu committed txns, tree at 0x%" PRIx64, b->n_commits,
+    if (applied > 0 && !e->is_synced)
+        srv_log(SRV_LOG_INFO, "applied %zu committed txns, tree at 0x%" PRIx64, applied,
                 (uint64_t)s->last_zxid);
+    if (b->n_commits > 0 && e->role == ZAB_ROLE_LEADING) {
+        update_release(e);
+        flush_syncs(e);
+    }
 }
 
 static void send_all(srv_ens *e, const zab_batch *b)
@@ -340,10 +498,10 @@ static void drain(srv_ens *e)
             send_all(e, &b);
         if (ok)
             apply_commits(e, &b);
-        if (b.has_role_change)
-            role_changed(e, &b.role_change);
         if (b.has_serving)
             serving_changed(e, b.is_serving);
+        if (b.has_role_change)
+            role_changed(e, &b.role_change);
         for (size_t i = 0; i < b.n_errors; i++)
             srv_log(SRV_LOG_WARN, "zab (%s): server %" PRId64 ": %s (%s)", role_name(e->role),
                     b.errors[i].peer, b.errors[i].what, wire_err_name(b.errors[i].code));
@@ -379,9 +537,160 @@ static void on_q_up(void *arg, int64_t sid)
     drain(e);
 }
 
+/* A learner's REQUEST on the leader: the request runs here for a stand-in
+ * connection that carries the session and the auth ids the packet holds;
+ * its reply is the learner's to make from the commit. A sync waits for
+ * everything proposed so far. */
+static void run_request(srv_ens *e, int64_t from, const wire_qp *qp)
+{
+    srv *s = e->s;
+    wire_qp_request rq;
+    if (!e->is_synced || e->role != ZAB_ROLE_LEADING) {
+        srv_log(SRV_LOG_WARN, "REQUEST from server %" PRId64 " while not serving: dropped", from);
+        return;
+    }
+    if (wire_qp_request_decode(qp->data, &rq) != 0) {
+        srv_log(SRV_LOG_WARN, "malformed REQUEST from server %" PRId64 ": closing", from);
+        srv_qport_close(e->qport, from, NULL);
+        zab_peer_down(e->z, from);
+        return;
+    }
+    if (rq.type == WIRE_OP_SYNC) {
+        if (zab_last_committed(e->z) >= s->last_zxid) {
+            send_sync(e, from);
+            return;
+        }
+        if (e->n_syncs == e->cap_syncs) {
+            size_t cap = e->cap_syncs ? 2 * e->cap_syncs : 16;
+            pending_sync *v = realloc(e->syncs, cap * sizeof *v);
+            if (v == NULL) {
+                srv_log(SRV_LOG_ERROR, "out of memory queueing a sync of server %" PRId64, from);
+                return;
+            }
+            e->syncs = v;
+            e->cap_syncs = cap;
+        }
+        e->syncs[e->n_syncs++] = (pending_sync){from, s->last_zxid};
+        return;
+    }
+    wire_acl *ids = qp->n_auth > 0 ? calloc((size_t)qp->n_auth, sizeof *ids) : NULL;
+    conn rc;
+    memset(&rc, 0, sizeof rc);
+    rc.s = s;
+    rc.fd = -1;
+    rc.is_remote = true;
+    rc.handshaken = true;
+    rc.session_id = rq.session_id;
+    rc.timeout_ms = sess_timeout_ms(s->sessions, rq.session_id);
+    rc.port = (int)from;
+    snprintf(rc.addr, sizeof rc.addr, "server %" PRId64, from);
+    for (int32_t i = 0; ids != NULL && i < qp->n_auth; i++) {
+        if (wire_str_eqc(qp->auth[i].scheme, "super"))
+            rc.is_super = true;
+        else
+            ids[rc.n_auth++] = (wire_acl){0, qp->auth[i].scheme, qp->auth[i].id};
+    }
+    rc.auth = ids;
+    rc.req_op = rq.type;
+    rc.req_xid = rq.cxid;
+    const uint8_t *rec = rq.record.len > 0 ? rq.record.p : (const uint8_t *)"";
+    srv_dispatch_remote(&rc, rq.cxid, rq.type, rec, rq.record.len > 0 ? (size_t)rq.record.len : 0);
+    free(ids);
+}
+
+/* REVALIDATE on the leader: is the session alive? It is touched with the
+ * timeout the learner gives (LearnerHandler -> Leader.zk.checkIfValidGlobalSession
+ * does touchSession). */
+static void revalidate(srv_ens *e, int64_t from, const wire_qp *qp)
+{
+    srv *s = e->s;
+    int64_t sid;
+    int32_t timeout;
+    if (wire_qp_revalidate_req_decode(qp->data, &sid, &timeout) != 0) {
+        srv_log(SRV_LOG_WARN, "malformed REVALIDATE from server %" PRId64 ": closing", from);
+        srv_qport_close(e->qport, from, NULL);
+        zab_peer_down(e->z, from);
+        return;
+    }
+    bool valid = e->is_synced && sess_exists(s->sessions, sid) &&
+                 !sess_is_closing(s->sessions, sid) &&
+                 sess_touch_for(s->sessions, sid, srv_now_ms(), timeout) == 0;
+    wire_wr data;
+    wire_wr_init(&data);
+    wire_qp_revalidate_resp_encode(&data, sid, valid);
+    wire_qp ans = {WIRE_QP_REVALIDATE, qp->zxid, {data.p, (int32_t)data.len}, NULL, 0};
+    wire_wr_reset(&e->qbuf);
+    wire_qp_encode(&e->qbuf, &ans);
+    if (data.err == 0 && e->qbuf.err == 0)
+        srv_qport_send(e->qport, from, e->qbuf.p, e->qbuf.len);
+    wire_wr_fini(&data);
+    srv_log(SRV_LOG_INFO, "revalidated session 0x%016" PRIx64 " for server %" PRId64 ": %s",
+            (uint64_t)sid, from, valid ? "valid" : "invalid");
+}
+
+/* The session touches in a learner's PING (LearnerHandler: touch each). */
+static void take_touches(srv_ens *e, int64_t from, const wire_qp *qp)
+{
+    srv *s = e->s;
+    int n = qp->data.len > 0 ? wire_qp_touch_count(qp->data) : 0;
+    if (n < 0) {
+        srv_log(SRV_LOG_WARN, "PING from server %" PRId64 " with a torn touch list", from);
+        return;
+    }
+    int64_t now = srv_now_ms();
+    for (int i = 0; i < n; i++) {
+        wire_qp_touch t = wire_qp_touch_get(qp->data, i);
+        if (sess_touch(s->sessions, t.session_id, now) != 0)
+            srv_log(SRV_LOG_DEBUG,
+                    "PING from server %" PRId64 " touches unknown session 0x%016" PRIx64, from,
+                    (uint64_t)t.session_id);
+    }
+}
+
+/* Packets zab leaves to the host (zab.h): REQUEST and REVALIDATE on a
+ * leader, SYNC and REVALIDATE answers on a learner, and the touches a
+ * learner's PING carries. true: handled here, not for zab. */
+static bool host_packet(srv_ens *e, int64_t from, const wire_qp *qp)
+{
+    bool leading = e->role == ZAB_ROLE_LEADING;
+    switch (qp->type) {
+    case WIRE_QP_REQUEST:
+        if (!leading)
+            return false;
+        run_request(e, from, qp);
+        return true;
+    case WIRE_QP_REVALIDATE:
+        if (leading)
+            revalidate(e, from, qp);
+        else
+            srv_fwd_revalidated(e->s, qp);
+        return true;
+    case WIRE_QP_SYNC:
+        if (leading)
+            return false;
+        srv_fwd_sync_done(e->s);
+        return true;
+    case WIRE_QP_PING:
+        if (leading) {
+            take_touches(e, from, qp);
+        } else {
+            wire_wr_reset(&e->qbuf);
+            srv_fwd_touches(e->s, &e->qbuf);
+            if (e->qbuf.err == 0)
+                zab_set_ping_data(e->z, e->qbuf.p, e->qbuf.len);
+        }
+        return false; /* zab keeps the liveness (and answers a learner's) */
+    }
+    return false;
+}
+
 static void on_q_packet(void *arg, int64_t from, const wire_qp *qp)
 {
     srv_ens *e = arg;
+    if (host_packet(e, from, qp)) {
+        drain(e);
+        return;
+    }
     zab_msg m;
     memset(&m, 0, sizeof m);
     m.from = from;
@@ -426,6 +735,11 @@ void srv_ens_durable(srv *s, int64_t upto_zxid)
         return;
     zab_persisted(e->z, upto_zxid);
     drain(e);
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    drain(arg);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -588,6 +902,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     e->downs = downs;
     downs = NULL;
     wire_wr_init(&e->frame);
+    wire_wr_init(&e->qbuf);
     e->role = ZAB_ROLE_LOOKING;
     e->looking_since_ms = srv_now_ms();
     e->last_logged = s->last_zxid;
@@ -644,8 +959,9 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
         goto out;
     }
     e->tick_ev = event_new(s->base, -1, EV_PERSIST, on_tick, e);
+    e->drain_ev = event_new(s->base, -1, 0, on_drain, e);
     struct timeval tv = {0, ZAB_TICK_MS * 1000};
-    if (e->tick_ev == NULL || event_add(e->tick_ev, &tv) != 0) {
+    if (e->tick_ev == NULL || e->drain_ev == NULL || event_add(e->tick_ev, &tv) != 0) {
         snprintf(err, err_len, "out of memory setting up the event loop");
         goto out;
     }
@@ -658,6 +974,7 @@ out:
     wire_wr_fini(&cfgb);
     if (rc != 0 && e != NULL && s->ens != e) {
         wire_wr_fini(&e->frame);
+        wire_wr_fini(&e->qbuf);
         free(e->downs);
         free(e);
     }
@@ -671,10 +988,14 @@ void srv_ens_stop(srv *s)
         return;
     if (e->tick_ev != NULL)
         event_free(e->tick_ev);
+    if (e->drain_ev != NULL)
+        event_free(e->drain_ev);
     srv_qport_free(e->qport);
     srv_peers_free(e->peers);
     zab_free(e->z);
     wire_wr_fini(&e->frame);
+    wire_wr_fini(&e->qbuf);
+    free(e->syncs);
     free(e->downs);
     free(e);
     s->ens = NULL;

@@ -108,6 +108,7 @@ void srv_close(srv *s)
     wire_wr_fini(&s->reply);
     zt_out_fini(&s->out);
     free(s->dl);
+    free(s->fwd_syncs);
     s->dl = NULL;
     s->n_dl = s->cap_dl = 0;
     srv_stats_fini(&s->stats);

@@ -43,7 +43,7 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
     size_t n;
     /* A member that does not serve logs no txn of its own: sessions are
      * the leader's to expire. */
-    while (srv_is_serving(s) && (n = sess_expire(s->sessions, srv_now_ms(), expired, 64)) > 0) {
+    while (srv_owns_writes(s) && (n = sess_expire(s->sessions, srv_now_ms(), expired, 64)) > 0) {
         for (size_t i = 0; i < n; i++) {
             srv_log(SRV_LOG_INFO, "expiring session 0x%016" PRIx64, (uint64_t)expired[i]);
             srv_commit_close_session(s, NULL, 0, expired[i]);
@@ -61,7 +61,7 @@ static void on_housekeeping(evutil_socket_t fd, short what, void *arg)
 static void on_container_check(evutil_socket_t fd, short what, void *arg)
 {
     srv *s = arg;
-    if (!srv_is_serving(s))
+    if (!srv_owns_writes(s))
         return; /* containers are the leader's to delete */
     wire_wr paths;
     wire_wr_init(&paths);
@@ -110,7 +110,10 @@ static void on_durable_event(evutil_socket_t fd, short what, void *arg)
     if (upto > s->durable_zxid) {
         s->durable_zxid = upto;
         s->stats.fsync_batches++;
-        srv_outq_drain(s);
+        if (s->ens == NULL) {
+            s->release_zxid = upto;
+            srv_outq_drain(s);
+        }
         srv_ens_durable(s, upto);
     }
 }

@@ -321,6 +321,13 @@ static void op_sync(req *q)
     finish(q);
 }
 
+void srv_reply_sync(conn *c, int32_t xid, const uint8_t *rec, size_t len)
+{
+    req q = {.c = c, .xid = xid, .type = WIRE_OP_SYNC};
+    wire_rd_init(&q.r, rec, len, c->s->cfg.jute_maxbuffer);
+    op_sync(&q);
+}
+
 static void op_ping(req *q)
 {
     /* FinalRequestProcessor answers every ping with xid -2, whatever xid
@@ -683,6 +690,53 @@ static const op_entry ops[] = {
     [WIRE_OP_WHOAMI] = {"whoAmI", op_whoami},
 };
 
+/* The requests a learner hands to its leader (FollowerRequestProcessor's
+ * list): every write, the session txns and sync. */
+static bool is_forwarded(int32_t type)
+{
+    switch (type) {
+    case WIRE_OP_CREATE:
+    case WIRE_OP_DELETE:
+    case WIRE_OP_SETDATA:
+    case WIRE_OP_SETACL:
+    case WIRE_OP_SYNC:
+    case WIRE_OP_CHECK:
+    case WIRE_OP_MULTI:
+    case WIRE_OP_CREATE2:
+    case WIRE_OP_RECONFIG:
+    case WIRE_OP_CREATECONTAINER:
+    case WIRE_OP_DELETECONTAINER:
+    case WIRE_OP_CREATETTL:
+    case WIRE_OP_CREATESESSION:
+    case WIRE_OP_CLOSESESSION:
+        return true;
+    }
+    return false;
+}
+
+/* Runs q once its header is read and the session checked. */
+static void run_op(req *q)
+{
+    srv *s = q->c->s;
+    if (q->type == WIRE_OP_CLOSESESSION)
+        return op_close(q);
+    if (q->type == WIRE_OP_CREATESESSION)
+        return op_create_session(q);
+    const op_entry *op =
+        q->type >= 0 && (size_t)q->type < sizeof ops / sizeof ops[0] ? &ops[q->type] : NULL;
+    if (op == NULL || op->fn == NULL) {
+        /* UnimplementedRequestProcessor: the error with the zxid of a
+         * request that never got one (-1), then the connection is closed. */
+        srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent unknown opcode %d (xid %d)",
+                (uint64_t)q->c->session_id, q->type, q->xid);
+        srv_reply_begin(&s->reply, q->xid, -1, ZERR_UNIMPLEMENTED);
+        srv_reply_end(&s->reply);
+        srv_send(s, q->c, s->last_zxid, &s->reply, true);
+        return;
+    }
+    op->fn(q);
+}
+
 void srv_dispatch(conn *c, const uint8_t *p, size_t len)
 {
     srv *s = c->s;
@@ -692,6 +746,11 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     q.type = wire_rd_i32(&q.r);
     if (wire_rd_err(&q.r) != 0)
         return bad_request(&q, "header of a");
+    bool learner = srv_ens_is_learner(s);
+    /* A learner answers a session's requests in order: a read waits for the
+     * writes before it to come back from the leader (forward.c). */
+    if (learner && srv_fwd_queue_frame(c, is_forwarded(q.type), p, len))
+        return;
     c->req_op = q.type;
     c->req_xid = q.xid;
     /* ZooTrace.CLIENT_REQUEST_TRACE_MASK: like ZooKeeper's TRACE lines,
@@ -717,23 +776,46 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
         srv_send(s, c, s->last_zxid, &s->reply, true);
         return;
     }
-    if (q.type == WIRE_OP_CLOSESESSION)
-        return op_close(&q);
-    if (q.type == WIRE_OP_CREATESESSION)
-        return op_create_session(&q);
-    const op_entry *op =
-        q.type >= 0 && (size_t)q.type < sizeof ops / sizeof ops[0] ? &ops[q.type] : NULL;
-    if (op == NULL || op->fn == NULL) {
-        /* UnimplementedRequestProcessor: the error with the zxid of a
-         * request that never got one (-1), then the connection is closed. */
-        srv_log(SRV_LOG_WARN, "session 0x%016" PRIx64 " sent unknown opcode %d (xid %d)",
-                (uint64_t)c->session_id, q.type, q.xid);
-        srv_reply_begin(&s->reply, q.xid, -1, ZERR_UNIMPLEMENTED);
-        srv_reply_end(&s->reply);
-        srv_send(s, c, s->last_zxid, &s->reply, true);
+    if (learner && is_forwarded(q.type)) {
+        c->req_is_update = true;
+        srv_fwd_request(c, q.xid, q.type, p + 8, len - 8);
         return;
     }
-    op->fn(&q);
+    run_op(&q);
+}
+
+void srv_dispatch_remote(conn *c, int32_t xid, int32_t type, const uint8_t *rec, size_t len)
+{
+    srv *s = c->s;
+    req q = {.c = c, .xid = xid, .type = type};
+    wire_rd_init(&q.r, rec, len, s->cfg.jute_maxbuffer);
+    if (!is_forwarded(type) || type == WIRE_OP_SYNC) {
+        /* A learner forwards only these (sync is ensemble.c's). Nothing
+         * comes back to it for this request. */
+        srv_log(SRV_LOG_WARN,
+                "%s sent REQUEST opcode %d (session 0x%016" PRIx64 ", xid %d): "
+                "not a forwarded request, ignored",
+                c->addr, type, (uint64_t)c->session_id, xid);
+        return;
+    }
+    if (type == WIRE_OP_CREATESESSION && !sess_exists(s->sessions, c->session_id)) {
+        /* The learner minted the id; the body is the negotiated timeout. */
+        int32_t timeout = wire_rd_i32(&q.r);
+        if (wire_rd_err(&q.r) != 0 || timeout <= 0) {
+            srv_log(SRV_LOG_WARN, "%s sent a malformed createSession for 0x%016" PRIx64, c->addr,
+                    (uint64_t)c->session_id);
+            return srv_commit_error(c, xid, type, ZERR_MARSHALLINGERROR);
+        }
+        if (srv_commit_create_session(s, c, c->session_id, timeout) != 0)
+            srv_log(SRV_LOG_ERROR, "cannot create session 0x%016" PRIx64 " for %s",
+                    (uint64_t)c->session_id, c->addr);
+        return;
+    }
+    /* PrepRequestProcessor's checkSession: an unknown or closing session
+     * gets an ErrorTxn, which is how its learner learns of it. */
+    if (!sess_exists(s->sessions, c->session_id) || sess_is_closing(s->sessions, c->session_id))
+        return srv_commit_error(c, xid, type, ZERR_SESSIONEXPIRED);
+    run_op(&q);
 }
 
 /* ---- handshake ---------------------------------------------------------------- */
@@ -783,7 +865,9 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
     int32_t timeout = sess_negotiate_timeout(q.timeout_ms, s->cfg.min_session_timeout_ms,
                                              s->cfg.max_session_timeout_ms);
     if (q.session_id == 0) {
-        if (srv_commit_create_session(s, c, sess_id_next(s->sessions), timeout) != 0)
+        if (srv_ens_is_learner(s))
+            srv_fwd_connect(c, sess_id_next(s->sessions), timeout);
+        else if (srv_commit_create_session(s, c, sess_id_next(s->sessions), timeout) != 0)
             srv_conn_close(c, "cannot create a session");
         return;
     }
@@ -793,9 +877,15 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
     conn *old = srv_conn_by_session(s, q.session_id);
     if (old != NULL && old != c)
         srv_conn_close(old, "client reconnected elsewhere");
+    bool pw_ok =
+        q.passwd.len >= 0 && sess_password_ok(q.session_id, q.passwd.p, (size_t)q.passwd.len);
+    if (pw_ok && srv_ens_is_learner(s)) {
+        /* The leader knows whether the session lives (Learner.validateSession). */
+        srv_fwd_revalidate(c, q.session_id, timeout);
+        return;
+    }
     bool ok = sess_exists(s->sessions, q.session_id) &&
-              !sess_is_closing(s->sessions, q.session_id) && q.passwd.len >= 0 &&
-              sess_password_ok(q.session_id, q.passwd.p, (size_t)q.passwd.len);
+              !sess_is_closing(s->sessions, q.session_id) && pw_ok;
     if (!ok) {
         srv_log(SRV_LOG_INFO, "invalid session 0x%016" PRIx64 " for client %s:%d, probably expired",
                 (uint64_t)q.session_id, c->addr, c->port);

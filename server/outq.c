@@ -123,14 +123,14 @@ static int mark_push(conn_out *o, const held_mark *m)
 void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
 {
     ZK_ASSERT(wire_wr_err(w) == 0, "reply encoding failed: %d", wire_wr_err(w));
-    if (c->dead || c->closing) {
+    if (c->dead || c->closing || c->is_remote) {
         wire_wr_reset(w);
         return;
     }
     bool is_reply = w->len > 0 && !is_notification(w->p, w->len);
     held_mark m = {zxid,       (uint32_t)w->len, c->req_arrival_us, c->req_op,
                    c->req_xid, is_reply,         c->req_is_update,  close_after};
-    if (c->out.n_marks == 0 && zxid <= s->durable_zxid) {
+    if (c->out.n_marks == 0 && zxid <= s->release_zxid) {
         if (w->len > 0 && evbuffer_add(c->outbuf, w->p, w->len) != 0) {
             wire_wr_reset(w);
             srv_log(SRV_LOG_ERROR, "out of memory writing to %s:%d", c->addr, c->port);
@@ -174,7 +174,7 @@ static void release(srv *s, conn *c)
     int64_t now = srv_now_us(); /* one reading for everything released here */
     while (o->n_marks > 0) {
         held_mark *m = &o->marks[o->mark_head];
-        if (m->zxid > s->durable_zxid)
+        if (m->zxid > s->release_zxid)
             break;
         bytes += m->len;
         frame_released(s, c, m, now);
@@ -213,7 +213,7 @@ void srv_outq_drain(srv *s)
     conn *next;
     for (conn *c = s->waiting_head; c != NULL; c = next) {
         next = c->out.wait_next;
-        if (c->out.marks[c->out.mark_head].zxid <= s->durable_zxid)
+        if (c->out.marks[c->out.mark_head].zxid <= s->release_zxid)
             release(s, c);
     }
     srv_conn_resume_throttled(s);

@@ -187,6 +187,7 @@ int srv_recover(srv *s, char *err, size_t err_len)
     if ((int64_t)stor_last_zxid(s->st) > s->last_zxid)
         s->last_zxid = (int64_t)stor_last_zxid(s->st);
     s->durable_zxid = s->last_zxid;
+    s->release_zxid = s->last_zxid;
     srv_log(SRV_LOG_INFO,
             "recovered to zxid 0x%" PRIx64 " in %" PRId64 " ms: %zu znodes, %zu sessions, "
             "digest %" PRId64,

@@ -86,7 +86,16 @@ struct conn {
     bool is_resume_pending;
     bool is_flush_pending; /* on srv.flush */
     bool is_write_pending; /* wr_ev added: the socket did not take it all */
+    /* Stands for a learner's client in a REQUEST the leader runs (ensemble.c):
+     * no socket, no indexes; what it is sent is dropped (the learner answers
+     * its client when the txn commits). */
+    bool is_remote;
     conn_out out;
+    /* A learner's requests waiting on the leader, and the reads queued
+     * behind them (forward.c). */
+    struct fwd_entry *fwd_head, *fwd_tail;
+    size_t n_fwd;
+    bool is_fwd_replay; /* forward.c is re-dispatching a queued frame */
     /* the request being handled, for the statistics of its reply */
     int64_t req_arrival_us;
     int32_t req_op, req_xid; /* req_op: what srv_stats_op_code names */
@@ -122,6 +131,10 @@ struct srv {
     int64_t last_zxid;    /* newest zxid assigned (and applied) */
     int64_t zxids_burned; /* handed out by requests that logged nothing; the next txn skips them */
     int64_t durable_zxid; /* newest zxid known durable, loop side */
+    /* Held output up to this zxid may leave (outq.c): durable_zxid when
+     * standalone; in an ensemble the leader's last commit, and on a learner
+     * everything (it applies only committed txns). */
+    int64_t release_zxid;
     pthread_mutex_t durable_mu;
     int64_t durable_posted; /* written by the log thread */
     bool log_failed;
@@ -145,7 +158,9 @@ struct srv {
     int64_t started_ms;
     uint32_t rng;
     srv_stats stats;
-    srv_ens *ens;       /* ensemble mode: the election (ensemble.c); NULL standalone */
+    srv_ens *ens;        /* ensemble mode: the election (ensemble.c); NULL standalone */
+    uint64_t *fwd_syncs; /* a learner's forwarded syncs: conn ids, a ring (forward.c) */
+    size_t fwd_sync_head, n_fwd_syncs, cap_fwd_syncs;
     int64_t trace_mask; /* ZooTrace's, for gtmk/stmk; gates request tracing */
     /* Clocks read once per batch of frames read (conn.c): the arrival time
      * of those requests and their session touch; the wall clock for their
@@ -229,9 +244,15 @@ void srv_out_fini(srv *s, conn *c);
 /* ops.c: a request from a handshaken connection */
 void srv_dispatch(conn *c, const uint8_t *p, size_t len);
 void srv_handshake(conn *c, const uint8_t *p, size_t len);
+/* The leader runs a learner's REQUEST (rec: the request record after its
+ * header) for c, a remote stand-in (conn.is_remote) carrying its session
+ * and auth ids. */
+void srv_dispatch_remote(conn *c, int32_t xid, int32_t type, const uint8_t *rec, size_t len);
 /* ConnectResponse; an invalid one (expired or wrong password) closes c after. */
 void srv_send_connect_resp(srv *s, conn *c, int64_t zxid, int32_t timeout_ms, int64_t session_id,
                            bool valid);
+/* SyncResponse for c's sync (rec: its SyncRequest record), at the last zxid. */
+void srv_reply_sync(conn *c, int32_t xid, const uint8_t *rec, size_t len);
 
 /* commit.c: writes */
 /* Preps, logs and applies a write; queues events and the reply. */
@@ -249,6 +270,12 @@ void srv_commit_session_again(conn *c, int32_t xid, int32_t timeout_ms);
 void srv_commit_delete_container(srv *s, const char *path);
 /* Applies one logged txn during recovery (no replies). */
 int srv_replay_txn(srv *s, const uint8_t *p, size_t len);
+/* A learner applies a txn the leader committed: as replay (its session is
+ * added), and its watch events fire; *h is its header. */
+int srv_apply_commit(srv *s, const uint8_t *p, size_t len, wire_txn_hdr *h);
+/* The reply to request (xid, type) of c from the txn just applied (s->out),
+ * exactly as the write path answers it. */
+void srv_reply_txn(srv *s, conn *c, int32_t xid, int32_t type, int64_t zxid);
 
 /* auth.c */
 int srv_auth_add(conn *c, const char *scheme, const char *id);
@@ -300,6 +327,46 @@ const char *srv_ens_state(const srv *s);
 const char *srv_ens_not_serving_why(const srv *s);
 /* The log made txns durable through upto_zxid (loop.c's durable event). */
 void srv_ens_durable(srv *s, int64_t upto_zxid);
+/* Standalone, or an ensemble's leader that serves: this server preps and
+ * logs writes itself, expires sessions and deletes containers. */
+bool srv_owns_writes(const srv *s);
+/* A serving learner: client writes, sessions and syncs go to the leader. */
+bool srv_ens_is_learner(const srv *s);
+/* The leader's zxid for its next txn (zab_next_zxid), -1 when it cannot
+ * propose. */
+int64_t srv_ens_next_zxid(const srv *s);
+/* The leader proposes txn (prepped at zxid); 0 or a zerr (the write is
+ * then not applied and its connection closes). */
+int srv_ens_propose(srv *s, const uint8_t *txn, size_t len, int64_t zxid);
+/* A learner sends a quorum packet to its leader (forward.c's REQUESTs). */
+void srv_ens_send_leader(srv *s, const uint8_t *p, size_t len);
+
+/* forward.c: a learner's client requests (see its top comment) */
+/* A request of c that the leader runs: REQUEST, then c waits for its commit. */
+void srv_fwd_request(conn *c, int32_t xid, int32_t type, const uint8_t *rec, size_t len);
+/* A new session for c: createSession goes to the leader; the connect
+ * response leaves when it commits. */
+void srv_fwd_connect(conn *c, int64_t session_id, int32_t timeout_ms);
+/* Queues c's frame (xid, opcode, record) behind what c waits for, when it
+ * must not overtake it: true if queued. */
+bool srv_fwd_queue_frame(conn *c, bool is_forwarded, const uint8_t *frame, size_t len);
+/* A committed txn was applied (s->out holds its results): answers the local
+ * request it came from and runs what queued behind it. */
+void srv_fwd_committed(srv *s, const wire_txn_hdr *h);
+/* A client reconnects with session_id (its password checked): REVALIDATE
+ * asks the leader; the connect response leaves with its answer. */
+void srv_fwd_revalidate(conn *c, int64_t session_id, int32_t timeout_ms);
+/* The leader's answer to a REVALIDATE. */
+void srv_fwd_revalidated(srv *s, const wire_qp *qp);
+/* The leader's SYNC: the oldest forwarded sync is through. */
+void srv_fwd_sync_done(srv *s);
+/* c closes: its waiting requests go. */
+void srv_fwd_drop(conn *c);
+/* The leader is gone: no SYNC will come for the syncs sent to it. */
+void srv_fwd_reset(srv *s);
+/* The session touches for the next PING to the leader (every local
+ * session's id and timeout), encoded into w. */
+void srv_fwd_touches(srv *s, wire_wr *w);
 
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);

@@ -246,10 +246,14 @@ int step_learning(zab *z, const zab_msg *m)
     case WIRE_QP_PING:
         if (ph < ZAB_FP_SYNCING)
             break;
-        /* Session touches are the host's to add (not here yet): none. */
+        /* Learner.ping: the sessions the host touched since the last one
+         * (zab_set_ping_data), spent here. */
         {
             static const uint8_t none[1];
-            return zab_qp_send(z, z->fl.leader, WIRE_QP_PING, q->zxid, none, 0);
+            size_t n = z->ping_len;
+            z->ping_len = 0;
+            return zab_qp_send(z, z->fl.leader, WIRE_QP_PING, q->zxid, n > 0 ? z->ping_data : none,
+                               (int32_t)n);
         }
     case WIRE_QP_SYNC:
     case WIRE_QP_REVALIDATE:

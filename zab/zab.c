@@ -510,6 +510,7 @@ void zab_free(zab *z)
     if (z == NULL)
         return;
     free(z->servers);
+    free(z->ping_data);
     free(z->el.recvset);
     free(z->el.outofelec);
     free(z->config);
@@ -644,4 +645,19 @@ int64_t zab_last_committed(const zab *z)
 bool zab_is_serving(const zab *z)
 {
     return z->is_serving;
+}
+
+int zab_set_ping_data(zab *z, const uint8_t *p, size_t len)
+{
+    if (len > z->ping_cap) {
+        uint8_t *v = realloc(z->ping_data, len);
+        if (v == NULL)
+            return ZERR_NOMEM;
+        z->ping_data = v;
+        z->ping_cap = len;
+    }
+    if (len > 0)
+        memcpy(z->ping_data, p, len);
+    z->ping_len = len;
+    return 0;
 }

@@ -189,12 +189,19 @@ typedef struct zab_msg {
  *
  * Not zab's: REQUEST and REVALIDATE on a leader, SYNC and REVALIDATE on a
  * learner (the request pipeline and the session table answer them), and
- * the session touches in a learner's PING. The host handles those itself;
- * given one, zab returns ZERR_UNIMPLEMENTED and logs it in errors. The
- * host still passes a learner's PING to its leader's zab (liveness). */
+ * the session touches in a learner's PING (the host reads them on the
+ * leader, and hands them in with zab_set_ping_data on the learner before
+ * it steps the leader's PING). The host handles those itself; given one,
+ * zab returns ZERR_UNIMPLEMENTED and logs it in errors. The host still
+ * passes every PING to zab (liveness, and the learner's answer). */
 int zab_step(zab *z, const zab_msg *m);
 int zab_peer_up(zab *z, int64_t sid);
 int zab_peer_down(zab *z, int64_t sid);
+
+/* A learner's next PING answer carries these bytes (the session touches,
+ * wire_qp_touch_encode'd by the host), copied; the answer spends them.
+ * 0 or ZERR_NOMEM. */
+int zab_set_ping_data(zab *z, const uint8_t *p, size_t len);
 
 /* The host's log made txns durable through upto_zxid (in zxid order: every
  * appended txn at or below it). A learner ACKs them (after NEWLEADER), a

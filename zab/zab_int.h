@@ -187,6 +187,10 @@ struct zab {
     bool has_serving;
     zab_error *errors;
     size_t n_errors, cap_errors;
+    /* The session touches the host hands in for a learner's next PING
+     * answer (zab_set_ping_data); spent by that answer. */
+    uint8_t *ping_data;
+    size_t ping_len, ping_cap;
 };
 
 #define ZAB_EPOCH_OF(zxid)       ((int64_t)((uint64_t)(zxid) >> 32))

@@ -5,8 +5,9 @@ QuorumCnxManager and FastLeaderElection run it.
 Every server's log is empty, so the highest participant id wins. Each
 member logs its role ("LEADING - LEADER ELECTION TOOK - N MS: leader L,
 ...") and then syncs over the quorum port (test_sync.py checks that part).
-zabd does not serve clients in an ensemble yet: it refuses them, and
-srvr/mntr answer as ZooKeeper's do for a server that is not running.
+A member serves clients once it is synced (test_clients.py); before that
+it refuses them, and srvr/mntr answer as ZooKeeper's do for a server that
+is not running.
 
 Everything binds and connects on 127.0.0.1 only, with free ports; each
 zabd is waited for with a deadline and stopped by its own pid.
@@ -217,20 +218,49 @@ def test_three_servers_elect_the_highest_id(ens3):
         assert len(r) == 1, s.log()  # one election, no flapping
         assert r[0][3] == 0  # zxid of the vote: empty logs
         print('server %d: %s after %d ms' % (s.sid, r[0][0], r[0][1]))
-    # Not serving: srvr/mntr answer as ZooKeeper's do; the role is in the log.
+    # Synced, every member serves: srvr answers, and a client gets a session.
     for s in ens3.servers:
+        wait_for('server %d serving' % s.sid,
+                 lambda: four(s.client, b'srvr').startswith(b'Zookeeper version'), [s])
+        assert four(s.client, b'ruok') == b'imok'
+        assert ('established as leader' if s.sid == 3 else 'synced with leader 3') in s.log()
+        with socket.create_connection(('127.0.0.1', s.client), timeout=5) as c:
+            c.sendall(connect_request())
+            c.settimeout(5)
+            resp = c.recv(4096)
+        (n,) = struct.unpack('>i', resp[:4])
+        assert len(resp) == 4 + n and n >= 36, resp  # a ConnectResponse
+        (_, timeout, sid) = struct.unpack('>iiq', resp[4:20])
+        assert timeout > 0 and sid >> 56 == s.sid, (timeout, hex(sid))  # minted with myid
+
+
+def test_a_member_not_synced_refuses_clients():
+    # A lone member of a 3-server ensemble never gets a quorum.
+    e = Ensemble(3)
+    try:
+        s = e.servers[0]
+        s.start()
+        wait_for('server 1 LOOKING', lambda: s.looking_count() > 0, [s])
+        wait_for('the client port open', lambda: _connects(s.client), [s])
         assert four(s.client, b'srvr') == NOT_SERVING
         assert four(s.client, b'mntr') == NOT_SERVING
         assert four(s.client, b'isro') == b'null'
         assert four(s.client, b'ruok') == b'imok'
-        assert ('established as leader' if s.sid == 3 else 'synced with leader 3') in s.log()
-    # A client is closed after its connect request, with a log line.
-    s = ens3.servers[0]
-    with socket.create_connection(('127.0.0.1', s.client), timeout=5) as c:
-        c.sendall(connect_request())
-        c.settimeout(5)
-        assert c.recv(4096) == b''
-    wait_for('the refusal logged', lambda: 'ZooKeeperServer not running' in s.log(), [s])
+        with socket.create_connection(('127.0.0.1', s.client), timeout=5) as c:
+            c.sendall(connect_request())
+            c.settimeout(5)
+            assert c.recv(4096) == b''
+        wait_for('the refusal logged', lambda: 'ZooKeeperServer not running' in s.log(), [s])
+    finally:
+        e.close()
+
+
+def _connects(port):
+    try:
+        socket.create_connection(('127.0.0.1', port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def test_leader_killed_next_highest_takes_over_and_old_leader_follows_on_return(ens3):
