@@ -202,6 +202,7 @@ static bool truncate_log(srv_ens *e, int64_t zxid)
         fatal(e, "cannot rebuild the tree after TRUNC", rc);
         return false;
     }
+    srv_ens_config_node_set(s);
     if (s->last_zxid > zxid) {
         /* Only ZooKeeper's own log files (a directory taken over from it)
          * can hold txns the cut did not reach: they are only ever read. */
@@ -603,6 +604,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
         goto out;
     }
     s->ens = e; /* the callbacks below reach it through s */
+    srv_ens_config_node_set(s);
     srv_peers_cb cb = {e, on_notif, NULL};
     if (srv_peers_open(s->base, q, &cb, &e->peers, err, err_len) != 0)
         goto out;
@@ -678,4 +680,14 @@ void srv_ens_stop(srv *s)
     free(e->downs);
     free(e);
     s->ens = NULL;
+}
+
+zab *srv_ens_zab(const srv *s)
+{
+    return s->ens != NULL ? s->ens->z : NULL;
+}
+
+void srv_ens_config_string(const srv *s, wire_wr *w)
+{
+    build_config(&s->cfg.quorum, w);
 }
