@@ -96,7 +96,8 @@ const char *srv_ens_not_serving_why(const srv *s)
     return "not synced with a leader yet";
 }
 
-static void role_changed(srv_ens *e, const zab_role_change *rc)
+/* why: the reason zab gave with the change (the batch's last error), or NULL. */
+static void role_changed(srv_ens *e, const zab_role_change *rc, const char *why)
 {
     int64_t now = srv_now_ms();
     const zab_vote *v = &rc->vote;
@@ -111,9 +112,9 @@ static void role_changed(srv_ens *e, const zab_role_change *rc)
         srv_peers_set_resend(e->peers, true);
         srv_log(SRV_LOG_INFO,
                 "LOOKING: election epoch 0x%" PRIx64 ", my vote: leader %" PRId64
-                ", zxid 0x%" PRIx64 ", peer epoch 0x%" PRIx64 " (was %s)",
+                ", zxid 0x%" PRIx64 ", peer epoch 0x%" PRIx64 " (was %s%s%s)",
                 (uint64_t)v->election_epoch, v->leader, (uint64_t)v->zxid, (uint64_t)v->peer_epoch,
-                role_name(was));
+                role_name(was), why != NULL ? ": " : "", why != NULL ? why : "");
         return;
     }
     /* Out of the election: stale LOOKING votes must not reach a peer that
@@ -342,7 +343,7 @@ static void drain(srv_ens *e)
         if (ok)
             apply_commits(e, &b);
         if (b.has_role_change)
-            role_changed(e, &b.role_change);
+            role_changed(e, &b.role_change, b.n_errors > 0 ? b.errors[b.n_errors - 1].what : NULL);
         if (b.has_serving)
             serving_changed(e, b.is_serving);
         for (size_t i = 0; i < b.n_errors; i++)
