@@ -67,7 +67,8 @@ struct srv_ens {
     struct event *drain_ev; /* drains after proposals of this loop iteration */
     pending_sync *syncs;    /* a leader's pending learner syncs, in order */
     size_t n_syncs, cap_syncs;
-    wire_wr qbuf; /* packets the host builds (SYNC, REVALIDATE, PING touches) */
+    wire_wr qbuf;              /* packets the host builds (SYNC, REVALIDATE, PING touches) */
+    int64_t digest_mismatches; /* commits whose TxnDigest was not my tree's */
 };
 
 static const char *role_name(int32_t role)
@@ -211,7 +212,8 @@ static void update_release(srv_ens *e)
     }
 }
 
-static void role_changed(srv_ens *e, const zab_role_change *rc)
+/* why: the reason zab gave with the change (the batch's last error), or NULL. */
+static void role_changed(srv_ens *e, const zab_role_change *rc, const char *why)
 {
     int64_t now = srv_now_ms();
     const zab_vote *v = &rc->vote;
@@ -231,9 +233,9 @@ static void role_changed(srv_ens *e, const zab_role_change *rc)
         srv_peers_set_resend(e->peers, true);
         srv_log(SRV_LOG_INFO,
                 "LOOKING: election epoch 0x%" PRIx64 ", my vote: leader %" PRId64
-                ", zxid 0x%" PRIx64 ", peer epoch 0x%" PRIx64 " (was %s)",
+                ", zxid 0x%" PRIx64 ", peer epoch 0x%" PRIx64 " (was %s%s%s)",
                 (uint64_t)v->election_epoch, v->leader, (uint64_t)v->zxid, (uint64_t)v->peer_epoch,
-                role_name(was));
+                role_name(was), why != NULL ? ": " : "", why != NULL ? why : "");
         return;
     }
     /* Out of the election: stale LOOKING votes must not reach a peer that
@@ -329,6 +331,7 @@ static bool truncate_log(srv_ens *e, int64_t zxid)
         fatal(e, "cannot rebuild the tree after TRUNC", rc);
         return false;
     }
+    srv_ens_config_node_set(s);
     if (s->last_zxid > zxid) {
         /* Only ZooKeeper's own log files (a directory taken over from it)
          * can hold txns the cut did not reach: they are only ever read. */
@@ -423,6 +426,28 @@ static void flush_syncs(srv_ens *e)
     }
 }
 
+/* The leader's TxnDigest (the tree digest after the txn) against mine:
+ * equal trees outside /zookeeper/ have equal digests, so a mismatch means
+ * the trees went apart. Logged, as ZooKeeper's DataTree.compareDigest
+ * does, and counted. */
+static void check_digest(srv_ens *e, const zab_txn *t)
+{
+    bool has = false;
+    int32_t version = 0;
+    int64_t digest = 0;
+    if (wire_txn_entry_digest(t->p, t->len, &has, &version, &digest) != 0 || !has ||
+        version != ZT_DIGEST_VERSION)
+        return;
+    int64_t mine = zt_digest(e->s->tree);
+    if (mine != digest) {
+        e->digest_mismatches++;
+        srv_log(SRV_LOG_ERROR,
+                "digests are not matching at txn 0x%" PRIx64 ": leader's 0x%" PRIx64
+                ", mine 0x%" PRIx64 " (%" PRId64 " so far)",
+                (uint64_t)t->zxid, (uint64_t)digest, (uint64_t)mine, e->digest_mismatches);
+    }
+}
+
 /* Commits in zxid order. The leader applied its own proposals when it made
  * them, and every member's tree already holds what its log held when the
  * role began (recovery, or the sync that followed): those are skipped. */
@@ -442,6 +467,7 @@ static void apply_commits(srv_ens *e, const zab_batch *b)
             continue;
         }
         applied++;
+        check_digest(e, t);
         if (e->is_synced)
             srv_fwd_committed(s, &h);
         s->txns_since_snap++;
@@ -501,7 +527,7 @@ static void drain(srv_ens *e)
         if (b.has_serving)
             serving_changed(e, b.is_serving);
         if (b.has_role_change)
-            role_changed(e, &b.role_change);
+            role_changed(e, &b.role_change, b.n_errors > 0 ? b.errors[b.n_errors - 1].what : NULL);
         for (size_t i = 0; i < b.n_errors; i++)
             srv_log(SRV_LOG_WARN, "zab (%s): server %" PRId64 ": %s (%s)", role_name(e->role),
                     b.errors[i].peer, b.errors[i].what, wire_err_name(b.errors[i].code));
@@ -918,6 +944,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
         goto out;
     }
     s->ens = e; /* the callbacks below reach it through s */
+    srv_ens_config_node_set(s);
     srv_peers_cb cb = {e, on_notif, NULL};
     if (srv_peers_open(s->base, q, &cb, &e->peers, err, err_len) != 0)
         goto out;
@@ -999,4 +1026,14 @@ void srv_ens_stop(srv *s)
     free(e->downs);
     free(e);
     s->ens = NULL;
+}
+
+zab *srv_ens_zab(const srv *s)
+{
+    return s->ens != NULL ? s->ens->z : NULL;
+}
+
+void srv_ens_config_string(const srv *s, wire_wr *w)
+{
+    build_config(&s->cfg.quorum, w);
 }

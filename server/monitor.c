@@ -56,8 +56,9 @@ static void summary(const srv *s, wire_wr *w)
     srv_out(w, "Connections: %zu\n", s->n_conns);
     srv_out(w, "Outstanding: %" PRId64 "\n", s->outstanding);
     srv_out(w, "Zxid: 0x%" PRIx64 "\n", (uint64_t)s->last_zxid);
-    srv_out(w, "Mode: standalone\n");
+    srv_out(w, "Mode: %s\n", srv_ens_state(s));
     srv_out(w, "Node count: %zu\n", zt_node_count(s->tree));
+    srv_ens_report_stat(s, w);
 }
 
 static void conn_line(const conn *c, wire_wr *w, bool full)
@@ -119,6 +120,7 @@ void srv_4lw_srst(srv *s, wire_wr *w)
 {
     srv_stats_reset(&s->stats);
     stor_reset_stats(s->st);
+    srv_ens_report_reset(s);
     srv_out(w, "Server stats reset.\n");
 }
 
@@ -200,7 +202,7 @@ void srv_4lw_mntr(srv *s, wire_wr *w)
     srv_out(w, "zk_packets_sent\t%" PRIu64 "\n", st->packets_sent);
     srv_out(w, "zk_num_alive_connections\t%zu\n", s->n_conns);
     srv_out(w, "zk_outstanding_requests\t%" PRId64 "\n", s->outstanding);
-    srv_out(w, "zk_server_state\tstandalone\n");
+    srv_out(w, "zk_server_state\t%s\n", srv_ens_state(s));
     srv_out(w, "zk_znode_count\t%zu\n", zt_node_count(s->tree));
     srv_out(w, "zk_watch_count\t%zu\n",
             watch_table_count(s->watches, WATCH_DATA) + watch_table_count(s->watches, WATCH_CHILD));
@@ -225,4 +227,5 @@ void srv_4lw_mntr(srv *s, wire_wr *w)
                  (int64_t)ss.sync_us_max, 1000);
     mntr_summary(w, "snapshottime", ss.snapshots, (int64_t)ss.snap_ms_sum, (int64_t)ss.snap_ms_min,
                  (int64_t)ss.snap_ms_max, 1);
+    srv_ens_report_mntr(s, w);
 }

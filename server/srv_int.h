@@ -367,6 +367,19 @@ void srv_fwd_reset(srv *s);
 /* The session touches for the next PING to the leader (every local
  * session's id and timeout), encoded into w. */
 void srv_fwd_touches(srv *s, wire_wr *w);
+/* This member's zab, or NULL standalone (ens_report.c reads it). */
+struct zab *srv_ens_zab(const srv *s);
+/* Appends the ensemble's QuorumVerifier string (server lines, version) to w. */
+void srv_ens_config_string(const srv *s, wire_wr *w);
+
+/* ens_report.c: what srvr, stat, mntr and srst add in an ensemble, and the
+ * /zookeeper/config node (see its top comment). Each is a no-op standalone. */
+void srv_ens_report_stat(const srv *s, wire_wr *w);
+void srv_ens_report_mntr(srv *s, wire_wr *w);
+void srv_ens_report_reset(srv *s);
+/* Sets /zookeeper/config to the ensemble's string: at start and after the
+ * tree is rebuilt. Logs and goes on when out of memory. */
+void srv_ens_config_node_set(srv *s);
 
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);

@@ -226,6 +226,8 @@ void zab_out_serving(zab *z, bool is_serving)
         return;
     z->is_serving = is_serving;
     z->has_serving = true;
+    if (is_serving)
+        z->serving_since_ms = z->now_ms;
 }
 
 void zab_out_accepted_epoch(zab *z, int64_t epoch)
@@ -578,7 +580,10 @@ int zab_propose(zab *z, const uint8_t *txn, size_t len, int64_t *zxid_out)
 {
     if (z->role != ZAB_ROLE_LEADING || z->ld.phase != ZAB_LP_ESTABLISHED)
         return ZERR_NOTREADONLY;
-    return zab_leader_propose(z, txn, len, zxid_out);
+    int rc = zab_leader_propose(z, txn, len, zxid_out);
+    if (rc == 0)
+        zab_note_proposal_size(z, len);
+    return rc;
 }
 
 void zab_tick(zab *z, int64_t now_ms)
@@ -660,4 +665,90 @@ int zab_set_ping_data(zab *z, const uint8_t *p, size_t len)
         memcpy(z->ping_data, p, len);
     z->ping_len = len;
     return 0;
+}
+
+/* ---- Introspection for mntr, srvr and stat (a leader's view) ------------------- */
+
+/* Leader.propose's proposalStats (BufferStats): the sizes of one leadership. */
+void zab_note_proposal_size(zab *z, size_t len)
+{
+    int64_t n = (int64_t)len;
+    if (z->prop_epoch != z->ld.epoch) {
+        z->prop_epoch = z->ld.epoch;
+        z->prop_min_len = z->prop_max_len = n;
+    }
+    z->prop_last_len = n;
+    if (n < z->prop_min_len)
+        z->prop_min_len = n;
+    if (n > z->prop_max_len)
+        z->prop_max_len = n;
+}
+
+static bool is_established_leader(const zab *z)
+{
+    return z->role == ZAB_ROLE_LEADING && z->ld.phase == ZAB_LP_ESTABLISHED;
+}
+
+/* Learner handlers at or past `state`, of one learner type. */
+static size_t count_learners(const zab *z, int32_t state, bool is_observer)
+{
+    size_t n = 0;
+    if (z->role != ZAB_ROLE_LEADING)
+        return 0;
+    for (size_t i = 0; i < z->n_servers; i++)
+        if (z->ld.lh[i].state >= state && z->ld.lh[i].is_observer == is_observer)
+            n++;
+    return n;
+}
+
+size_t zab_n_learners(const zab *z)
+{
+    return count_learners(z, ZAB_LH_INFO, false) + count_learners(z, ZAB_LH_INFO, true);
+}
+
+size_t zab_n_synced_followers(const zab *z)
+{
+    return count_learners(z, ZAB_LH_SYNCED, false);
+}
+
+size_t zab_n_synced_observers(const zab *z)
+{
+    return count_learners(z, ZAB_LH_SYNCED, true);
+}
+
+zab_sizes zab_proposal_sizes(const zab *z)
+{
+    zab_sizes s = {-1, -1, -1};
+    if (z->role == ZAB_ROLE_LEADING && z->prop_epoch != 0 && z->prop_epoch == z->ld.epoch) {
+        s.last = z->prop_last_len;
+        s.min = z->prop_min_len;
+        s.max = z->prop_max_len;
+    }
+    return s;
+}
+
+void zab_proposal_sizes_reset(zab *z)
+{
+    z->prop_epoch = 0;
+}
+
+int64_t zab_leader_uptime_ms(const zab *z)
+{
+    return is_established_leader(z) && z->is_serving ? z->now_ms - z->serving_since_ms : -1;
+}
+
+const char *zab_phase_name(const zab *z)
+{
+    switch (z->role) {
+    case ZAB_ROLE_LEADING:
+        if (z->ld.phase == ZAB_LP_ESTABLISHED)
+            return "broadcast";
+        return z->ld.phase == ZAB_LP_NEWLEADER ? "synchronization" : "discovery";
+    case ZAB_ROLE_FOLLOWING:
+    case ZAB_ROLE_OBSERVING:
+        if (z->fl.phase == ZAB_FP_SERVING)
+            return "broadcast";
+        return z->fl.phase >= ZAB_FP_ACKEPOCH ? "synchronization" : "discovery";
+    }
+    return "election";
 }

@@ -353,6 +353,31 @@ int64_t zab_last_zxid(const zab *z);
 int64_t zab_last_committed(const zab *z);
 bool zab_is_serving(const zab *z);
 
+/* A leader's view of its learners and proposals, for mntr, srvr and stat
+ * (ZooKeeper 3.8's LeaderZooKeeperServer gauges). All O(servers) at most.
+ * Learners: the learner handlers that sent FOLLOWERINFO/OBSERVERINFO and
+ * were not dropped since (Leader.getLearners); synced: those whose sync
+ * (DIFF/TRUNC and NEWLEADER) went out, so that new proposals reach them
+ * (getForwardingFollowers, getObservingLearners). 0 when not LEADING. */
+size_t zab_n_learners(const zab *z);
+size_t zab_n_synced_followers(const zab *z);
+size_t zab_n_synced_observers(const zab *z);
+/* The sizes in bytes of the txns zab_propose took since this leadership
+ * began (or since zab_proposal_sizes_reset): the last, the smallest and
+ * the largest; each -1 when there was none or I do not lead (BufferStats's
+ * initial value). */
+typedef struct zab_sizes {
+    int64_t last, min, max;
+} zab_sizes;
+zab_sizes zab_proposal_sizes(const zab *z);
+void zab_proposal_sizes_reset(zab *z); /* srst */
+/* Milliseconds since I was established as leader (to the last zab_tick),
+ * or -1 when I am not an established leader (Leader.getUptime). */
+int64_t zab_leader_uptime_ms(const zab *z);
+/* QuorumPeer.ZabState's word for where my role is: "election" (LOOKING),
+ * "discovery", "synchronization" or "broadcast". A static string. */
+const char *zab_phase_name(const zab *z);
+
 #ifdef __cplusplus
 }
 #endif

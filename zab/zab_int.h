@@ -191,6 +191,13 @@ struct zab {
      * answer (zab_set_ping_data); spent by that answer. */
     uint8_t *ping_data;
     size_t ping_len, ping_cap;
+
+    /* Introspection (zab.h): the sizes of the txns proposed while leading
+     * the epoch prop_epoch (0: none since that leadership began or since
+     * zab_proposal_sizes_reset), and when serving last began. */
+    int64_t prop_epoch;
+    int64_t prop_last_len, prop_min_len, prop_max_len;
+    int64_t serving_since_ms;
 };
 
 #define ZAB_EPOCH_OF(zxid)       ((int64_t)((uint64_t)(zxid) >> 32))
@@ -236,6 +243,9 @@ void zab_log_truncate(zab *z, int64_t zxid);
 void zab_role_fail(zab *z, int64_t peer, int32_t code, const char *what);
 int64_t zab_ms_of_ticks(const zab *z, int32_t ticks);
 size_t zab_quorum(const zab *z);
+
+/* Records a proposed txn's size for zab_proposal_sizes (zab.c). */
+void zab_note_proposal_size(zab *z, size_t len);
 
 /* leader.c */
 int step_leading(zab *z, const zab_msg *m);

@@ -669,3 +669,20 @@ size_t zt_containers_due(const zt_tree *t, int64_t now_ms, size_t max, wire_wr *
     }
     return n;
 }
+
+/* ZKDatabase.initConfigInZKDatabase: DataTree.setData(CONFIG_NODE, bytes,
+ * -1, qv.getVersion(), now), which sets the stat's version to that -1. */
+int zt_config_node_set(zt_tree *t, const uint8_t *data, int32_t len, int64_t zxid, int64_t mtime_ms)
+{
+    static const char path[] = "/zookeeper/config";
+    zt_node *n = zt_find(t, path, sizeof path - 1);
+    if (n == NULL)
+        return ZERR_NONODE;
+    int rc = zt_node_set_data(t, n, data, len);
+    if (rc != 0)
+        return rc;
+    n->mtime = mtime_ms;
+    n->mzxid = zxid;
+    n->version = -1;
+    return 0;
+}

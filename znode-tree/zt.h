@@ -291,6 +291,16 @@ typedef struct zt_zxid_digest {
 } zt_zxid_digest;
 size_t zt_digest_history(const zt_tree *t, zt_zxid_digest *out, size_t cap);
 
+/* ---- The ensemble's configuration node ----------------------------------- */
+
+/* Sets /zookeeper/config's data outside any txn, as an ensemble member does
+ * at start and after each sync (ZKDatabase.initConfigInZKDatabase): data is
+ * the QuorumVerifier string, zxid its version, mtime the wall clock; the
+ * version becomes -1. The node is outside the digest. 0, ZERR_NONODE (no
+ * such node) or ZERR_NOMEM (unchanged). */
+int zt_config_node_set(zt_tree *t, const uint8_t *data, int32_t len, int64_t zxid,
+                       int64_t mtime_ms);
+
 #ifdef __cplusplus
 }
 #endif
