@@ -2,7 +2,8 @@
 # Runs the same workloads against Apache ZooKeeper 3.8 and zabd, one after the
 # other on this machine, and prints them side by side with zabd/zk ratios.
 #
-#   tools/bench.sh [all|raw|throughput|memory]          (default all)
+#   tools/bench.sh [all|raw|throughput|memory|ensemble]  (default all;
+#                                                  ensemble only when named)
 #
 # raw: the servers' own capacity, with zkrawload (pipelined, no client
 #   library): create, setData, a 90/10 getData/setData mix and getData, 100 B
@@ -17,6 +18,11 @@
 # memory: populate MEM_NODES znodes of 100 B, read VmRSS (and, for ZooKeeper,
 #   the live heap after a full GC through jcmd), stop with SIGTERM, start on
 #   the same data dir and time until a getData of the newest znode succeeds.
+# ensemble: a 3-member ensemble of each kind (server.sh with ENSEMBLE=3),
+#   connection i pinned to member i mod 3: zkrawload's workloads at
+#   ENS_SHAPES, then zkbench's (the C client spreads its sessions over the
+#   members itself), then the leader fail-over time of tools/failover.py.
+#   Server CPU per request is the sum over the three members.
 #
 # Environment (defaults in brackets):
 #   BENCH_SERVERS ["zookeeper zabd"]  BENCH_SECS [10]  BENCH_WARMUP [2]
@@ -25,6 +31,7 @@
 #   MEM_NODES [1000000]  MEM_SESSIONS [4]  MEM_WINDOW [128]
 #   ZK_HEAP [4g] (read by server.sh)  ZKBENCH [build/tools/zkbench]
 #   ZABD [build/server/zabd]  BENCH_DIR [/tmp/zabd-bench.PID, removed after]
+#   ENS_SHAPES ["24x32"]  ENS_ZK_HEAP [512m]  FAILOVER_RUNS [5]
 #
 # Servers run with the default durability (ZooKeeper forceSync=yes) and are
 # stopped by the pids server.sh recorded, also on error or Ctrl-C.
@@ -179,6 +186,99 @@ run_raw() {
   done
 }
 
+# ---- ensemble mode ----------------------------------------------------------
+
+# ens_start KIND NAME: a fresh 3-member ensemble; sets DIR HOSTS PIDS.
+ens_start() {
+  DIR=$BENCH_DIR/ens-$1-$2
+  rm -rf "$DIR"
+  PORT=$("$S" freeport)
+  started+=("$DIR")
+  mapfile -t PIDS < <(ENSEMBLE=3 ZK_HEAP=${ENS_ZK_HEAP:-512m} "$S" start "$1" "$DIR" "$PORT") ||
+    { warn "$1 ensemble did not start (logs: $DIR/s*/server.log)"; return 1; }
+  HOSTS=$(cat "$DIR/hosts")
+  zb 90 --hosts "127.0.0.1:$PORT" --wait-get / --timeout 60 ||
+    { warn "$1 ensemble member 1 serves no reads"; return 1; }
+}
+
+ens_cpu() { local t=0 p; for p in "${PIDS[@]}"; do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
+
+ens_raw_run() {
+  local kind=$1 w=$2 conns=$3 win=$4 key line args cpu0
+  key=$kind.ens.$w.${conns}x$win
+  case $w in
+  mix) args=(--op mix --read-pct 90) ;;
+  get) args=(--op get --keys 1000) ;;
+  *) args=(--op "$w") ;;
+  esac
+  ens_start "$kind" "raw-$w-${conns}x$win" || return
+  timeout $((WARMUP + 60)) "$RAWLOAD" "$HOSTS" "${args[@]}" --conns "$conns" \
+    --window "$win" --secs "$WARMUP" >/dev/null 2>&1
+  cpu0=$(ens_cpu)
+  line=$(timeout $((SECS + 60)) "$RAWLOAD" "$HOSTS" "${args[@]}" --conns "$conns" \
+    --window "$win" --secs "$SECS") || warn "$kind ensemble raw $w ${conns}x$win: zkrawload failed: $line"
+  echo "  $kind: $line"
+  R[$key.ops]=$(fld "$line" ops_per_sec)
+  R[$key.p99]=$(fld "$line" p99_us)
+  R[$key.cpu]=$(awk -v c="$(( $(ens_cpu) - cpu0 ))" -v hz="$HZ" -v ops="${R[$key.ops]:-0}" \
+    -v t="$SECS" 'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
+  "$S" stop "$DIR"
+}
+
+ens_client_run() {
+  local kind=$1 w=$2 key args cpu0
+  key=$kind.ensc.$w
+  case $w in mix) args=(--op mix --read-pct 90) ;; *) args=(--op "$w") ;; esac
+  ens_start "$kind" "c-$w" || return
+  cpu0=$(ens_cpu)
+  zb $((SECS + WARMUP + 300)) --hosts "$HOSTS" "${args[@]}" --size 100 --sessions "$SESSIONS" \
+    --window "$WINDOW" --keys "$KEYS" --duration "$SECS" --warmup "$WARMUP" --timeout 120 ||
+    warn "$kind ensemble $w: zkbench failed: $OUT"
+  echo "  $kind: $OUT"
+  R[$key.ops]=$(fld "$OUT" ops_per_sec)
+  R[$key.p99]=$(fld "$OUT" p99_us)
+  R[$key.cpu]=$(awk -v c="$(( $(ens_cpu) - cpu0 ))" -v hz="$HZ" -v ops="${R[$key.ops]:-0}" \
+    -v t="$((SECS + WARMUP))" 'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
+  "$S" stop "$DIR"
+}
+
+run_ensemble() {
+  local k w shape
+  for shape in ${ENS_SHAPES:-24x32}; do
+    for w in $RAW_WORKLOADS; do
+      for k in $SERVERS; do ens_raw_run "$k" "$w" "${shape%x*}" "${shape#*x}"; done
+    done
+  done
+  for w in create set get mix; do
+    for k in $SERVERS; do ens_client_run "$k" "$w"; done
+  done
+  printf '%-16s %11s %11s %8s %9s %9s %8s %8s\n' workload zk_ops/s zabd_ops/s zabd/zk \
+    zk_p99us zabd_p99 zk_cpu zabd_cpu
+  for shape in ${ENS_SHAPES:-24x32}; do
+    for w in $RAW_WORKLOADS; do
+      local key=ens.$w.$shape
+      printf '%-16s %11s %11s %8s %9s %9s %8s %8s\n' "raw $w $shape" "$(v zookeeper.$key.ops)" \
+        "$(v zabd.$key.ops)" "$(ratio "$(v zabd.$key.ops)" "$(v zookeeper.$key.ops)")" \
+        "$(v zookeeper.$key.p99)" "$(v zabd.$key.p99)" "$(v zookeeper.$key.cpu)" "$(v zabd.$key.cpu)"
+    done
+  done
+  for w in create set get mix; do
+    local key=ensc.$w
+    printf '%-16s %11s %11s %8s %9s %9s %8s %8s\n' "C client $w" "$(v zookeeper.$key.ops)" \
+      "$(v zabd.$key.ops)" "$(ratio "$(v zabd.$key.ops)" "$(v zookeeper.$key.ops)")" \
+      "$(v zookeeper.$key.p99)" "$(v zabd.$key.p99)" "$(v zookeeper.$key.cpu)" "$(v zabd.$key.cpu)"
+  done
+  echo "(3 members on this machine; cpu: CPU microseconds per request summed over the members)"
+  if [ -x "$here/failover.py" ]; then
+    for k in $SERVERS; do
+      echo "fail-over, $k:"
+      timeout 600 "$here/failover.py" --kind "$k" --runs "${FAILOVER_RUNS:-5}" || warn "$k fail-over run failed"
+    done
+  else
+    echo "(tools/failover.py not present: no fail-over figures)"
+  fi
+}
+
 print_raw() {
   local w shape k
   printf '%-14s %11s %11s %8s %9s %9s %9s %9s %8s %8s %8s\n' workload zk_ops/s zabd_ops/s \
@@ -288,6 +388,12 @@ if [ "$MODE" = all ] || [ "$MODE" = throughput ]; then
       "$(ratio "$(v zabd.$w.cpu)" "$(v zookeeper.$w.cpu)")"
   done
   echo "(cpu_us: server CPU time per request; zabd/zk above 1 is faster for ops/s, below 1 is cheaper for cpu)"
+  echo
+fi
+
+if [ "$MODE" = ensemble ]; then
+  echo "ensemble: 3 members of each kind, raw shapes [${ENS_SHAPES:-24x32}], secs=$SECS warmup=$WARMUP"
+  run_ensemble
   echo
 fi
 

@@ -17,9 +17,9 @@
  * Workloads: get / exists read one path (--path) or, with --keys, one of
  * the keys /rawload/k<n> at random; set is setData (version -1, --size
  * bytes) of a random key; create makes new persistent znodes
- * /rawload/c/<pid>-<conn>-<n> with --size bytes (unique across runs); mix draws per request: a get with
- * probability --read-pct %, otherwise a set. Keys are created (or reset)
- * before the clock starts, so a run starts from the same tree every time.
+ * /rawload/c/<pid>-<conn>-<n> with --size bytes (unique across runs); mix draws per request: a get
+ * with probability --read-pct %, otherwise a set. Keys are created (or reset) before the clock
+ * starts, so a run starts from the same tree every time.
  *
  * Latency: a reply answers the oldest request in flight on its connection
  * (ZooKeeper answers a session's requests in order), so each connection
@@ -291,6 +291,20 @@ static int setup(rconn *c, const load *l)
     return 0;
 }
 
+static int sync_conn(rconn *c)
+{
+    wire_wr w;
+    wire_wr_init(&w);
+    wire_wr_i32(&w, 0);
+    wire_wr_i32(&w, ++c->xid);
+    wire_wr_i32(&w, WIRE_OP_SYNC);
+    wire_wr_cstr(&w, "/");
+    wire_wr_patch_i32(&w, 0, (int32_t)(w.len - 4));
+    int32_t err = call(c, &w);
+    wire_wr_fini(&w);
+    return err == 0 ? 0 : -1;
+}
+
 static const char *op_name(enum op_kind k)
 {
     static const char *names[] = {"get", "exists", "create", "set", "mix"};
@@ -299,9 +313,10 @@ static const char *op_name(enum op_kind k)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: zkrawload IP:PORT [--op get|exists|create|set|mix] [--conns N] "
-                    "[--window W] [--secs S] [--warmup S] [--size B] [--keys K] "
-                    "[--read-pct P] [--path P] [--seed N]\n");
+    fprintf(stderr,
+            "usage: zkrawload IP:PORT[,IP:PORT...] [--op get|exists|create|set|mix] [--conns N] "
+            "[--window W] [--secs S] [--warmup S] [--size B] [--keys K] "
+            "[--read-pct P] [--path P] [--seed N]\n");
 }
 
 int main(int argc, char **argv)
@@ -372,15 +387,28 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    char ip[64];
-    snprintf(ip, sizeof ip, "%s", argv[optind]);
-    char *colon = strrchr(ip, ':');
-    if (colon == NULL) {
+    /* IP:PORT[,IP:PORT...]: connection i goes to member i mod n, so an
+     * ensemble's load is spread over all of them. */
+    enum { MAX_HOSTS = 16 };
+    char ips[MAX_HOSTS][64];
+    int ports[MAX_HOSTS], n_hosts = 0;
+    char list[1024];
+    snprintf(list, sizeof list, "%s", argv[optind]);
+    for (char *save = NULL, *h = strtok_r(list, ",", &save); h != NULL;
+         h = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(h, ':');
+        if (colon == NULL || n_hosts == MAX_HOSTS) {
+            usage();
+            return 2;
+        }
+        *colon = '\0';
+        snprintf(ips[n_hosts], sizeof ips[n_hosts], "%s", h);
+        ports[n_hosts++] = atoi(colon + 1);
+    }
+    if (n_hosts == 0) {
         usage();
         return 2;
     }
-    *colon = '\0';
-    int port = atoi(colon + 1);
 
     rconn *cs = calloc((size_t)l.conns, sizeof *cs);
     /* epoll, not poll: with 32 connections poll's scan of every fd on every
@@ -392,6 +420,8 @@ int main(int argc, char **argv)
         return 1;
     memset(l.value, 'v', (size_t)l.size);
     for (int i = 0; i < l.conns; i++) {
+        const char *ip = ips[i % n_hosts];
+        int port = ports[i % n_hosts];
         if (open_conn(ip, port, &cs[i], l.window) != 0) {
             fprintf(stderr, "zkrawload: cannot connect to %s:%d\n", ip, port);
             return 1;
@@ -402,6 +432,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "zkrawload: setting up /rawload failed\n");
         return 1;
     }
+    /* Every member has the keys before the load starts: a sync on each of
+     * the other members' connections. */
+    for (int i = 1; i < l.conns && i < n_hosts; i++)
+        if (sync_conn(&cs[i]) != 0) {
+            fprintf(stderr, "zkrawload: sync on %s:%d failed\n", ips[i], ports[i]);
+            return 1;
+        }
     wire_wr out;
     wire_wr_init(&out);
     uint64_t t_start = now_ns();
