@@ -219,8 +219,38 @@ static int send_entry(zab *z, int64_t sid, bool is_observer, const zab_entry *e)
  *   in the window, not found TRUNC to my entry before it when the entry
  *                            after it is of a later epoch (it has a txn
  *                            that died with its epoch), then what follows;
- *   before the window        SNAP, which zab cannot serve yet.
- * Then my uncommitted proposals (to a follower), then NEWLEADER. */
+ *   before the window, or    SNAP: the host sends the SNAP packet and
+ *   in it but not mine       a snapshot of its tree, then zab_snap_sent.
+ * Then what follows (my uncommitted proposals too, to a follower), then
+ * NEWLEADER. */
+static void send_rest(zab *z, int idx, size_t from, int rc)
+{
+    zab_lh *lh = &z->ld.lh[idx];
+    int64_t sid = z->servers[idx].id;
+    for (size_t i = from; i < z->n_log && rc == 0; i++) {
+        if (!z->log[i].is_committed && lh->is_observer)
+            break; /* observers learn of those through INFORM */
+        rc = send_entry(z, sid, lh->is_observer, &z->log[i]);
+    }
+    if (rc == 0)
+        rc = zab_qp_send(z, sid, WIRE_QP_NEWLEADER, ZAB_ZXID(z->ld.epoch, 0), z->config,
+                         z->config_len);
+    if (rc != 0) {
+        lh_drop(z, idx, rc, "out of memory syncing a learner");
+        return;
+    }
+    lh->state = ZAB_LH_SYNCED;
+}
+
+static void need_snap(zab *z, int idx)
+{
+    if (zab_out_snap(z, z->servers[idx].id) != 0) {
+        lh_drop(z, idx, ZERR_NOMEM, "out of memory asking for a snapshot");
+        return;
+    }
+    z->ld.lh[idx].state = ZAB_LH_SNAP;
+}
+
 static void sync_learner(zab *z, int idx)
 {
     zab_lh *lh = &z->ld.lh[idx];
@@ -245,29 +275,30 @@ static void sync_learner(zab *z, int idx)
             int64_t prev = i > 0 ? z->log[i - 1].zxid : z->log_base_zxid;
             rc = zab_qp_send(z, sid, WIRE_QP_TRUNC, prev, NULL, -1);
         } else {
-            lh_drop(z, idx, ZERR_UNIMPLEMENTED, "learner needs SNAP: not implemented");
-            return;
+            return need_snap(z, idx);
         }
         from = i;
     } else {
-        /* The host cannot stream a snapshot yet: say so, never pretend. */
-        lh_drop(z, idx, ZERR_UNIMPLEMENTED,
-                "learner behind the committed log needs SNAP: not implemented");
-        return;
+        return need_snap(z, idx);
     }
-    for (size_t i = from; i < z->n_log && rc == 0; i++) {
-        if (!z->log[i].is_committed && lh->is_observer)
-            break; /* observers learn of those through INFORM */
-        rc = send_entry(z, sid, lh->is_observer, &z->log[i]);
+    send_rest(z, idx, from, rc);
+}
+
+int zab_leader_snap_sent(zab *z, int64_t sid, int64_t zxid)
+{
+    int idx = zab_server_index(z, sid);
+    if (idx < 0 || z->ld.lh[idx].state != ZAB_LH_SNAP)
+        return ZERR_BADARGUMENTS;
+    if (zxid < z->log_base_zxid || zxid > z->last_logged_zxid) {
+        /* What follows the snapshot must be in my log. */
+        lh_drop(z, idx, ZERR_BADARGUMENTS, "snapshot zxid outside the committed log");
+        return ZERR_BADARGUMENTS;
     }
-    if (rc == 0)
-        rc = zab_qp_send(z, sid, WIRE_QP_NEWLEADER, ZAB_ZXID(z->ld.epoch, 0), z->config,
-                         z->config_len);
-    if (rc != 0) {
-        lh_drop(z, idx, rc, "out of memory syncing a learner");
-        return;
-    }
-    lh->state = ZAB_LH_SYNCED;
+    size_t from = 0;
+    while (from < z->n_log && z->log[from].zxid <= zxid)
+        from++;
+    send_rest(z, idx, from, 0);
+    return 0;
 }
 
 /* waitForNewLeaderAck, once a quorum has acked NEWLEADER. */

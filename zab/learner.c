@@ -10,7 +10,8 @@
  *               with my current epoch (-1 when I had accepted it already)
  *               and my last zxid.
  *   ACKEPOCH    DIFF (nothing to drop), TRUNC (drop my log after its zxid),
- *               SNAP (not yet: ends the role with ZERR_UNIMPLEMENTED).
+ *               SNAP (the host installed the snapshot first: my log
+ *               restarts at its zxid).
  *   SYNCING     PROPOSAL/COMMIT pairs appended and applied; NEWLEADER: my
  *               current epoch becomes the new one (persisted).
  *   NEWLEADER   ACKs of proposals and of NEWLEADER wait until zab_persisted
@@ -207,8 +208,12 @@ int step_learning(zab *z, const zab_msg *m)
     case WIRE_QP_SNAP:
         if (ph != ZAB_FP_ACKEPOCH)
             break;
-        zab_role_fail(z, z->fl.leader, ZERR_UNIMPLEMENTED,
-                      "leader sent SNAP: loading a snapshot is not implemented");
+        /* zab.h: the host loaded the snapshot that followed this packet
+         * and made it durable before stepping it; my log is that
+         * snapshot now (Learner.syncWithLeader's SNAP). */
+        zab_log_reset(z, q->zxid);
+        z->fl.acked_upto = q->zxid;
+        z->fl.phase = ZAB_FP_SYNCING;
         return 0;
     case WIRE_QP_PROPOSAL:
         if (ph < ZAB_FP_SYNCING)

@@ -213,6 +213,14 @@ int zab_out_drop(zab *z, int64_t sid)
     return 0;
 }
 
+int zab_out_snap(zab *z, int64_t sid)
+{
+    if (wire_reserve((void **)&z->snaps, &z->cap_snaps, z->n_snaps, sizeof *z->snaps) != 0)
+        return ZERR_NOMEM;
+    z->snaps[z->n_snaps++] = sid;
+    return 0;
+}
+
 void zab_out_error(zab *z, int64_t peer, int32_t code, const char *what)
 {
     if (wire_reserve((void **)&z->errors, &z->cap_errors, z->n_errors, sizeof *z->errors) != 0)
@@ -327,6 +335,20 @@ void zab_log_truncate(zab *z, int64_t zxid)
         z->persisted_zxid = zxid;
 }
 
+void zab_log_reset(zab *z, int64_t zxid)
+{
+    for (size_t i = 0; i < z->n_log; i++) {
+        free(z->log[i].p);
+        free(z->log[i].acks);
+    }
+    z->n_log = 0;
+    z->n_committed_in_log = 0;
+    z->log_base_zxid = zxid;
+    z->last_logged_zxid = zxid;
+    z->last_committed = zxid;
+    z->persisted_zxid = zxid;
+}
+
 /* ---- The batch ------------------------------------------------------------------ */
 
 bool zab_ready(zab *z, zab_batch *out)
@@ -348,6 +370,8 @@ bool zab_ready(zab *z, zab_batch *out)
     out->commits = outq_view(&z->commits, &out->n_commits);
     out->drops = z->drops;
     out->n_drops = z->n_drops;
+    out->snaps = z->snaps;
+    out->n_snaps = z->n_snaps;
     out->has_connect = z->has_connect;
     out->connect_leader = z->connect_leader;
     out->has_serving = z->has_serving;
@@ -356,8 +380,8 @@ bool zab_ready(zab *z, zab_batch *out)
     out->n_errors = z->n_errors;
     return out->n_sends > 0 || out->has_role_change || out->n_qsends > 0 || out->has_truncate ||
            out->has_accepted_epoch || out->has_current_epoch || out->n_appends > 0 ||
-           out->n_commits > 0 || out->n_drops > 0 || out->has_connect || out->has_serving ||
-           out->n_errors > 0;
+           out->n_commits > 0 || out->n_drops > 0 || out->n_snaps > 0 || out->has_connect ||
+           out->has_serving || out->n_errors > 0;
 }
 
 static bool role_change_eq(const zab_role_change *a, const zab_role_change *b)
@@ -400,6 +424,8 @@ void zab_advance(zab *z, const zab_batch *done)
         z->has_current_epoch = false;
     if (z->drops != NULL)
         retire_ids(z->drops, &z->n_drops, done->n_drops);
+    if (z->snaps != NULL)
+        retire_ids(z->snaps, &z->n_snaps, done->n_snaps);
     if (done->has_connect && z->has_connect && done->connect_leader == z->connect_leader)
         z->has_connect = false;
     if (done->has_serving && z->has_serving && done->is_serving == z->is_serving)
@@ -527,6 +553,7 @@ void zab_free(zab *z)
     outq_fini(&z->appends);
     outq_fini(&z->commits);
     free(z->drops);
+    free(z->snaps);
     free(z->errors);
     free(z);
 }
@@ -567,6 +594,13 @@ void zab_persisted(zab *z, int64_t upto_zxid)
         return;
     z->persisted_zxid = upto_zxid;
     z->ops->persisted(z);
+}
+
+int zab_snap_sent(zab *z, int64_t sid, int64_t zxid)
+{
+    if (z->role != ZAB_ROLE_LEADING)
+        return ZERR_BADARGUMENTS;
+    return zab_leader_snap_sent(z, sid, zxid);
 }
 
 int64_t zab_next_zxid(const zab *z)

@@ -208,6 +208,14 @@ int zab_set_ping_data(zab *z, const uint8_t *p, size_t len);
  * leader counts its own ACK. */
 void zab_persisted(zab *z, int64_t upto_zxid);
 
+/* A leader's host wrote the snapshot learner sid asked for (a sid in
+ * zab_batch.snaps): the SNAP packet (zxid = zxid) and the tree at zxid,
+ * which must be in my log window (my last zxid, normally: a host whose
+ * tree holds uncommitted proposals waits until they commit). zab then sends
+ * what follows zxid and NEWLEADER. ZERR_BADARGUMENTS if sid asked for none
+ * or zxid is outside the log (the learner is dropped). */
+int zab_snap_sent(zab *z, int64_t sid, int64_t zxid);
+
 /* The zxid the next zab_propose assigns (epoch << 32 | counter+1), or -1
  * when I cannot propose (not LEADING, or not established yet). The txn
  * bytes carry the zxid in their TxnHeader (and the tree digest after it may
@@ -289,7 +297,12 @@ typedef struct zab_error {
  *      crash 113 with --no-role-end-flush). ZooKeeper's
  *      SyncRequestProcessor flushes on shutdown for the same reason.
  *   4. drops, then connect_leader, then send qsends to their peers (in
- *      order, per peer), and the notifications in sends.
+ *      order, per peer), and the notifications in sends. Then, for each
+ *      learner in snaps (a leader), a SNAP packet and a snapshot of the
+ *      tree, reported with zab_snap_sent (now or in a later call).
+ *      A learner's host, given a SNAP packet, loads the snapshot that
+ *      follows it and makes it durable (snapshot written, log cut after
+ *      its zxid) BEFORE it steps the packet into zab.
  *   5. commits: apply to the tree in this order (zxid order).
  *   6. act on role_change and serving; log errors.
  *   7. zab_advance.
@@ -316,6 +329,8 @@ typedef struct zab_batch {
     size_t n_commits;
     const int64_t *drops; /* close these peers' quorum connections */
     size_t n_drops;
+    const int64_t *snaps; /* a leader: send these learners SNAP + a snapshot */
+    size_t n_snaps;
     bool has_connect;       /* a learner: connect to ... */
     int64_t connect_leader; /* ... this server's quorum port */
     /* Clients may be served (true: a leader established, a learner got

@@ -86,6 +86,7 @@ enum zab_lh_state {
     ZAB_LH_INFO,       /* FOLLOWERINFO/OBSERVERINFO in, waiting for the epoch */
     ZAB_LH_LEADERINFO, /* LEADERINFO out, waiting for ACKEPOCH */
     ZAB_LH_ACKEPOCH,   /* ACKEPOCH in, waiting for a quorum of them */
+    ZAB_LH_SNAP,       /* needs SNAP: asked of the host, waiting for zab_snap_sent */
     ZAB_LH_SYNCED,     /* sync packets and NEWLEADER out: forwarding */
     ZAB_LH_ACKED,      /* NEWLEADER ACKed, waiting for establishment */
     ZAB_LH_UPTODATE,   /* UPTODATE out */
@@ -182,6 +183,8 @@ struct zab {
     bool has_accepted_epoch, has_current_epoch;
     int64_t *drops;
     size_t n_drops, cap_drops;
+    int64_t *snaps; /* learners the host must send a snapshot (zab_batch.snaps) */
+    size_t n_snaps, cap_snaps;
     bool has_connect;
     int64_t connect_leader;
     bool has_serving;
@@ -223,6 +226,11 @@ int zab_qp_send(zab *z, int64_t to, int32_t type, int64_t zxid, const uint8_t *d
 int zab_out_append(zab *z, int64_t zxid, const uint8_t *p, size_t len);
 int zab_out_commit(zab *z, int64_t zxid, const uint8_t *p, size_t len);
 int zab_out_drop(zab *z, int64_t sid);
+int zab_out_snap(zab *z, int64_t sid);
+/* Drops every entry: my log is now the snapshot at zxid (SNAP). */
+void zab_log_reset(zab *z, int64_t zxid);
+/* leader.c: the host wrote learner sid's snapshot at zxid. */
+int zab_leader_snap_sent(zab *z, int64_t sid, int64_t zxid);
 void zab_out_error(zab *z, int64_t peer, int32_t code, const char *what);
 void zab_out_serving(zab *z, bool is_serving);
 void zab_out_accepted_epoch(zab *z, int64_t epoch);

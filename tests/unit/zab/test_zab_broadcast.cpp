@@ -71,6 +71,7 @@ struct Node {
     std::vector<zab_error> errors;
     std::vector<int32_t> roles; // every role change
     int64_t want_leader = 0;    // connect_leader, until connected or LOOKING
+    int snaps_sent = 0, snaps_loaded = 0;
 };
 
 enum Kind { K_NOTIF, K_QP, K_CONNECT, K_DOWN };
@@ -268,6 +269,12 @@ struct Net {
                 c->last_due[is_fwd] = due;
                 push(K_QP, n.id, s.to, std::vector<uint8_t>(s.p, s.p + s.len), c->gen, due);
             }
+            // After the sends: SNAP to each learner that needs one. The
+            // harness's snapshot is its committed tree (what it applied),
+            // carried in the packet's data (the real host streams it after
+            // the packet); what follows it, zab sends.
+            for (size_t i = 0; i < b.n_snaps; i++)
+                send_snap(n, b.snaps[i]);
             for (size_t i = 0; i < b.n_sends; i++) {
                 wire_wr w;
                 wire_wr_init(&w);
@@ -293,6 +300,49 @@ struct Net {
                 n.errors.push_back(b.errors[i]);
             zab_advance(n.z, &b);
         }
+    }
+
+    void send_snap(Node &n, int64_t to)
+    {
+        Conn *c = conn_between(n.id, to);
+        int64_t zxid = n.applied.empty() ? 0 : n.applied.back().zxid;
+        if (c == nullptr)
+            return;
+        wire_wr data, pkt;
+        wire_wr_init(&data);
+        wire_wr_init(&pkt);
+        for (const Txn &t : n.applied) {
+            wire_wr_i64(&data, t.zxid);
+            wire_wr_buf(&data, wire_buf{t.bytes.data(), (int32_t)t.bytes.size()});
+        }
+        wire_qp qp = {WIRE_QP_SNAP, zxid, {data.p, (int32_t)data.len}, nullptr, 0};
+        wire_qp_encode(&pkt, &qp);
+        int64_t due = std::max(now + delay(), c->last_due[0]);
+        c->last_due[0] = due;
+        push(K_QP, n.id, to, std::vector<uint8_t>(pkt.p, pkt.p + pkt.len), c->gen, due);
+        wire_wr_fini(&data);
+        wire_wr_fini(&pkt);
+        n.snaps_sent++;
+        CHECK_EQUAL(0, zab_snap_sent(n.z, to, zxid));
+    }
+
+    // A learner's host loads the snapshot before zab sees the SNAP: its
+    // tree and log become the snapshot's txns, all durable.
+    void install_snap(Node &n, const wire_qp &qp)
+    {
+        wire_rd r;
+        wire_rd_init(&r, qp.data.p, (size_t)qp.data.len, 1 << 21);
+        std::vector<Txn> tree;
+        while (wire_rd_left(&r) > 0) {
+            int64_t zxid = wire_rd_i64(&r);
+            wire_buf b = wire_rd_buf(&r);
+            CHECK_EQUAL(0, wire_rd_err(&r));
+            tree.push_back(Txn{zxid, std::vector<uint8_t>(b.p, b.p + b.len)});
+        }
+        n.applied = tree;
+        n.log = tree;
+        n.n_synced = tree.size();
+        n.snaps_loaded++;
     }
 
     void apply(Node &n, const zab_txn &t)
@@ -340,6 +390,8 @@ struct Net {
             msg.type = ZAB_MSG_QUORUM;
             CHECK_EQUAL(0, wire_qp_decode(&r, &msg.qp));
             qps.push_back(Delivered{m.from, m.to, msg.qp.type, msg.qp.zxid});
+            if (msg.qp.type == WIRE_QP_SNAP && zab_role_get(to.z) != ZAB_ROLE_LEADING)
+                install_snap(to, msg.qp);
             int rc = zab_step(to.z, &msg);
             wire_qp_fini(&msg.qp);
             if (rc != 0)
@@ -894,7 +946,7 @@ TEST(ZabBroadcast, LearnerWithNoLeaderReturnsToLooking)
     CHECK_FALSE(net.nodes[1].is_serving);
 }
 
-TEST(ZabBroadcast, LearnerBehindTheWindowIsRefusedNotFaked)
+TEST(ZabBroadcast, LearnerBehindTheWindowGetsSnap)
 {
     Net net(7);
     net.window_max = 4; // the leader keeps 0x100000007..a
@@ -903,22 +955,32 @@ TEST(ZabBroadcast, LearnerBehindTheWindowIsRefusedNotFaked)
     net.add(2, full, 1, 1);
     net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
     net.start_all();
-    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[1].is_serving; }, 5000));
-    net.run_for(500);
-    // 3 needs SNAP, which zab cannot serve: an error naming it, its
-    // connection dropped, and it never serves; nothing was sent as if.
-    bool is_logged = false;
-    for (const zab_error &e : net.nodes[2].errors)
-        is_logged = is_logged || (e.peer == 3 && e.code == ZERR_UNIMPLEMENTED);
-    CHECK(is_logged);
-    CHECK_FALSE(net.nodes[3].is_serving);
-    CHECK_EQUAL(0, (long)net.count(2, 3, WIRE_QP_SNAP));
+    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[3].is_serving; }, 5000));
+    // 3 was behind the window: the host was asked for one snapshot, 3
+    // loaded it (no DIFF), then NEWLEADER; its tree is the leader's.
+    CHECK_EQUAL(1, net.nodes[2].snaps_sent);
+    CHECK_EQUAL(1, net.nodes[3].snaps_loaded);
+    CHECK_EQUAL(1, (long)net.count(2, 3, WIRE_QP_SNAP));
     CHECK_EQUAL(0, (long)net.count(2, 3, WIRE_QP_DIFF));
-    CHECK_EQUAL(0, (long)net.count(2, 3, WIRE_QP_NEWLEADER));
-    CHECK_EQUAL(2, (long)net.nodes[3].applied.size());
-    // The quorum (1, 2) serves on.
+    CHECK_EQUAL(1, (long)net.count(2, 3, WIRE_QP_NEWLEADER));
+    CHECK_EQUAL(net.nodes[2].applied.size(), net.nodes[3].applied.size());
+    CHECK(net.nodes[3].applied.back().bytes == net.nodes[2].applied.back().bytes);
+    // New writes reach it like any follower.
     int64_t zxid = net.propose(2, 1);
-    CHECK(net.run_until([&] { return net.nodes[1].applied.back().zxid == zxid; }, 2000));
+    CHECK(net.run_until([&] { return net.nodes[3].applied.back().zxid == zxid; }, 2000));
+    CHECK(net.failure.empty());
+}
+
+TEST(ZabBroadcast, SnapSentForNobodyIsRefused)
+{
+    Net net(8);
+    std::vector<Txn> full = epoch_log(1, 1, 3);
+    for (int64_t id = 1; id <= 3; id++)
+        net.add(id, full, 1, 1);
+    net.start_all();
+    CHECK(net.run_until([&] { return net.leader() == 3 && net.nodes[1].is_serving; }, 5000));
+    CHECK_EQUAL(ZERR_BADARGUMENTS, zab_snap_sent(net.z(3), 1, zab_last_zxid(net.z(3))));
+    CHECK_EQUAL(ZERR_BADARGUMENTS, zab_snap_sent(net.z(1), 3, 0)); // not a leader
     CHECK(net.failure.empty());
 }
 
