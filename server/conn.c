@@ -169,8 +169,8 @@ void srv_conn_update_read(conn *c)
 {
     if (c->dead)
         return;
-    bool want =
-        !c->closing && !c->is_throttled && evbuffer_get_length(c->outbuf) <= SRV_OUT_HIGH_WATER;
+    bool want = !c->closing && !c->is_throttled && !c->s->is_paused &&
+                evbuffer_get_length(c->outbuf) <= SRV_OUT_HIGH_WATER;
     if (want == c->is_reading)
         return;
     c->is_reading = want;

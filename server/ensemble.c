@@ -69,6 +69,12 @@ struct srv_ens {
     size_t n_syncs, cap_syncs;
     wire_wr qbuf;              /* packets the host builds (SYNC, REVALIDATE, PING touches) */
     int64_t digest_mismatches; /* commits whose TxnDigest was not my tree's */
+    /* A leader's SNAP syncs waiting for its proposals to commit (the tree
+     * it snapshots holds them), and the learners' REQUESTs held meanwhile:
+     * { long from; int len; QuorumPacket } each. */
+    int64_t *snap_wait;
+    size_t n_snap_wait, cap_snap_wait;
+    wire_wr held_reqs;
 };
 
 static const char *role_name(int32_t role)
@@ -506,6 +512,9 @@ static void send_all(srv_ens *e, const zab_batch *b)
     }
 }
 
+static void want_snaps(srv_ens *e, const zab_batch *b);
+static void try_snaps(srv_ens *e);
+
 static void drain(srv_ens *e)
 {
     zab_batch b;
@@ -531,10 +540,13 @@ static void drain(srv_ens *e)
         for (size_t i = 0; i < b.n_errors; i++)
             srv_log(SRV_LOG_WARN, "zab (%s): server %" PRId64 ": %s (%s)", role_name(e->role),
                     b.errors[i].peer, b.errors[i].what, wire_err_name(b.errors[i].code));
+        if (ok)
+            want_snaps(e, &b);
         zab_advance(e->z, &b);
         for (size_t i = 0; i < e->n_downs; i++)
             zab_peer_down(e->z, e->downs[i]);
         e->n_downs = 0;
+        try_snaps(e); /* may give zab more to send: the loop goes on */
         if (e->s->log_failed)
             break;
     }
@@ -579,6 +591,19 @@ static void run_request(srv_ens *e, int64_t from, const wire_qp *qp)
         srv_log(SRV_LOG_WARN, "malformed REQUEST from server %" PRId64 ": closing", from);
         srv_qport_close(e->qport, from, NULL);
         zab_peer_down(e->z, from);
+        return;
+    }
+    if (s->is_paused) {
+        /* A SNAP is waiting for my proposals to commit: nothing new is
+         * proposed until it has left (try_snaps replays these). */
+        size_t at = e->held_reqs.len;
+        wire_wr_i64(&e->held_reqs, from);
+        wire_wr_i32(&e->held_reqs, 0);
+        wire_qp_encode(&e->held_reqs, qp);
+        if (e->held_reqs.err == 0)
+            wire_wr_patch_i32(&e->held_reqs, at + 8, (int32_t)(e->held_reqs.len - at - 12));
+        else
+            srv_log(SRV_LOG_ERROR, "out of memory holding a REQUEST of server %" PRId64, from);
         return;
     }
     if (rq.type == WIRE_OP_SYNC) {
@@ -671,6 +696,155 @@ static void take_touches(srv_ens *e, int64_t from, const wire_qp *qp)
                     "PING from server %" PRId64 " touches unknown session 0x%016" PRIx64, from,
                     (uint64_t)t.session_id);
     }
+}
+
+static int emit_wr(void *arg, const void *p, size_t n)
+{
+    wire_wr *w = arg;
+    wire_wr_raw(w, p, n);
+    return w->err;
+}
+
+/* SNAP to learner sid: the packet, the DataTree stream of my tree and the
+ * signature, as ZooKeeper's LearnerHandler writes them, then zab sends
+ * what follows and NEWLEADER. My tree is exactly my last zxid (try_snaps
+ * waited for every proposal to commit). */
+static void send_snapshot(srv_ens *e, int64_t sid)
+{
+    srv *s = e->s;
+    int64_t t0 = srv_now_ms();
+    wire_wr w;
+    wire_wr_init(&w);
+    wire_qp qp = {WIRE_QP_SNAP, s->last_zxid, {NULL, -1}, NULL, 0};
+    wire_qp_encode(&w, &qp);
+    int rc = w.err != 0 ? w.err : srv_snapshot_stream(s, emit_wr, &w);
+    wire_wr_cstr(&w, "BenWasHere");
+    if (rc != 0 || w.err != 0) {
+        srv_log(SRV_LOG_ERROR, "cannot serialise a snapshot for server %" PRId64 ": %s", sid,
+                wire_err_name(rc != 0 ? rc : w.err));
+        srv_qport_close(e->qport, sid, NULL);
+        zab_peer_down(e->z, sid);
+    } else {
+        srv_qport_send_big(e->qport, sid, w.p, w.len);
+        rc = zab_snap_sent(e->z, sid, s->last_zxid);
+        srv_log(SRV_LOG_INFO,
+                "SNAP to server %" PRId64 ": %zu znodes, %zu bytes at 0x%" PRIx64
+                " serialised in %" PRId64 " ms%s",
+                sid, zt_node_count(s->tree), w.len, (uint64_t)s->last_zxid, srv_now_ms() - t0,
+                rc != 0 ? " (zab no longer wanted it)" : "");
+    }
+    wire_wr_fini(&w);
+}
+
+static void set_paused(srv_ens *e, bool on)
+{
+    srv *s = e->s;
+    if (s->is_paused == on)
+        return;
+    s->is_paused = on;
+    for (conn *c = s->conns; c != NULL; c = c->next)
+        srv_conn_update_read(c);
+    if (on)
+        srv_log(SRV_LOG_INFO,
+                "SNAP waits for proposals up to 0x%" PRIx64 " to commit: not reading clients",
+                (uint64_t)s->last_zxid);
+}
+
+static void run_request(srv_ens *e, int64_t from, const wire_qp *qp);
+static void on_q_packet(void *arg, int64_t from, const wire_qp *qp);
+
+static void replay_held(srv_ens *e)
+{
+    wire_wr held = e->held_reqs;
+    wire_wr_init(&e->held_reqs);
+    wire_rd r;
+    wire_rd_init(&r, held.p, held.len, INT32_MAX);
+    while (wire_rd_left(&r) > 0) {
+        int64_t from = wire_rd_i64(&r);
+        int32_t len = wire_rd_i32(&r);
+        if (r.err != 0 || len < 0 || (size_t)len > wire_rd_left(&r))
+            break;
+        wire_rd pr;
+        wire_qp qp;
+        wire_rd_init(&pr, held.p + r.off, (size_t)len, INT32_MAX);
+        r.off += (size_t)len;
+        if (wire_qp_decode(&pr, &qp) == 0) {
+            run_request(e, from, &qp);
+            wire_qp_fini(&qp);
+        }
+    }
+    wire_wr_fini(&held);
+}
+
+/* Sends the SNAPs zab asked for once my tree holds nothing uncommitted;
+ * until then, nothing new is proposed. */
+static void try_snaps(srv_ens *e)
+{
+    srv *s = e->s;
+    if (e->n_snap_wait == 0)
+        return;
+    if (e->role != ZAB_ROLE_LEADING) {
+        e->n_snap_wait = 0;
+    } else if (zab_last_committed(e->z) < s->last_zxid) {
+        set_paused(e, true);
+        return;
+    } else {
+        for (size_t i = 0; i < e->n_snap_wait; i++)
+            send_snapshot(e, e->snap_wait[i]);
+        e->n_snap_wait = 0;
+    }
+    set_paused(e, false);
+    replay_held(e);
+}
+
+static void want_snaps(srv_ens *e, const zab_batch *b)
+{
+    for (size_t i = 0; i < b->n_snaps; i++) {
+        if (wire_reserve((void **)&e->snap_wait, &e->cap_snap_wait, e->n_snap_wait,
+                         sizeof *e->snap_wait) != 0) {
+            srv_log(SRV_LOG_ERROR, "out of memory queueing a SNAP for server %" PRId64,
+                    b->snaps[i]);
+            continue;
+        }
+        e->snap_wait[e->n_snap_wait++] = b->snaps[i];
+    }
+}
+
+/* A learner's SNAP: the snapshot becomes my state, durably, before zab
+ * hears of the packet (zab.h); a failure stops the server, as TRUNC's. */
+static void on_q_snap(void *arg, int64_t from, const wire_qp *snap, const uint8_t *stream,
+                      size_t len)
+{
+    srv_ens *e = arg;
+    srv *s = e->s;
+    char err[512] = "";
+    if (e->role == ZAB_ROLE_LEADING || from != e->leader) {
+        srv_log(SRV_LOG_WARN, "SNAP from server %" PRId64 ", not my leader: closing", from);
+        srv_qport_close(e->qport, from, NULL);
+        zab_peer_down(e->z, from);
+        drain(e);
+        return;
+    }
+    int64_t t0 = srv_now_ms();
+    int64_t was = s->last_zxid;
+    int rc = srv_install_snapshot(s, snap->zxid, stream, len, err, sizeof err);
+    if (rc != 0) {
+        srv_log(SRV_LOG_ERROR, "SNAP from leader %" PRId64 " at 0x%" PRIx64 ": %s", from,
+                (uint64_t)snap->zxid, err);
+        fatal(e, "cannot load the leader's snapshot", rc);
+        return;
+    }
+    pthread_mutex_lock(&s->durable_mu);
+    s->durable_posted = snap->zxid;
+    pthread_mutex_unlock(&s->durable_mu);
+    e->last_logged = snap->zxid;
+    srv_ens_config_node_set(s);
+    srv_log(SRV_LOG_INFO,
+            "SNAP from leader %" PRId64 ": tree at 0x%" PRIx64 " (was 0x%" PRIx64
+            "), %zu znodes, %zu sessions, %zu bytes, loaded and synced in %" PRId64 " ms",
+            from, (uint64_t)snap->zxid, (uint64_t)was, zt_node_count(s->tree),
+            sess_count(s->sessions), len, srv_now_ms() - t0);
+    on_q_packet(e, from, snap);
 }
 
 /* Packets zab leaves to the host (zab.h): REQUEST and REVALIDATE on a
@@ -929,6 +1103,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     downs = NULL;
     wire_wr_init(&e->frame);
     wire_wr_init(&e->qbuf);
+    wire_wr_init(&e->held_reqs);
     e->role = ZAB_ROLE_LOOKING;
     e->looking_since_ms = srv_now_ms();
     e->last_logged = s->last_zxid;
@@ -948,7 +1123,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     srv_peers_cb cb = {e, on_notif, NULL};
     if (srv_peers_open(s->base, q, &cb, &e->peers, err, err_len) != 0)
         goto out;
-    srv_qport_cb qcb = {e, on_q_up, on_q_packet, on_q_down};
+    srv_qport_cb qcb = {e, on_q_up, on_q_packet, on_q_down, on_q_snap};
     if (srv_qport_open(s->base, q, 2 * s->cfg.jute_maxbuffer, &qcb, &e->qport, err, err_len) != 0)
         goto out;
     load_window(s, &w, &log, &n_log);
@@ -1022,6 +1197,8 @@ void srv_ens_stop(srv *s)
     zab_free(e->z);
     wire_wr_fini(&e->frame);
     wire_wr_fini(&e->qbuf);
+    wire_wr_fini(&e->held_reqs);
+    free(e->snap_wait);
     free(e->syncs);
     free(e->downs);
     free(e);

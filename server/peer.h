@@ -75,6 +75,10 @@ typedef struct srv_qport_cb {
     /* A named connection failed or was closed by the other side, or its
      * input could not be read (not when ensemble.c closed it). */
     void (*on_down)(void *arg, int64_t sid);
+    /* A learner's connection: a SNAP packet and the DataTree stream that
+     * followed it, whole (its signature checked). Borrowed for the call. */
+    void (*on_snap)(void *arg, int64_t from, const wire_qp *snap, const uint8_t *stream,
+                    size_t len);
 } srv_qport_cb;
 
 /* Resolves every server's quorum address and listens on mine. max_len
@@ -92,6 +96,9 @@ void srv_qport_connect(srv_qport *qp, int64_t sid, int64_t deadline_ms);
 /* Writes one encoded packet to `to`'s connection (copied); dropped with a
  * log line when there is none. */
 void srv_qport_send(srv_qport *qp, int64_t to, const uint8_t *p, size_t len);
+/* The same, past the unread-output bound: a snapshot for SNAP (the
+ * learner reads it as it comes). */
+void srv_qport_send_big(srv_qport *qp, int64_t to, const uint8_t *p, size_t len);
 /* Closes `sid`'s connection (no on_down), or every connection and pending
  * connect. */
 void srv_qport_close(srv_qport *qp, int64_t sid, const char *why);

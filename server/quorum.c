@@ -6,6 +6,10 @@
  * Wire: QuorumPacket records back to back with no length frame
  * (wire_qp_peek finds each one's end). A packet longer than max_len, or
  * bytes that do not decode as one, close that connection with a log line.
+ * One exception, on a learner's connection: a SNAP packet is followed by a
+ * DataTree stream (zt_snapshot_scan finds its end) and the string
+ * "BenWasHere", which ZooKeeper's LearnerHandler writes as a signature;
+ * both go to on_snap together with the packet.
  *
  * A leader accepts connections while ensemble.c says it leads (before
  * that they wait in the listen backlog); the first
@@ -57,7 +61,10 @@ struct qconn {
     struct bufferevent *bev; /* NULL once closed */
     int64_t sid;             /* -1 until named */
     bool is_outgoing;
-    bool is_up; /* outgoing: connected; accepted: named */
+    bool is_up;   /* outgoing: connected; accepted: named */
+    bool in_snap; /* outgoing: the stream after a SNAP packet is arriving */
+    wire_qp snap; /* that packet (no data) */
+    zt_snapshot_scanner scan;
     char addr[320];
     qconn *next;
 };
@@ -222,6 +229,32 @@ static int name_conn(qconn *c, const wire_qp *pkt)
     return 0;
 }
 
+static const char SIGNATURE[] = "BenWasHere";
+
+/* The snapshot after a SNAP packet: false while it is not all here (or the
+ * connection closed), true once handed on and drained. */
+static bool read_snap(qconn *c, struct evbuffer *in, const uint8_t *b, size_t avail)
+{
+    srv_qport *qp = c->qp;
+    size_t len = 0, sig = 4 + sizeof SIGNATURE - 1;
+    int rc = zt_snapshot_scan(&c->scan, b, avail, qp->max_len, &len);
+    if (rc == 0 || (rc == 1 && avail < len + sig))
+        return false;
+    if (rc < 0 || wire_get_be32(b + len) != sizeof SIGNATURE - 1 ||
+        memcmp(b + len + 4, SIGNATURE, sizeof SIGNATURE - 1) != 0) {
+        srv_log(SRV_LOG_WARN, "quorum connection %s: the snapshot after SNAP %s: closing", c->addr,
+                rc < 0 ? "does not decode" : "lacks its signature");
+        qconn_close(c, true, NULL);
+        return false;
+    }
+    c->in_snap = false;
+    if (qp->cb.on_snap != NULL)
+        qp->cb.on_snap(qp->cb.arg, c->sid, &c->snap, b, len);
+    if (c->bev != NULL)
+        evbuffer_drain(in, len + sig);
+    return c->bev != NULL;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     qconn *c = arg;
@@ -235,6 +268,11 @@ static void on_read(struct bufferevent *bev, void *arg)
         if (b == NULL) {
             qconn_close(c, true, "out of memory reading");
             return;
+        }
+        if (c->in_snap) {
+            if (!read_snap(c, in, b, avail))
+                return;
+            continue;
         }
         int rc = wire_qp_peek(b, avail, qp->max_len, &len);
         if (rc == 0)
@@ -260,6 +298,14 @@ static void on_read(struct bufferevent *bev, void *arg)
         if (!c->is_outgoing && c->sid < 0 && name_conn(c, &pkt) != 0) {
             wire_qp_fini(&pkt);
             return;
+        }
+        if (c->is_outgoing && pkt.type == WIRE_QP_SNAP) {
+            c->in_snap = true;
+            c->snap = (wire_qp){WIRE_QP_SNAP, pkt.zxid, {NULL, -1}, NULL, 0};
+            c->scan = (zt_snapshot_scanner){0};
+            wire_qp_fini(&pkt);
+            evbuffer_drain(in, len);
+            continue;
         }
         if (qp->cb.on_packet != NULL)
             qp->cb.on_packet(qp->cb.arg, c->sid, &pkt);
@@ -481,6 +527,17 @@ void srv_qport_send(srv_qport *qp, int64_t to, const uint8_t *p, size_t len)
                 " does not read (%zu bytes unsent): closing",
                 to, evbuffer_get_length(out));
         qconn_close(c, true, NULL);
+        return;
+    }
+    if (bufferevent_write(c->bev, p, len) != 0)
+        qconn_close(c, true, "out of memory writing");
+}
+
+void srv_qport_send_big(srv_qport *qp, int64_t to, const uint8_t *p, size_t len)
+{
+    qconn *c = find_conn(qp, to);
+    if (c == NULL) {
+        srv_log(SRV_LOG_WARN, "no quorum connection with server %" PRId64 ": snapshot dropped", to);
         return;
     }
     if (bufferevent_write(c->bev, p, len) != 0)

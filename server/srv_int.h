@@ -168,6 +168,9 @@ struct srv {
      * read when first needed (0 until then, and outside a batch). */
     int64_t batch_us, batch_wall_ms, batch_release_us;
     bool in_batch;
+    /* A leader waits for its proposals to commit before it snapshots its
+     * tree for a SNAP sync: clients are not read meanwhile (ensemble.c). */
+    bool is_paused;
     uint8_t rbuf[64 * 1024]; /* every recv lands here first (conn.c) */
     /* scratch reused by every write */
     wire_wr txn;
@@ -388,6 +391,15 @@ int srv_recover(srv *s, char *err, size_t err_len);
  * watches being served (an ensemble member today): nothing else is reset. */
 int srv_rebuild(srv *s, char *err, size_t err_len);
 void srv_maybe_snapshot(srv *s);
+/* The DataTree stream of the tree and sessions now (a snapshot file's body,
+ * a SNAP sync's payload). */
+int srv_snapshot_stream(srv *s, int (*emit)(void *ea, const void *p, size_t n), void *ea);
+/* A learner's SNAP: the stream (checked) becomes this server's state: the
+ * log is cut after zxid, snapshot.<zxid> written and synced, and the tree
+ * and sessions rebuilt as at a restart. Synchronous (it waits on the disk).
+ * 0, or a zerr with the reason in err (the caller stops the server). */
+int srv_install_snapshot(srv *s, int64_t zxid, const uint8_t *stream, size_t len, char *err,
+                         size_t err_len);
 /* At a clean stop, after the loop: waits for the log to drain, then writes
  * a snapshot of everything committed (unless the newest one is already of
  * the last zxid). Logs and gives up on failure. */

@@ -338,3 +338,80 @@ out:
     *out = t;
     return 0;
 }
+
+/* ---- the end of a stream (zt_snapshot_scan) -------------------------------------- */
+
+enum { SCAN_COUNT = 0, SCAN_SESSIONS, SCAN_ACL_COUNT, SCAN_ACLS, SCAN_NODES };
+
+/* Passes one whole item at r (its phase's), or leaves r short. */
+static void scan_acl_list(wire_rd *r)
+{
+    (void)wire_rd_i64(r);
+    int32_t n = wire_rd_count(r, 12);
+    for (int32_t i = 0; i < n && r->err == 0; i++) {
+        (void)wire_rd_i32(r);
+        (void)wire_rd_str(r);
+        (void)wire_rd_str(r);
+    }
+}
+
+int zt_snapshot_scan(zt_snapshot_scanner *sc, const uint8_t *p, size_t avail, int32_t max_len,
+                     size_t *len)
+{
+    for (;;) {
+        wire_rd r;
+        if (sc->off > avail)
+            return ZERR_CORRUPT;
+        wire_rd_init(&r, p + sc->off, avail - sc->off, max_len);
+        bool is_end = false;
+        switch (sc->phase) {
+        case SCAN_COUNT:
+        case SCAN_ACL_COUNT:
+            sc->left = wire_rd_i32(&r);
+            break;
+        case SCAN_SESSIONS:
+            (void)wire_rd_i64(&r);
+            (void)wire_rd_i32(&r);
+            break;
+        case SCAN_ACLS:
+            scan_acl_list(&r);
+            break;
+        default: {
+            wire_str path = wire_rd_str(&r);
+            if (r.err == 0 && wire_str_eqc(path, "/")) {
+                is_end = true;
+                break;
+            }
+            (void)wire_rd_buf(&r);
+            (void)wire_rd_i64(&r);
+            for (int i = 0; i < 4; i++) /* StatPersisted: czxid, mzxid, ctime, mtime, */
+                (void)wire_rd_i64(&r);
+            for (int i = 0; i < 3; i++) /* version, cversion, aversion, */
+                (void)wire_rd_i32(&r);
+            for (int i = 0; i < 2; i++) /* ephemeralOwner, pzxid */
+                (void)wire_rd_i64(&r);
+        }
+        }
+        if (r.err == ZERR_SHORT)
+            return 0; /* the item is not all here yet */
+        if (r.err != 0 || sc->left < 0)
+            return ZERR_CORRUPT;
+        sc->off += r.off;
+        if (is_end) {
+            *len = sc->off;
+            return 1;
+        }
+        switch (sc->phase) {
+        case SCAN_COUNT:
+        case SCAN_ACL_COUNT:
+            sc->phase++;
+            break;
+        case SCAN_SESSIONS:
+        case SCAN_ACLS:
+            sc->left--;
+            break;
+        }
+        if ((sc->phase == SCAN_SESSIONS || sc->phase == SCAN_ACLS) && sc->left == 0)
+            sc->phase++;
+    }
+}

@@ -262,6 +262,22 @@ int zt_snapshot_decode(const uint8_t *p, size_t len, int32_t max_len, int64_t zx
                        int (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg,
                        zt_tree **out);
 
+/* Finds where a DataTree stream ends, for a reader that gets it in pieces
+ * (a SNAP sync streams one after its packet, with nothing marking its
+ * length). Zero *sc, then call with the bytes so far, always from the
+ * stream's first byte (p may move between calls; avail only grows): 1 with
+ * *len set once p[0..avail) holds the whole stream, 0 when more bytes are
+ * needed, ZERR_CORRUPT for bytes that cannot be one (a length past max_len,
+ * a count below 0). Each call resumes where the last stopped, so the cost
+ * over the whole stream is linear. */
+typedef struct zt_snapshot_scanner {
+    int32_t phase; /* sessions, ACL lists, nodes */
+    int64_t left;  /* sessions or ACL lists still to pass */
+    size_t off;    /* the end of what was passed */
+} zt_snapshot_scanner;
+int zt_snapshot_scan(zt_snapshot_scanner *sc, const uint8_t *p, size_t avail, int32_t max_len,
+                     size_t *len);
+
 /* ---- digest --------------------------------------------------------------------- */
 
 /* ZooKeeper 3.8's tree digest (DataTree.getTreeDigest, digest version 2),

@@ -115,6 +115,40 @@ TEST(ZtSnapshot, EveryTruncationIsCorrupt)
     }
 }
 
+TEST(ZtSnapshot, ScanFindsTheEndWhateverThePieces)
+{
+    // Bytes after the stream (the SNAP signature) are not part of it.
+    std::vector<uint8_t> more = bytes;
+    for (uint8_t b : {0, 0, 0, 10})
+        more.push_back(b);
+    for (size_t step : {(size_t)1, (size_t)7, (size_t)4096}) {
+        zt_snapshot_scanner sc = {};
+        size_t len = 0, avail = 0;
+        int rc = 0;
+        while (rc == 0 && avail < more.size()) {
+            avail = std::min(more.size(), avail + step);
+            rc = zt_snapshot_scan(&sc, more.data(), avail, INT32_MAX, &len);
+            if (rc == 1)
+                CHECK_TEXT(avail >= bytes.size(), "ended early");
+        }
+        LONGS_EQUAL_TEXT(1, rc, std::to_string(step).c_str());
+        LONGS_EQUAL(bytes.size(), len);
+    }
+    // Any proper prefix needs more; a length past max_len is corrupt.
+    for (size_t n = 0; n < bytes.size(); n++) {
+        zt_snapshot_scanner sc = {};
+        size_t len = 0;
+        LONGS_EQUAL_TEXT(0, zt_snapshot_scan(&sc, bytes.data(), n, INT32_MAX, &len),
+                         std::to_string(n).c_str());
+    }
+    zt_snapshot_scanner sc = {};
+    size_t len = 0;
+    LONGS_EQUAL(ZERR_CORRUPT, zt_snapshot_scan(&sc, bytes.data(), bytes.size(), 4, &len));
+    const uint8_t neg[4] = {0xff, 0xff, 0xff, 0xfe}; // a session count of -2
+    sc = {};
+    LONGS_EQUAL(ZERR_CORRUPT, zt_snapshot_scan(&sc, neg, 4, INT32_MAX, &len));
+}
+
 TEST(ZtSnapshot, TrailingBytesAreCorrupt)
 {
     bytes.push_back(0);
