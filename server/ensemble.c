@@ -5,6 +5,9 @@
  * reads, the log's durability and a 50 ms tick, and carries out each batch
  * in the order zab.h gives (truncate, epochs synced, appends to the log
  * thread, drops, connect, packets, commits applied, role and serving).
+ * What the member serves on the quorum side (learners' REQUESTs, syncs,
+ * touches, REVALIDATE, SNAP) is server/ens_serve.c; both share
+ * server/ens_int.h.
  *
  * Epochs. ZooKeeper's currentEpoch and acceptedEpoch files are storage
  * meta values of those names ("currentEpoch", "acceptedEpoch"), written
@@ -31,51 +34,14 @@
  * leader touches every session first. A TRUNC cuts the log
  * (stor_truncate_after) and rebuilds the tree by recovery (truncate_log).
  */
-#include "server/peer.h"
-#include "server/srv_int.h"
-#include "zab/zab.h"
+#include "server/ens_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 enum { ZAB_TICK_MS = 50, WINDOW_MAX = 500 };
 
-/* A learner's sync, answered once everything proposed before it commits. */
-typedef struct pending_sync {
-    int64_t sid;
-    int64_t zxid;
-} pending_sync;
-
 static const char META_CURRENT[] = "currentEpoch", META_ACCEPTED[] = "acceptedEpoch";
-
-struct srv_ens {
-    srv *s;
-    zab *z;
-    srv_peers *peers;
-    srv_qport *qport;
-    struct event *tick_ev;
-    wire_wr frame;
-    int32_t role;
-    int64_t leader;
-    int64_t looking_since_ms;
-    int64_t last_logged; /* newest zxid handed to the log */
-    int32_t n_voters;
-    int64_t *downs; /* quorum connections that closed during a batch (n_servers) */
-    size_t n_downs;
-    bool is_synced; /* zab's serving flag */
-    bool is_draining;
-    struct event *drain_ev; /* drains after proposals of this loop iteration */
-    pending_sync *syncs;    /* a leader's pending learner syncs, in order */
-    size_t n_syncs, cap_syncs;
-    wire_wr qbuf;              /* packets the host builds (SYNC, REVALIDATE, PING touches) */
-    int64_t digest_mismatches; /* commits whose TxnDigest was not my tree's */
-    /* A leader's SNAP syncs waiting for its proposals to commit (the tree
-     * it snapshots holds them), and the learners' REQUESTs held meanwhile:
-     * { long from; int len; QuorumPacket } each. */
-    int64_t *snap_wait;
-    size_t n_snap_wait, cap_snap_wait;
-    wire_wr held_reqs;
-};
 
 static const char *role_name(int32_t role)
 {
@@ -108,116 +74,6 @@ const char *srv_ens_state(const srv *s)
     return "looking";
 }
 
-bool srv_is_serving(const srv *s)
-{
-    if (s->ens == NULL)
-        return !s->cfg.quorum.is_ensemble;
-    return s->ens->is_synced;
-}
-
-bool srv_owns_writes(const srv *s)
-{
-    if (s->ens == NULL)
-        return !s->cfg.quorum.is_ensemble;
-    return s->ens->is_synced && s->ens->role == ZAB_ROLE_LEADING;
-}
-
-bool srv_ens_is_learner(const srv *s)
-{
-    return s->ens != NULL && s->ens->is_synced && s->ens->role != ZAB_ROLE_LEADING;
-}
-
-const char *srv_ens_not_serving_why(const srv *s)
-{
-    (void)s;
-    return "not synced with a leader yet";
-}
-
-int64_t srv_ens_next_zxid(const srv *s)
-{
-    return s->ens != NULL && s->ens->is_synced ? zab_next_zxid(s->ens->z) : -1;
-}
-
-int srv_ens_propose(srv *s, const uint8_t *txn, size_t len, int64_t zxid)
-{
-    srv_ens *e = s->ens;
-    int64_t got = -1;
-    int rc = e->is_synced ? zab_propose(e->z, txn, len, &got) : ZERR_NOTREADONLY;
-    if (rc != 0) {
-        srv_log(SRV_LOG_WARN, "cannot propose txn 0x%" PRIx64 ": %s", (uint64_t)zxid,
-                wire_err_name(rc));
-        event_active(e->drain_ev, EV_READ, 0); /* a step-down is in the batch */
-        return rc;
-    }
-    ZK_ASSERT(got == zxid, "zab proposed 0x%" PRIx64 " for 0x%" PRIx64, (uint64_t)got,
-              (uint64_t)zxid);
-    /* The append and the PROPOSALs leave after this iteration's requests,
-     * together. */
-    event_active(e->drain_ev, EV_READ, 0);
-    return 0;
-}
-
-void srv_ens_send_leader(srv *s, const uint8_t *p, size_t len)
-{
-    srv_ens *e = s->ens;
-    srv_qport_send(e->qport, e->leader, p, len);
-}
-
-/* Every client connection goes when the member stops serving, as
- * ZooKeeper's server shuts down with its role: nothing the old role held
- * back (uncommitted on a leader) may leave, and clients reconnect to a
- * member that serves. */
-static void close_clients(srv_ens *e, const char *why)
-{
-    srv *s = e->s;
-    size_t n = 0;
-    conn *next;
-    for (conn *c = s->conns; c != NULL; c = next) {
-        next = c->next;
-        srv_conn_close(c, why);
-        n++;
-    }
-    srv_fwd_reset(s);
-    e->n_syncs = 0;
-    if (n > 0)
-        srv_log(SRV_LOG_INFO, "closed %zu client connections: %s", n, why);
-}
-
-static int collect_session(void *arg, int64_t id, int32_t timeout_ms)
-{
-    wire_wr *w = arg;
-    wire_wr_i64(w, id);
-    return 0;
-}
-
-/* ZooKeeper's new leader tracks every session afresh (its session tracker
- * is rebuilt from the tree): each gets a full timeout to be heard from. */
-static void touch_all_sessions(srv_ens *e)
-{
-    srv *s = e->s;
-    wire_wr ids;
-    wire_wr_init(&ids);
-    sess_foreach(s->sessions, collect_session, &ids);
-    int64_t now = srv_now_ms();
-    size_t n = ids.err == 0 ? ids.len / 8 : 0;
-    for (size_t i = 0; i < n; i++)
-        sess_touch(s->sessions, (int64_t)wire_get_be64(ids.p + 8 * i), now);
-    wire_wr_fini(&ids);
-    srv_log(SRV_LOG_INFO, "leader: tracking %zu sessions, each due a full timeout from now", n);
-}
-
-/* What held output may leave: the leader's last commit; a learner holds
- * nothing back (it applies only commits). */
-static void update_release(srv_ens *e)
-{
-    srv *s = e->s;
-    int64_t r = e->role == ZAB_ROLE_LEADING ? zab_last_committed(e->z) : INT64_MAX;
-    if (r > s->release_zxid || e->role != ZAB_ROLE_LEADING) {
-        s->release_zxid = r;
-        srv_outq_drain(s);
-    }
-}
-
 /* why: the reason zab gave with the change (the batch's last error), or NULL. */
 static void role_changed(srv_ens *e, const zab_role_change *rc, const char *why)
 {
@@ -229,7 +85,7 @@ static void role_changed(srv_ens *e, const zab_role_change *rc, const char *why)
     if (rc->role == ZAB_ROLE_LOOKING) {
         if (e->is_synced) {
             e->is_synced = false;
-            close_clients(e, "the role ended");
+            ens_close_clients(e, "the role ended");
         }
         e->s->release_zxid = e->s->last_zxid;
         /* zab.h: the host closes every quorum connection on LOOKING. */
@@ -261,15 +117,15 @@ static void serving_changed(srv_ens *e, bool on)
     e->is_synced = on;
     if (!on) {
         srv_log(SRV_LOG_INFO, "no longer synced (%s)", role_name(e->role));
-        close_clients(e, "no longer synced with a leader");
+        ens_close_clients(e, "no longer synced with a leader");
         e->s->release_zxid = e->s->last_zxid;
         return;
     }
     if (e->role == ZAB_ROLE_LEADING) {
         e->s->release_zxid = zab_last_committed(e->z);
-        touch_all_sessions(e);
+        ens_touch_all_sessions(e);
     }
-    update_release(e);
+    ens_update_release(e);
     if (e->role == ZAB_ROLE_LEADING)
         srv_log(SRV_LOG_INFO,
                 "established as leader of epoch 0x%" PRIx64 " with %d synced followers "
@@ -284,7 +140,7 @@ static void serving_changed(srv_ens *e, bool on)
     srv_log(SRV_LOG_INFO, "serving clients as %s", srv_ens_state(e->s));
 }
 
-static void fatal(srv_ens *e, const char *what, int rc)
+void ens_fatal(srv_ens *e, const char *what, int rc)
 {
     srv_log(SRV_LOG_ERROR, "%s: %s; shutting down", what, wire_err_name(rc));
     e->s->log_failed = true;
@@ -314,7 +170,7 @@ static bool truncate_log(srv_ens *e, int64_t zxid)
     if (rc != 0) {
         srv_log(SRV_LOG_ERROR, "leader %" PRId64 " sent TRUNC to 0x%" PRIx64 ": %s", e->leader,
                 (uint64_t)zxid, err);
-        fatal(e, "cannot truncate the txn log", rc);
+        ens_fatal(e, "cannot truncate the txn log", rc);
         return false;
     }
     if (snap_was > (uint64_t)zxid)
@@ -334,7 +190,7 @@ static bool truncate_log(srv_ens *e, int64_t zxid)
     if ((rc = srv_rebuild(s, err, sizeof err)) != 0) {
         srv_log(SRV_LOG_ERROR, "rebuilding the tree after TRUNC to 0x%" PRIx64 ": %s",
                 (uint64_t)zxid, err);
-        fatal(e, "cannot rebuild the tree after TRUNC", rc);
+        ens_fatal(e, "cannot rebuild the tree after TRUNC", rc);
         return false;
     }
     srv_ens_config_node_set(s);
@@ -346,7 +202,7 @@ static bool truncate_log(srv_ens *e, int64_t zxid)
                 " (ZooKeeper's log.* files in %s/version-2 hold txns past the cut)",
                 (uint64_t)zxid, (uint64_t)s->last_zxid,
                 s->cfg.data_log_dir ? s->cfg.data_log_dir : s->cfg.data_dir);
-        fatal(e, "cannot truncate ZooKeeper's log files", ZERR_UNIMPLEMENTED);
+        ens_fatal(e, "cannot truncate ZooKeeper's log files", ZERR_UNIMPLEMENTED);
         return false;
     }
     srv_log(SRV_LOG_INFO,
@@ -366,12 +222,12 @@ static bool persist(srv_ens *e, const zab_batch *b)
         return false;
     if (b->has_accepted_epoch &&
         (rc = stor_meta_put(s->st, META_ACCEPTED, (uint64_t)b->accepted_epoch)) != 0) {
-        fatal(e, "cannot persist acceptedEpoch", rc);
+        ens_fatal(e, "cannot persist acceptedEpoch", rc);
         return false;
     }
     if (b->has_current_epoch &&
         (rc = stor_meta_put(s->st, META_CURRENT, (uint64_t)b->current_epoch)) != 0) {
-        fatal(e, "cannot persist currentEpoch", rc);
+        ens_fatal(e, "cannot persist currentEpoch", rc);
         return false;
     }
     if (b->has_accepted_epoch || b->has_current_epoch)
@@ -380,7 +236,7 @@ static bool persist(srv_ens *e, const zab_batch *b)
     for (size_t i = 0; i < b->n_appends; i++) {
         const zab_txn *t = &b->appends[i];
         if ((rc = stor_append(s->st, (uint64_t)t->zxid, t->p, t->len)) != 0) {
-            fatal(e, "cannot log a txn from the leader", rc);
+            ens_fatal(e, "cannot log a txn from the leader", rc);
             return false;
         }
         e->last_logged = t->zxid;
@@ -403,33 +259,10 @@ static bool flush_log(srv_ens *e)
     stor_submit(s->st);
     int rc = stor_flush(s->st);
     if (rc != 0) {
-        fatal(e, "cannot flush the txn log as the role ends", rc);
+        ens_fatal(e, "cannot flush the txn log as the role ends", rc);
         return false;
     }
     return true;
-}
-
-static void send_sync(srv_ens *e, int64_t sid)
-{
-    wire_qp qp = {WIRE_QP_SYNC, 0, {NULL, -1}, NULL, 0};
-    wire_wr_reset(&e->qbuf);
-    wire_qp_encode(&e->qbuf, &qp);
-    if (e->qbuf.err == 0)
-        srv_qport_send(e->qport, sid, e->qbuf.p, e->qbuf.len);
-}
-
-/* Learners' syncs whose proposals have all committed: their SYNC follows
- * the COMMITs just sent on the same connection. */
-static void flush_syncs(srv_ens *e)
-{
-    int64_t committed = zab_last_committed(e->z);
-    size_t i = 0;
-    while (i < e->n_syncs && e->syncs[i].zxid <= committed)
-        send_sync(e, e->syncs[i++].sid);
-    if (i > 0) {
-        memmove(e->syncs, e->syncs + i, (e->n_syncs - i) * sizeof *e->syncs);
-        e->n_syncs -= i;
-    }
 }
 
 /* The leader's TxnDigest (the tree digest after the txn) against mine:
@@ -483,8 +316,8 @@ static void apply_commits(srv_ens *e, const zab_batch *b)
         srv_log(SRV_LOG_INFO, "applied %zu committed txns, tree at 0x%" PRIx64, applied,
                 (uint64_t)s->last_zxid);
     if (b->n_commits > 0 && e->role == ZAB_ROLE_LEADING) {
-        update_release(e);
-        flush_syncs(e);
+        ens_update_release(e);
+        ens_flush_syncs(e);
     }
 }
 
@@ -512,10 +345,7 @@ static void send_all(srv_ens *e, const zab_batch *b)
     }
 }
 
-static void want_snaps(srv_ens *e, const zab_batch *b);
-static void try_snaps(srv_ens *e);
-
-static void drain(srv_ens *e)
+void ens_drain(srv_ens *e)
 {
     zab_batch b;
     /* A callback below (a connection closing) can come back here: the
@@ -541,12 +371,12 @@ static void drain(srv_ens *e)
             srv_log(SRV_LOG_WARN, "zab (%s): server %" PRId64 ": %s (%s)", role_name(e->role),
                     b.errors[i].peer, b.errors[i].what, wire_err_name(b.errors[i].code));
         if (ok)
-            want_snaps(e, &b);
+            ens_want_snaps(e, &b);
         zab_advance(e->z, &b);
         for (size_t i = 0; i < e->n_downs; i++)
             zab_peer_down(e->z, e->downs[i]);
         e->n_downs = 0;
-        try_snaps(e); /* may give zab more to send: the loop goes on */
+        ens_try_snaps(e); /* may give zab more to send: the loop goes on */
         if (e->s->log_failed)
             break;
     }
@@ -565,330 +395,21 @@ static void on_notif(void *arg, int64_t from, const wire_el_notif *n)
     if (rc != 0)
         srv_log(SRV_LOG_WARN, "notification from server %" PRId64 " not taken: %s", from,
                 wire_err_name(rc));
-    drain(e);
+    ens_drain(e);
 }
 
 static void on_q_up(void *arg, int64_t sid)
 {
     srv_ens *e = arg;
     zab_peer_up(e->z, sid);
-    drain(e);
+    ens_drain(e);
 }
 
-/* A learner's REQUEST on the leader: the request runs here for a stand-in
- * connection that carries the session and the auth ids the packet holds;
- * its reply is the learner's to make from the commit. A sync waits for
- * everything proposed so far. */
-static void run_request(srv_ens *e, int64_t from, const wire_qp *qp)
-{
-    srv *s = e->s;
-    wire_qp_request rq;
-    if (!e->is_synced || e->role != ZAB_ROLE_LEADING) {
-        srv_log(SRV_LOG_WARN, "REQUEST from server %" PRId64 " while not serving: dropped", from);
-        return;
-    }
-    if (wire_qp_request_decode(qp->data, &rq) != 0) {
-        srv_log(SRV_LOG_WARN, "malformed REQUEST from server %" PRId64 ": closing", from);
-        srv_qport_close(e->qport, from, NULL);
-        zab_peer_down(e->z, from);
-        return;
-    }
-    if (s->is_paused) {
-        /* A SNAP is waiting for my proposals to commit: nothing new is
-         * proposed until it has left (try_snaps replays these). */
-        size_t at = e->held_reqs.len;
-        wire_wr_i64(&e->held_reqs, from);
-        wire_wr_i32(&e->held_reqs, 0);
-        wire_qp_encode(&e->held_reqs, qp);
-        if (e->held_reqs.err == 0)
-            wire_wr_patch_i32(&e->held_reqs, at + 8, (int32_t)(e->held_reqs.len - at - 12));
-        else
-            srv_log(SRV_LOG_ERROR, "out of memory holding a REQUEST of server %" PRId64, from);
-        return;
-    }
-    if (rq.type == WIRE_OP_SYNC) {
-        if (zab_last_committed(e->z) >= s->last_zxid) {
-            send_sync(e, from);
-            return;
-        }
-        if (e->n_syncs == e->cap_syncs) {
-            size_t cap = e->cap_syncs ? 2 * e->cap_syncs : 16;
-            pending_sync *v = realloc(e->syncs, cap * sizeof *v);
-            if (v == NULL) {
-                srv_log(SRV_LOG_ERROR, "out of memory queueing a sync of server %" PRId64, from);
-                return;
-            }
-            e->syncs = v;
-            e->cap_syncs = cap;
-        }
-        e->syncs[e->n_syncs++] = (pending_sync){from, s->last_zxid};
-        return;
-    }
-    wire_acl *ids = qp->n_auth > 0 ? calloc((size_t)qp->n_auth, sizeof *ids) : NULL;
-    conn rc;
-    memset(&rc, 0, sizeof rc);
-    rc.s = s;
-    rc.fd = -1;
-    rc.is_remote = true;
-    rc.handshaken = true;
-    rc.session_id = rq.session_id;
-    rc.timeout_ms = sess_timeout_ms(s->sessions, rq.session_id);
-    rc.port = (int)from;
-    snprintf(rc.addr, sizeof rc.addr, "server %" PRId64, from);
-    for (int32_t i = 0; ids != NULL && i < qp->n_auth; i++) {
-        if (wire_str_eqc(qp->auth[i].scheme, "super"))
-            rc.is_super = true;
-        else
-            ids[rc.n_auth++] = (wire_acl){0, qp->auth[i].scheme, qp->auth[i].id};
-    }
-    rc.auth = ids;
-    rc.req_op = rq.type;
-    rc.req_xid = rq.cxid;
-    const uint8_t *rec = rq.record.len > 0 ? rq.record.p : (const uint8_t *)"";
-    srv_dispatch_remote(&rc, rq.cxid, rq.type, rec, rq.record.len > 0 ? (size_t)rq.record.len : 0);
-    free(ids);
-}
-
-/* REVALIDATE on the leader: is the session alive? It is touched with the
- * timeout the learner gives (LearnerHandler -> Leader.zk.checkIfValidGlobalSession
- * does touchSession). */
-static void revalidate(srv_ens *e, int64_t from, const wire_qp *qp)
-{
-    srv *s = e->s;
-    int64_t sid;
-    int32_t timeout;
-    if (wire_qp_revalidate_req_decode(qp->data, &sid, &timeout) != 0) {
-        srv_log(SRV_LOG_WARN, "malformed REVALIDATE from server %" PRId64 ": closing", from);
-        srv_qport_close(e->qport, from, NULL);
-        zab_peer_down(e->z, from);
-        return;
-    }
-    bool valid = e->is_synced && sess_exists(s->sessions, sid) &&
-                 !sess_is_closing(s->sessions, sid) &&
-                 sess_touch_for(s->sessions, sid, srv_now_ms(), timeout) == 0;
-    wire_wr data;
-    wire_wr_init(&data);
-    wire_qp_revalidate_resp_encode(&data, sid, valid);
-    wire_qp ans = {WIRE_QP_REVALIDATE, qp->zxid, {data.p, (int32_t)data.len}, NULL, 0};
-    wire_wr_reset(&e->qbuf);
-    wire_qp_encode(&e->qbuf, &ans);
-    if (data.err == 0 && e->qbuf.err == 0)
-        srv_qport_send(e->qport, from, e->qbuf.p, e->qbuf.len);
-    wire_wr_fini(&data);
-    srv_log(SRV_LOG_INFO, "revalidated session 0x%016" PRIx64 " for server %" PRId64 ": %s",
-            (uint64_t)sid, from, valid ? "valid" : "invalid");
-}
-
-/* The session touches in a learner's PING (LearnerHandler: touch each). */
-static void take_touches(srv_ens *e, int64_t from, const wire_qp *qp)
-{
-    srv *s = e->s;
-    int n = qp->data.len > 0 ? wire_qp_touch_count(qp->data) : 0;
-    if (n < 0) {
-        srv_log(SRV_LOG_WARN, "PING from server %" PRId64 " with a torn touch list", from);
-        return;
-    }
-    int64_t now = srv_now_ms();
-    for (int i = 0; i < n; i++) {
-        wire_qp_touch t = wire_qp_touch_get(qp->data, i);
-        if (sess_touch(s->sessions, t.session_id, now) != 0)
-            srv_log(SRV_LOG_DEBUG,
-                    "PING from server %" PRId64 " touches unknown session 0x%016" PRIx64, from,
-                    (uint64_t)t.session_id);
-    }
-}
-
-static int emit_wr(void *arg, const void *p, size_t n)
-{
-    wire_wr *w = arg;
-    wire_wr_raw(w, p, n);
-    return w->err;
-}
-
-/* SNAP to learner sid: the packet, the DataTree stream of my tree and the
- * signature, as ZooKeeper's LearnerHandler writes them, then zab sends
- * what follows and NEWLEADER. My tree is exactly my last zxid (try_snaps
- * waited for every proposal to commit). */
-static void send_snapshot(srv_ens *e, int64_t sid)
-{
-    srv *s = e->s;
-    int64_t t0 = srv_now_ms();
-    wire_wr w;
-    wire_wr_init(&w);
-    wire_qp qp = {WIRE_QP_SNAP, s->last_zxid, {NULL, -1}, NULL, 0};
-    wire_qp_encode(&w, &qp);
-    int rc = w.err != 0 ? w.err : srv_snapshot_stream(s, emit_wr, &w);
-    wire_wr_cstr(&w, "BenWasHere");
-    if (rc != 0 || w.err != 0) {
-        srv_log(SRV_LOG_ERROR, "cannot serialise a snapshot for server %" PRId64 ": %s", sid,
-                wire_err_name(rc != 0 ? rc : w.err));
-        srv_qport_close(e->qport, sid, NULL);
-        zab_peer_down(e->z, sid);
-    } else {
-        srv_qport_send_big(e->qport, sid, w.p, w.len);
-        rc = zab_snap_sent(e->z, sid, s->last_zxid);
-        srv_log(SRV_LOG_INFO,
-                "SNAP to server %" PRId64 ": %zu znodes, %zu bytes at 0x%" PRIx64
-                " serialised in %" PRId64 " ms%s",
-                sid, zt_node_count(s->tree), w.len, (uint64_t)s->last_zxid, srv_now_ms() - t0,
-                rc != 0 ? " (zab no longer wanted it)" : "");
-    }
-    wire_wr_fini(&w);
-}
-
-static void set_paused(srv_ens *e, bool on)
-{
-    srv *s = e->s;
-    if (s->is_paused == on)
-        return;
-    s->is_paused = on;
-    for (conn *c = s->conns; c != NULL; c = c->next)
-        srv_conn_update_read(c);
-    if (on)
-        srv_log(SRV_LOG_INFO,
-                "SNAP waits for proposals up to 0x%" PRIx64 " to commit: not reading clients",
-                (uint64_t)s->last_zxid);
-}
-
-static void run_request(srv_ens *e, int64_t from, const wire_qp *qp);
-static void on_q_packet(void *arg, int64_t from, const wire_qp *qp);
-
-static void replay_held(srv_ens *e)
-{
-    wire_wr held = e->held_reqs;
-    wire_wr_init(&e->held_reqs);
-    wire_rd r;
-    wire_rd_init(&r, held.p, held.len, INT32_MAX);
-    while (wire_rd_left(&r) > 0) {
-        int64_t from = wire_rd_i64(&r);
-        int32_t len = wire_rd_i32(&r);
-        if (r.err != 0 || len < 0 || (size_t)len > wire_rd_left(&r))
-            break;
-        wire_rd pr;
-        wire_qp qp;
-        wire_rd_init(&pr, held.p + r.off, (size_t)len, INT32_MAX);
-        r.off += (size_t)len;
-        if (wire_qp_decode(&pr, &qp) == 0) {
-            run_request(e, from, &qp);
-            wire_qp_fini(&qp);
-        }
-    }
-    wire_wr_fini(&held);
-}
-
-/* Sends the SNAPs zab asked for once my tree holds nothing uncommitted;
- * until then, nothing new is proposed. */
-static void try_snaps(srv_ens *e)
-{
-    srv *s = e->s;
-    if (e->n_snap_wait == 0)
-        return;
-    if (e->role != ZAB_ROLE_LEADING) {
-        e->n_snap_wait = 0;
-    } else if (zab_last_committed(e->z) < s->last_zxid) {
-        set_paused(e, true);
-        return;
-    } else {
-        for (size_t i = 0; i < e->n_snap_wait; i++)
-            send_snapshot(e, e->snap_wait[i]);
-        e->n_snap_wait = 0;
-    }
-    set_paused(e, false);
-    replay_held(e);
-}
-
-static void want_snaps(srv_ens *e, const zab_batch *b)
-{
-    for (size_t i = 0; i < b->n_snaps; i++) {
-        if (wire_reserve((void **)&e->snap_wait, &e->cap_snap_wait, e->n_snap_wait,
-                         sizeof *e->snap_wait) != 0) {
-            srv_log(SRV_LOG_ERROR, "out of memory queueing a SNAP for server %" PRId64,
-                    b->snaps[i]);
-            continue;
-        }
-        e->snap_wait[e->n_snap_wait++] = b->snaps[i];
-    }
-}
-
-/* A learner's SNAP: the snapshot becomes my state, durably, before zab
- * hears of the packet (zab.h); a failure stops the server, as TRUNC's. */
-static void on_q_snap(void *arg, int64_t from, const wire_qp *snap, const uint8_t *stream,
-                      size_t len)
+void ens_on_packet(void *arg, int64_t from, const wire_qp *qp)
 {
     srv_ens *e = arg;
-    srv *s = e->s;
-    char err[512] = "";
-    if (e->role == ZAB_ROLE_LEADING || from != e->leader) {
-        srv_log(SRV_LOG_WARN, "SNAP from server %" PRId64 ", not my leader: closing", from);
-        srv_qport_close(e->qport, from, NULL);
-        zab_peer_down(e->z, from);
-        drain(e);
-        return;
-    }
-    int64_t t0 = srv_now_ms();
-    int64_t was = s->last_zxid;
-    int rc = srv_install_snapshot(s, snap->zxid, stream, len, err, sizeof err);
-    if (rc != 0) {
-        srv_log(SRV_LOG_ERROR, "SNAP from leader %" PRId64 " at 0x%" PRIx64 ": %s", from,
-                (uint64_t)snap->zxid, err);
-        fatal(e, "cannot load the leader's snapshot", rc);
-        return;
-    }
-    pthread_mutex_lock(&s->durable_mu);
-    s->durable_posted = snap->zxid;
-    pthread_mutex_unlock(&s->durable_mu);
-    e->last_logged = snap->zxid;
-    srv_ens_config_node_set(s);
-    srv_log(SRV_LOG_INFO,
-            "SNAP from leader %" PRId64 ": tree at 0x%" PRIx64 " (was 0x%" PRIx64
-            "), %zu znodes, %zu sessions, %zu bytes, loaded and synced in %" PRId64 " ms",
-            from, (uint64_t)snap->zxid, (uint64_t)was, zt_node_count(s->tree),
-            sess_count(s->sessions), len, srv_now_ms() - t0);
-    on_q_packet(e, from, snap);
-}
-
-/* Packets zab leaves to the host (zab.h): REQUEST and REVALIDATE on a
- * leader, SYNC and REVALIDATE answers on a learner, and the touches a
- * learner's PING carries. true: handled here, not for zab. */
-static bool host_packet(srv_ens *e, int64_t from, const wire_qp *qp)
-{
-    bool leading = e->role == ZAB_ROLE_LEADING;
-    switch (qp->type) {
-    case WIRE_QP_REQUEST:
-        if (!leading)
-            return false;
-        run_request(e, from, qp);
-        return true;
-    case WIRE_QP_REVALIDATE:
-        if (leading)
-            revalidate(e, from, qp);
-        else
-            srv_fwd_revalidated(e->s, qp);
-        return true;
-    case WIRE_QP_SYNC:
-        if (leading)
-            return false;
-        srv_fwd_sync_done(e->s);
-        return true;
-    case WIRE_QP_PING:
-        if (leading) {
-            take_touches(e, from, qp);
-        } else {
-            wire_wr_reset(&e->qbuf);
-            srv_fwd_touches(e->s, &e->qbuf);
-            if (e->qbuf.err == 0)
-                zab_set_ping_data(e->z, e->qbuf.p, e->qbuf.len);
-        }
-        return false; /* zab keeps the liveness (and answers a learner's) */
-    }
-    return false;
-}
-
-static void on_q_packet(void *arg, int64_t from, const wire_qp *qp)
-{
-    srv_ens *e = arg;
-    if (host_packet(e, from, qp)) {
-        drain(e);
+    if (ens_host_packet(e, from, qp)) {
+        ens_drain(e);
         return;
     }
     zab_msg m;
@@ -908,7 +429,7 @@ static void on_q_packet(void *arg, int64_t from, const wire_qp *qp)
         srv_log(SRV_LOG_WARN, "quorum packet type %d from server %" PRId64 " not taken: %s",
                 qp->type, from, wire_err_name(rc));
     }
-    drain(e);
+    ens_drain(e);
 }
 
 static void on_q_down(void *arg, int64_t sid)
@@ -925,7 +446,7 @@ static void on_q_down(void *arg, int64_t sid)
         return;
     }
     zab_peer_down(e->z, sid);
-    drain(e);
+    ens_drain(e);
 }
 
 void srv_ens_durable(srv *s, int64_t upto_zxid)
@@ -934,12 +455,12 @@ void srv_ens_durable(srv *s, int64_t upto_zxid)
     if (e == NULL || e->z == NULL)
         return;
     zab_persisted(e->z, upto_zxid);
-    drain(e);
+    ens_drain(e);
 }
 
 static void on_drain(evutil_socket_t fd, short what, void *arg)
 {
-    drain(arg);
+    ens_drain(arg);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -947,7 +468,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     srv_ens *e = arg;
     int64_t now = srv_now_ms();
     zab_tick(e->z, now);
-    drain(e);
+    ens_drain(e);
     srv_peers_tick(e->peers, now);
     srv_qport_tick(e->qport, now);
 }
@@ -1123,7 +644,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
     srv_peers_cb cb = {e, on_notif, NULL};
     if (srv_peers_open(s->base, q, &cb, &e->peers, err, err_len) != 0)
         goto out;
-    srv_qport_cb qcb = {e, on_q_up, on_q_packet, on_q_down, on_q_snap};
+    srv_qport_cb qcb = {e, on_q_up, ens_on_packet, on_q_down, ens_on_snap};
     if (srv_qport_open(s->base, q, 2 * s->cfg.jute_maxbuffer, &qcb, &e->qport, err, err_len) != 0)
         goto out;
     load_window(s, &w, &log, &n_log);
@@ -1167,7 +688,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
         snprintf(err, err_len, "out of memory setting up the event loop");
         goto out;
     }
-    drain(e); /* the first election's notifications and its LOOKING */
+    ens_drain(e); /* the first election's notifications and its LOOKING */
     rc = 0;
 out:
     free(servers);
