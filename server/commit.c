@@ -383,6 +383,7 @@ int srv_commit_create_session(srv *s, conn *c, int64_t session_id, int32_t timeo
         rc = sess_add(s->sessions, session_id, timeout_ms, srv_now_ms());
     if (rc != 0)
         return rc;
+    srv_ens_set_owner(s, c, session_id);
     if ((rc = log_and_apply(s, ctx.zxid)) != 0)
         return rc;
     if (c->is_remote)

@@ -38,6 +38,22 @@ const char *srv_ens_not_serving_why(const srv *s)
     return "not synced with a leader yet";
 }
 
+static int64_t origin_of(const srv *s, const conn *c)
+{
+    return c->is_remote ? c->origin : s->cfg.quorum.my_id;
+}
+
+int srv_ens_check_owner(srv *s, const conn *c)
+{
+    return sess_check_owner(s->sessions, c->session_id, origin_of(s, c));
+}
+
+void srv_ens_set_owner(srv *s, const conn *c, int64_t session_id)
+{
+    if (s->ens != NULL)
+        (void)sess_set_owner(s->sessions, session_id, origin_of(s, c));
+}
+
 int64_t srv_ens_next_zxid(const srv *s)
 {
     return s->ens != NULL && s->ens->is_synced ? zab_next_zxid(s->ens->z) : -1;
@@ -105,8 +121,11 @@ void ens_touch_all_sessions(srv_ens *e)
     sess_foreach(s->sessions, collect_session, &ids);
     int64_t now = srv_now_ms();
     size_t n = ids.err == 0 ? ids.len / 8 : 0;
-    for (size_t i = 0; i < n; i++)
-        sess_touch(s->sessions, (int64_t)wire_get_be64(ids.p + 8 * i), now);
+    for (size_t i = 0; i < n; i++) {
+        int64_t id = (int64_t)wire_get_be64(ids.p + 8 * i);
+        sess_touch(s->sessions, id, now);
+        (void)sess_set_owner(s->sessions, id, 0); /* its next request names it */
+    }
     wire_wr_fini(&ids);
     srv_log(SRV_LOG_INFO, "leader: tracking %zu sessions, each due a full timeout from now", n);
 }
@@ -201,6 +220,7 @@ static void run_request(srv_ens *e, int64_t from, const wire_qp *qp)
     rc.s = s;
     rc.fd = -1;
     rc.is_remote = true;
+    rc.origin = from;
     rc.handshaken = true;
     rc.session_id = rq.session_id;
     rc.timeout_ms = sess_timeout_ms(s->sessions, rq.session_id);
@@ -237,6 +257,8 @@ static void revalidate(srv_ens *e, int64_t from, const wire_qp *qp)
     bool valid = e->is_synced && sess_exists(s->sessions, sid) &&
                  !sess_is_closing(s->sessions, sid) &&
                  sess_touch_for(s->sessions, sid, srv_now_ms(), timeout) == 0;
+    if (valid) /* ZooKeeperServer.revalidateSession: it moved there */
+        (void)sess_set_owner(s->sessions, sid, from);
     wire_wr data;
     wire_wr_init(&data);
     wire_qp_revalidate_resp_encode(&data, sid, valid);

@@ -781,6 +781,16 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
         srv_fwd_request(c, q.xid, q.type, p + 8, len - 8);
         return;
     }
+    if (s->ens != NULL && is_forwarded(q.type) && q.type != WIRE_OP_CLOSESESSION &&
+        q.type != WIRE_OP_CREATESESSION) {
+        /* A leader checks its own clients' sessions as a learner's. */
+        int rc = srv_ens_check_owner(s, c);
+        if (rc != 0) {
+            srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " opcode %d: %s", (uint64_t)c->session_id,
+                    q.type, wire_err_name(rc));
+            return srv_commit_error(c, q.xid, q.type, rc);
+        }
+    }
     run_op(&q);
 }
 
@@ -811,10 +821,15 @@ void srv_dispatch_remote(conn *c, int32_t xid, int32_t type, const uint8_t *rec,
                     (uint64_t)c->session_id, c->addr);
         return;
     }
-    /* PrepRequestProcessor's checkSession: an unknown or closing session
-     * gets an ErrorTxn, which is how its learner learns of it. */
-    if (!sess_exists(s->sessions, c->session_id) || sess_is_closing(s->sessions, c->session_id))
-        return srv_commit_error(c, xid, type, ZERR_SESSIONEXPIRED);
+    /* PrepRequestProcessor's checkSession (closeSession is not checked):
+     * an unknown, closing or moved session gets an ErrorTxn, which is how
+     * its learner learns of it. */
+    int rc = type == WIRE_OP_CLOSESESSION ? 0 : srv_ens_check_owner(s, c);
+    if (rc != 0) {
+        srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " via %s, opcode %d: %s",
+                (uint64_t)c->session_id, c->addr, type, wire_err_name(rc));
+        return srv_commit_error(c, xid, type, rc);
+    }
     run_op(&q);
 }
 
@@ -893,6 +908,7 @@ void srv_handshake(conn *c, const uint8_t *p, size_t len)
         return;
     }
     sess_touch(s->sessions, q.session_id, srv_now_ms());
+    srv_ens_set_owner(s, c, q.session_id); /* a leader: it is mine now */
     c->session_id = q.session_id;
     c->timeout_ms = timeout;
     c->handshaken = true;

@@ -90,6 +90,7 @@ struct conn {
      * no socket, no indexes; what it is sent is dropped (the learner answers
      * its client when the txn commits). */
     bool is_remote;
+    int64_t origin; /* is_remote: the learner whose REQUEST this is */
     conn_out out;
     /* A learner's requests waiting on the leader, and the reads queued
      * behind them (forward.c). */
@@ -335,6 +336,13 @@ void srv_ens_durable(srv *s, int64_t upto_zxid);
 bool srv_owns_writes(const srv *s);
 /* A serving learner: client writes, sessions and syncs go to the leader. */
 bool srv_ens_is_learner(const srv *s);
+/* A leader's checkSession for a request of c's session (through the
+ * learner c->origin when c is remote, else through me): 0, or the error
+ * its txn must carry (SESSIONMOVED, SESSIONEXPIRED, UNKNOWNSESSION). */
+int srv_ens_check_owner(srv *s, const conn *c);
+/* The session's requests come through c's server from now on (created
+ * or reconnected there). */
+void srv_ens_set_owner(srv *s, const conn *c, int64_t session_id);
 /* The leader's zxid for its next txn (zab_next_zxid), -1 when it cannot
  * propose. */
 int64_t srv_ens_next_zxid(const srv *s);

@@ -300,6 +300,30 @@ void sess_set_closing(sess_table *s, int64_t id)
     bucket_unlink(s, e);
 }
 
+int sess_set_owner(sess_table *s, int64_t id, int64_t owner)
+{
+    uint32_t e = find(s, id);
+    if (e == SESS_NIL || s->ents[e].is_closing)
+        return ZERR_SESSIONEXPIRED;
+    s->ents[e].owner = owner;
+    return 0;
+}
+
+int sess_check_owner(sess_table *s, int64_t id, int64_t owner)
+{
+    uint32_t e = find(s, id);
+    if (e == SESS_NIL)
+        return ZERR_UNKNOWNSESSION;
+    sess_ent *x = &s->ents[e];
+    if (x->is_closing)
+        return ZERR_SESSIONEXPIRED;
+    if (x->owner == 0)
+        x->owner = owner;
+    else if (x->owner != owner)
+        return ZERR_SESSIONMOVED;
+    return 0;
+}
+
 bool sess_is_closing(const sess_table *s, int64_t id)
 {
     uint32_t e = find(s, id);

@@ -91,6 +91,14 @@ int64_t sess_expire_at(const sess_table *s, int64_t id);
  * expired again. Unknown ids are ignored. */
 void sess_set_closing(sess_table *s, int64_t id);
 bool sess_is_closing(const sess_table *s, int64_t id);
+/* The server a session's requests must come through, in an ensemble's
+ * leader (SessionTrackerImpl's owner): set when the session is created or
+ * revalidated; 0 means none, and the first check takes its owner. Owners
+ * are non-zero server ids. ZERR_SESSIONEXPIRED if unknown or closing. */
+int sess_set_owner(sess_table *s, int64_t id, int64_t owner);
+/* checkSession: ZERR_UNKNOWNSESSION, ZERR_SESSIONEXPIRED (closing),
+ * ZERR_SESSIONMOVED (another owner), or 0 (owner taken if none). */
+int sess_check_owner(sess_table *s, int64_t id, int64_t owner);
 
 /* Sessions whose bucket time is <= now_ms: writes up to cap ids, marks each
  * closing, returns how many. Call again while it returns cap. Cost is

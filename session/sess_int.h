@@ -37,6 +37,7 @@ typedef struct sess_ent {
     int64_t id;
     int64_t expire_at; /* bucket time, valid while bucket != SESS_NIL */
     int32_t timeout_ms;
+    int64_t owner;       /* sess_set_owner's; 0 for none */
     uint32_t bucket;     /* bucket slab index, SESS_NIL if not queued */
     uint32_t prev, next; /* bucket list; next links the free list */
     bool is_used;

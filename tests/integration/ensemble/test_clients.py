@@ -289,3 +289,31 @@ def test_clients_reconnect_and_keep_their_sessions_when_the_leader_dies(ens3):
         kk.sync('/')
         for p in acked:
             assert kk.exists(p) is not None, (s.sid, p)
+
+
+def test_a_stale_connection_of_a_moved_session_gets_sessionmoved(ens3):
+    """A session moves from follower A to follower B while its connection
+    to A stays open: the leader now expects its requests through B
+    (REVALIDATE set the owner), so a write still sent through A is refused
+    with SESSIONMOVED (-118), as ZooKeeper's checkSession refuses it, and
+    the same write through B works."""
+    e, cs = ens3
+    leader = leader_of(e.servers)
+    a, b = [s for s in e.servers if s is not leader]
+    old, sid, pw = raw_session(a, 10000)
+    raw_ephemeral(old, '/owned')  # through A: A owns it
+    new = zkwire.Conn(b.client, timeout_s=10)
+    new.send(zkwire.frame(zkwire.connect_req(session=sid, passwd=pw, timeout_ms=10000)))
+    assert zkwire.decode_connect_resp(new.read_frame())['session'] == sid
+    old.send_request(7, 1, zkwire.create_req('/via-old'))
+    xid, _, err, _ = zkwire.parse_reply_header(old.read_frame())
+    assert (xid, err) == (7, -118), (xid, err)
+    new.send_request(8, 1, zkwire.create_req('/via-new'))
+    xid, _, err, _ = zkwire.parse_reply_header(new.read_frame())
+    assert (xid, err) == (8, 0), (xid, err)
+    k = cs.add(client(leader))
+    k.sync('/')
+    assert k.exists('/via-old') is None and k.exists('/via-new') is not None
+    assert k.exists('/owned').ephemeralOwner == sid
+    old.close()
+    new.close()

@@ -242,3 +242,20 @@ TEST(SessTable, TouchForUsesItsTimeoutOnce)
     CHECK_EQUAL(1, due[0]);
     LONGS_EQUAL(ZERR_SESSIONEXPIRED, sess_touch_for(s, 2, 0, 0));
 }
+
+TEST(SessTable, OwnerIsTakenOnceThenMovesOnlyBySetOwner)
+{
+    LONGS_EQUAL(ZERR_UNKNOWNSESSION, sess_check_owner(s, 7, 2));
+    LONGS_EQUAL(ZERR_SESSIONEXPIRED, sess_set_owner(s, 7, 2));
+    LONGS_EQUAL(0, sess_add(s, 7, 4000, 0));
+    LONGS_EQUAL(0, sess_check_owner(s, 7, 2)); // none yet: 2 takes it
+    LONGS_EQUAL(0, sess_check_owner(s, 7, 2));
+    LONGS_EQUAL(ZERR_SESSIONMOVED, sess_check_owner(s, 7, 3));
+    LONGS_EQUAL(0, sess_set_owner(s, 7, 3)); // revalidated through 3
+    LONGS_EQUAL(ZERR_SESSIONMOVED, sess_check_owner(s, 7, 2));
+    LONGS_EQUAL(0, sess_check_owner(s, 7, 3));
+    LONGS_EQUAL(0, sess_set_owner(s, 7, 0)); // a new leader forgets owners
+    LONGS_EQUAL(0, sess_check_owner(s, 7, 2));
+    sess_set_closing(s, 7);
+    LONGS_EQUAL(ZERR_SESSIONEXPIRED, sess_check_owner(s, 7, 2));
+}

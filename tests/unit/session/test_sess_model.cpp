@@ -8,7 +8,8 @@
 
 #include "session/sess.h"
 
-namespace {
+namespace
+{
 struct model_sess {
     int32_t timeout_ms;
     int64_t expire_at; /* 0 once closing */
@@ -57,7 +58,8 @@ TEST(SessModel, RandomOpsMatchModel)
                     LONGS_EQUAL(ZERR_SESSIONEXPIRED, rc);
                 } else {
                     LONGS_EQUAL(0, rc);
-                    it->second.expire_at = sess_round_to_interval(now + it->second.timeout_ms, tick);
+                    it->second.expire_at =
+                        sess_round_to_interval(now + it->second.timeout_ms, tick);
                 }
                 break;
             }
