@@ -12,10 +12,11 @@
  *   ACKEPOCH    DIFF (nothing to drop), TRUNC (drop my log after its zxid),
  *               SNAP (the host installed the snapshot first: my log
  *               restarts at its zxid).
- *   SYNCING     PROPOSAL/COMMIT pairs appended and applied; NEWLEADER: my
- *               current epoch becomes the new one (persisted).
+ *   SYNCING     PROPOSAL/COMMIT pairs appended and applied; NEWLEADER.
  *   NEWLEADER   ACKs of proposals and of NEWLEADER wait until zab_persisted
- *               covers my log (Learner syncs its log before the ACK).
+ *               covers my log (Learner syncs its log before the ACK); with
+ *               the NEWLEADER ACK my current epoch becomes the new one
+ *               (persisted before the ACK leaves).
  *   ACKED       UPTODATE: serving.
  *   SERVING     PROPOSAL (ACKed once durable), COMMIT in order, INFORM for
  *               an observer, PING answered.
@@ -102,8 +103,12 @@ static void try_ack(zab *z)
         }
     }
     if (z->fl.phase == ZAB_FP_NEWLEADER && z->persisted_zxid >= z->last_logged_zxid &&
-        zab_qp_send(z, z->fl.leader, WIRE_QP_ACK, ZAB_ZXID(z->fl.new_epoch, 0), NULL, -1) == 0)
+        zab_qp_send(z, z->fl.leader, WIRE_QP_ACK, ZAB_ZXID(z->fl.new_epoch, 0), NULL, -1) == 0) {
+        /* Written, synchronously, before this ACK leaves (zab.h's order). */
+        zab_out_current_epoch(z, z->fl.new_epoch);
+        zab_update_election_vote(z, z->fl.new_epoch);
         z->fl.phase = ZAB_FP_ACKED;
+    }
 }
 
 void zab_learner_persisted(zab *z)
@@ -235,8 +240,11 @@ int step_learning(zab *z, const zab_msg *m)
             zab_role_fail(z, z->fl.leader, ZERR_DATAINCONSISTENCY, "NEWLEADER of another epoch");
             return 0;
         }
-        zab_out_current_epoch(z, z->fl.new_epoch);
-        zab_update_election_vote(z, z->fl.new_epoch);
+        /* The new current epoch is written with the NEWLEADER ACK, once
+         * the synced txns are durable (try_ack), not here: a crash between
+         * the two would leave a server whose epoch claims a log it does
+         * not hold, and votes compare epochs first (ZOOKEEPER-4643; tests/
+         * sim crash seed 100421 with a window of 8). */
         z->fl.phase = ZAB_FP_NEWLEADER;
         refresh(z);
         try_ack(z);
