@@ -481,11 +481,15 @@ typedef struct window {
     int64_t base;       /* the zxid the window follows */
     int64_t first_seen; /* -1 until a txn is seen */
     bool is_failed;
+    uint64_t snap;     /* the newest snapshot's zxid */
+    bool has_snap_txn; /* the log holds that zxid */
 } window;
 
 static int collect(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
 {
     window *w = arg;
+    if (zxid == w->snap)
+        w->has_snap_txn = true;
     if (w->first_seen < 0) {
         w->first_seen = (int64_t)zxid;
         /* The txn before a log's first one is known only at zxid 1: the
@@ -516,6 +520,13 @@ static int collect(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
     return 0;
 }
 
+/* next comes right after prev in a history: the next counter of its
+ * epoch, or the first txn of a later epoch. */
+static bool follows(int64_t prev, int64_t next)
+{
+    return next == prev + 1 || ((next >> 32) > (prev >> 32) && (next & 0xffffffff) == 1);
+}
+
 /* Fills *w from the log; on any failure the window is empty and based at
  * last_zxid (a learner behind it then needs SNAP, which zab refuses). */
 static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
@@ -524,6 +535,7 @@ static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
     w->v = calloc(WINDOW_MAX, sizeof *w->v);
     w->first_seen = -1;
     w->base = s->last_zxid;
+    w->snap = stor_snapshot_newest(s->st);
     *ordered = NULL;
     *n = 0;
     int rc = w->v != NULL ? stor_replay(s->st, 0, collect, w, err, sizeof err) : ZERR_NOMEM;
@@ -542,10 +554,37 @@ static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
         w->base = s->last_zxid;
         return;
     }
-    if (w->n == 0)
+    /* DIFF sends everything after the learner's zxid, so the window must
+     * have no hole: only the run that ends at my last txn counts, each txn
+     * the next of its epoch or the first of a later one (zxids are unique:
+     * a txn I hold at the zxid before the run's first is the one the
+     * learner would hold). A hole is what a SNAP leaves: the log kept
+     * what it had below the snapshot and goes on above it. A log that
+     * lacks the newest snapshot's own txn keeps nothing below it either
+     * (that log was another history, if the epochs make it look whole). */
+    size_t k = w->n; /* the run is o[k..n) once o[k] follows base or o[k-1] */
+    while (k > 0 && follows(k > 1 ? o[k - 2].zxid : w->base, o[k - 1].zxid))
+        k--;
+    size_t skip = 0;
+    if (k > 0) {
+        /* o[k-1] starts the run; the txn before it is not mine: known only
+         * as its zxid minus one, inside its epoch. */
+        int64_t first = o[k - 1].zxid;
+        bool mid_epoch = (first & 0xffffffff) > 1;
+        w->base = mid_epoch ? first - 1 : first;
+        skip = mid_epoch ? k - 1 : k;
+    }
+    if (w->snap > 0 && !w->has_snap_txn) {
+        while (skip < w->n && o[skip].zxid <= (int64_t)w->snap)
+            skip++;
+        if (w->base < (int64_t)w->snap)
+            w->base = (int64_t)w->snap;
+    }
+    memmove(o, o + skip, (w->n - skip) * sizeof *o);
+    if (w->n - skip == 0)
         w->base = s->last_zxid;
     *ordered = o;
-    *n = w->n;
+    *n = w->n - skip;
 }
 
 static void free_window(window *w, zab_txn *ordered)
