@@ -427,3 +427,51 @@ def test_a_zookeeper_follower_far_behind_a_zabd_leader_syncs_by_snap():
             c.close()
     finally:
         e.close()
+
+
+def test_a_follower_far_behind_gets_snap_and_restarts_from_it(ens3):
+    """Follower 1 stops while 600 txns commit (past the 500 of the DIFF
+    window): back, it gets SNAP, loads and syncs it, and serves every node.
+    Restarted, it recovers from the snapshot it wrote, and the DIFF window
+    it serves from starts at that snapshot: the txns its log kept from
+    before are below a hole and must not be sent as if they led to it."""
+    from kazoo.client import KazooClient
+    ens3.start()
+    wait_for('leader 3 established, 1 and 2 synced', lambda: settled(ens3.servers, 3),
+             ens3.servers)
+    s1, s3 = ens3.by_id(1), ens3.by_id(3)
+    c = KazooClient(hosts='127.0.0.1:%d' % s3.client, timeout=10)
+    c.start(timeout=30)
+    c.create('/before', b'b')
+    s1.stop()
+    futs = [c.create_async('/n-', b'v' * 20, sequence=True) for _ in range(600)]
+    names = sorted(f.get(timeout=60) for f in futs)
+    s1.start()
+    m = wait_for('1 loaded a SNAP', lambda: re.search(
+        r'SNAP from leader 3: tree at 0x([0-9a-f]+)', s1.log()), ens3.servers)
+    snap = int(m.group(1), 16)
+    assert 'SNAP to server 1' in s3.log()
+    c.create('/after', b'a')
+    c.stop()
+    c.close()
+
+    def children_on_1():
+        k = KazooClient(hosts='127.0.0.1:%d' % s1.client, timeout=10)
+        k.start(timeout=30)
+        try:
+            k.sync('/')
+            return sorted(k.get_children('/')), k.get('/after')[0]
+        finally:
+            k.stop()
+            k.close()
+    want = sorted(['before', 'after', 'zookeeper'] + [n[1:] for n in names])
+    got, after = children_on_1()
+    assert got == want and after == b'a'
+    s1.stop()
+    s1.start()
+    w = wait_for('1 restarted', lambda: re.search(
+        r'DIFF window (\d+) txns after 0x([0-9a-f]+)', s1.log()), ens3.servers)
+    assert int(w.group(2), 16) >= snap, (hex(snap), w.group(0))
+    wait_for('1 synced again', lambda: 'synced with leader 3' in s1.log(), ens3.servers)
+    got, after = children_on_1()
+    assert got == want and after == b'a'
