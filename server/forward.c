@@ -382,7 +382,12 @@ void srv_fwd_reset(srv *s)
 
 void srv_fwd_touches(srv *s, wire_wr *w)
 {
+    /* Only the sessions heard from since the last PING (Learner's
+     * touchTable): a client that went silent with its socket open must
+     * still expire. */
     for (conn *c = s->conns; c != NULL; c = c->next)
-        if (c->handshaken && c->session_id != 0 && !c->closing)
+        if (c->is_touched && c->handshaken && c->session_id != 0) {
             wire_qp_touch_encode(w, c->session_id, c->timeout_ms);
+            c->is_touched = false;
+        }
 }

@@ -758,6 +758,7 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     if (s->trace_mask & 2)
         srv_log(SRV_LOG_DEBUG, "request session 0x%016" PRIx64 " xid %d opcode %d",
                 (uint64_t)c->session_id, q.xid, q.type);
+    c->is_touched = true; /* a learner reports it in its next PING */
     if (sess_touch(s->sessions, c->session_id, s->batch_us / 1000) != 0 &&
         q.type != WIRE_OP_CLOSESESSION) {
         /* The session expired under this connection. */

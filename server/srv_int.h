@@ -97,6 +97,7 @@ struct conn {
     struct fwd_entry *fwd_head, *fwd_tail;
     size_t n_fwd;
     bool is_fwd_replay; /* forward.c is re-dispatching a queued frame */
+    bool is_touched;    /* a request came since the last PING to the leader */
     /* the request being handled, for the statistics of its reply */
     int64_t req_arrival_us;
     int32_t req_op, req_xid; /* req_op: what srv_stats_op_code names */
@@ -375,8 +376,8 @@ void srv_fwd_sync_done(srv *s);
 void srv_fwd_drop(conn *c);
 /* The leader is gone: no SYNC will come for the syncs sent to it. */
 void srv_fwd_reset(srv *s);
-/* The session touches for the next PING to the leader (every local
- * session's id and timeout), encoded into w. */
+/* The session touches for the next PING to the leader (the sessions
+ * heard from since the last one, whose marks it clears), encoded into w. */
 void srv_fwd_touches(srv *s, wire_wr *w);
 /* This member's zab, or NULL standalone (ens_report.c reads it). */
 struct zab *srv_ens_zab(const srv *s);

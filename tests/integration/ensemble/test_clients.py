@@ -317,3 +317,22 @@ def test_a_stale_connection_of_a_moved_session_gets_sessionmoved(ens3):
     assert k.exists('/owned').ephemeralOwner == sid
     old.close()
     new.close()
+
+
+def test_a_silent_session_with_its_socket_open_expires_on_a_follower(ens3):
+    """A follower reports in its PINGs only the sessions it heard from
+    since the last one: a client that stops sending but keeps its socket
+    open expires at the leader like any other, as on ZooKeeper."""
+    e, cs = ens3
+    leader = leader_of(e.servers)
+    f = next(s for s in e.servers if s is not leader)
+    quiet, sid, _ = raw_session(f, 1000)
+    raw_ephemeral(quiet, '/silent')
+    k = cs.add(client(leader))
+    t0 = time.monotonic()
+    wait_for('the silent session expired', lambda: k.exists('/silent') is None, e.servers,
+             timeout=15)
+    print('expired %.2f s after its last request, socket still open' % (time.monotonic() - t0))
+    assert 'expiring session 0x%016x' % sid in leader.log()
+    assert quiet.wait_closed(5)  # the follower drops its connection on the closeSession
+    quiet.close()
