@@ -74,12 +74,13 @@ ensemble_start() {
     case "$kv" in znode.container.*=*) props+=("-D$kv") ;; esac
   done
   fail() { # message: stops what started, shows the logs, exits 1
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -f "$dir/pid"
     echo "server.sh: $1" >&2
     local j
     for ((j = 1; j <= n; j++)); do
       [ -f "$dir/s$j/server.log" ] && { echo "--- member $j:" >&2; tail -15 "$dir/s$j/server.log" >&2; }
     done
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     exit 1
   }
   for ((i = 1; i <= n; i++)); do
