@@ -11,6 +11,8 @@
 #      restart/recovery, the SIGKILL crash test and the power-cut test
 #      (only synced writes survive), each against a real zabd on a free
 #      127.0.0.1 port
+#      kazoo, the C client, Curator and zkCli.sh also run against a 3-member
+#      zabd ensemble (ENSEMBLE=3: clients spread over every member)
 #   5. the server-facing suites again against the ASan+UBSan zabd, through
 #      scripts/sanitized.sh: any sanitizer report fails the suite
 # Ends with one line "N passed, M failed" counting the suites; exits non-zero
@@ -48,6 +50,8 @@ suite "ctest unit (asan+ubsan)" bash -c \
 export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
 suite "fuzz decoders (libFuzzer, 60 s)" "$root/tests/fuzz/run.sh"
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+suite "kazoo vs 3-node ensemble" env ENSEMBLE=3 /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+suite "C client vs 3-node ensemble" env ENSEMBLE=3 "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 suite "ensemble configuration (zoo.cfg quorum keys)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
 suite "ensemble leader election (real zabd processes)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble"
@@ -56,8 +60,11 @@ suite "statistics" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/test
 suite "SASL DIGEST-MD5 (kazoo, zkCli.sh, raw)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/sasl"
 suite "backpressure" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/backpressure"
 suite "curator" "$root/tests/integration/curator/run.sh"
+suite "curator vs 3-node ensemble" env ENSEMBLE=3 "$root/tests/integration/curator/run.sh"
 suite "zkCli.sh" "$root/tests/integration/zkcli/run.sh"
 suite "zkCli.sh quotas" "$root/tests/integration/zkcli/quota.sh"
+suite "zkCli.sh vs 3-node ensemble" env ENSEMBLE=3 "$root/tests/integration/zkcli/run.sh"
+suite "zkCli.sh quotas vs 3-node ensemble" env ENSEMBLE=3 "$root/tests/integration/zkcli/quota.sh"
 suite "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"
 suite "power cut (unsynced writes dropped)" "$root/tests/faults/powercut/run.sh"

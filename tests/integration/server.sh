@@ -54,9 +54,14 @@ srvr_mode() {
 ensemble_start() {
   local kind=$1 dir=$2 port=$3 n=$ENSEMBLE; shift 3
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 2 ] || { echo "server.sh: ENSEMBLE=$n: want a number >= 2" >&2; exit 2; }
+  local -a ports cl q e pids
+  local p i j tries attempt
+  # Another process may take a free port before a member binds it: a member
+  # that exits with "Address already in use" is retried on fresh ports (PORT
+  # stays), at most 3 attempts.
+  for attempt in 1 2 3; do
   # 3n - 1 distinct free ports besides PORT (freeport may repeat itself).
-  local -a ports=("$port") cl q e pids=()
-  local p i j tries=0
+  ports=("$port") pids=() tries=0
   while [ "${#ports[@]}" -lt $((3 * n)) ]; do
     tries=$((tries + 1)); [ "$tries" -le $((30 * n)) ] || { echo "server.sh: no free ports" >&2; exit 1; }
     p=$(freeport)
@@ -74,12 +79,13 @@ ensemble_start() {
     case "$kv" in znode.container.*=*) props+=("-D$kv") ;; esac
   done
   fail() { # message: stops what started, shows the logs, exits 1
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -f "$dir/pid"
     echo "server.sh: $1" >&2
     local j
     for ((j = 1; j <= n; j++)); do
       [ -f "$dir/s$j/server.log" ] && { echo "--- member $j:" >&2; tail -15 "$dir/s$j/server.log" >&2; }
     done
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     exit 1
   }
   for ((i = 1; i <= n; i++)); do
@@ -121,7 +127,15 @@ ensemble_start() {
   while :; do
     ready=0
     for ((i = 1; i <= n; i++)); do
-      kill -0 "${pids[i]}" 2>/dev/null || fail "member $i ($kind) exited"
+      if ! kill -0 "${pids[i]}" 2>/dev/null; then
+        if [ "$attempt" -lt 3 ] && grep -q 'Address already in use' "$dir/s$i/server.log"; then
+          echo "server.sh: member $i: a port was taken; again on fresh ports" >&2
+          for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+          for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+          continue 3
+        fi
+        fail "member $i ($kind) exited"
+      fi
       srvr_mode "${cl[i]}" && ready=$((ready + 1))
     done
     [ "$ready" -eq "$n" ] && break
@@ -132,6 +146,8 @@ ensemble_start() {
   for ((i = 1; i <= n; i++)); do hosts+="${hosts:+,}127.0.0.1:${cl[i]}"; done
   echo "$hosts" > "$dir/hosts"
   printf '%s\n' "${pids[@]}"
+  return 0
+  done
 }
 
 cmd=${1:-}; shift || true

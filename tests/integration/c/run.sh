@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs zk_c_ops (the official C client test) against a fresh standalone
 # server of kind ${SERVER_KIND:-zabd}, started by ../server.sh in a temporary
-# directory on a free loopback port and stopped by its pid on exit.
+# directory on a free loopback port and stopped by its pid on exit. With
+# ENSEMBLE=3, against a 3-member ensemble instead: the host string lists every
+# member, and the C client picks among them in random order per handle.
 #
 #   run.sh [path/to/zk_c_ops]
 # Without an argument the binary is looked for in the usual build trees.
@@ -31,8 +33,10 @@ trap cleanup EXIT
 port=$("$server" freeport)
 "$server" start "$SERVER_KIND" "$dir" "$port" \
   extendedTypesEnabled=true znode.container.checkIntervalMs=100 >/dev/null
-echo "run.sh: $SERVER_KIND on 127.0.0.1:$port (dir $dir)" >&2
+hosts="127.0.0.1:$port"
+[ -f "$dir/hosts" ] && hosts=$(cat "$dir/hosts")
+echo "run.sh: $SERVER_KIND on $hosts (dir $dir)" >&2
 
 status=0
-timeout 240 "$bin" "127.0.0.1:$port" || status=$?
+timeout 240 "$bin" "$hosts" || status=$?
 exit "$status"

@@ -2,6 +2,8 @@
 # Curator 5 integration test: compiles CuratorIT.java against Debian's jars
 # into a temp dir, starts a server of kind ${SERVER_KIND:-zabd} on a free
 # loopback port, runs the checks (120 s limit) and exits with their status.
+# With ENSEMBLE=3, a 3-member ensemble, and Curator gets every member's
+# address (from the ensemble's hosts file).
 #   SERVER_KIND=zookeeper tests/integration/curator/run.sh   # the reference
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,14 +32,19 @@ port=$("$server" freeport)
 "$server" start "$kind" "$work/server" "$port" \
   extendedTypesEnabled=true znode.container.checkIntervalMs=100 >/dev/null
 
+hosts="127.0.0.1:$port"
+[ -f "$work/server/hosts" ] && hosts=$(cat "$work/server/hosts")
+
 status=0
 # CURATOR_REAP_WAIT_S bounds the wait for the container/TTL reaper (default
 # 80 s, because the reference only reaps once a minute under server.sh).
 timeout -k 5 120 java ${CURATOR_REAP_WAIT_S:+-Dcuratorit.reapWaitS=$CURATOR_REAP_WAIT_S} \
-  -cp "$work/classes:$CP" CuratorIT "127.0.0.1:$port" || status=$?
+  -cp "$work/classes:$CP" CuratorIT "$hosts" || status=$?
 if [ "$status" -ne 0 ]; then
   [ "$status" -eq 124 ] && echo "curator: timed out after 120 s" >&2
   echo "--- last server log lines ($kind) ---" >&2
-  tail -n 30 "$work/server/server.log" >&2 || true
+  for log in "$work"/server/server.log "$work"/server/s[0-9]*/server.log; do
+    [ -f "$log" ] && { echo "== $log" >&2; tail -n 30 "$log" >&2; }
+  done
 fi
 exit "$status"

@@ -4,6 +4,12 @@ One server per test session (kind from SERVER_KIND, default zabd) started by
 tests/integration/server.sh on a free loopback port and stopped by its pid
 file at the end.  Every test gets a connected KazooClient and a unique root
 path of its own, so tests never see each other's znodes.
+
+With ENSEMBLE=3 in the environment, server.sh starts a 3-member ensemble
+instead and Server.hosts lists every member: kazoo shuffles that list, so
+the clients of one test land on different members.  Server.port is then
+member 1's client port (for raw sockets and four-letter words) and
+Server.member_dir member 1's directory.
 """
 import os
 import shutil
@@ -23,6 +29,7 @@ from kazoo.client import KazooClient
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER_SH = os.path.join(HERE, '..', 'server.sh')
 SERVER_KIND = os.environ.get('SERVER_KIND', 'zabd')
+ENSEMBLE = bool(os.environ.get('ENSEMBLE'))
 
 # Settings every server of this suite gets.  zabd reads all of them from
 # zoo.cfg.  Apache ZooKeeper reads znode.container.checkIntervalMs only as a
@@ -63,7 +70,34 @@ class Server(object):
         self.kind = kind
         self.dir = directory
         self.port = port
-        self.hosts = '127.0.0.1:%d' % port
+        self.ensemble = os.path.exists(os.path.join(directory, 'hosts'))
+        # where member 1's (or the one server's) zoo.cfg, data/ and server.log are
+        self.member_dir = os.path.join(directory, 's1') if self.ensemble else directory
+
+    @property
+    def hosts(self):
+        """The connect string: every member's address (read afresh, since
+        a restart gives members 2.. new ports)."""
+        if self.ensemble:
+            with open(os.path.join(self.dir, 'hosts')) as f:
+                return f.read().strip()
+        return '127.0.0.1:%d' % self.port
+
+    @property
+    def log_path(self):
+        return os.path.join(self.member_dir, 'server.log')
+
+    def logs(self):
+        """Every member's server log, concatenated."""
+        paths = [self.log_path]
+        if self.ensemble:
+            paths = sorted(os.path.join(self.dir, d, 'server.log') for d in os.listdir(self.dir)
+                           if d.startswith('s') and d[1:].isdigit())
+        out = ''
+        for p in paths:
+            with open(p, errors='replace') as f:
+                out += f.read()
+        return out
 
     def client(self, **kwargs):
         kwargs.setdefault('hosts', self.hosts)

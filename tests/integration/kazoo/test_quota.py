@@ -246,5 +246,5 @@ def test_without_enforce_quota_hard_limits_are_only_logged(own_server):
         zk.stop()
         zk.close()
     if own_server.kind == 'zabd':
-        log = open(os.path.join(own_server.dir, 'server.log')).read()
+        log = own_server.logs()  # an ensemble's leader checks the limits
         assert 'Quota exceeded: /s [current count=2, hardCountLimit=1]' in log

@@ -305,12 +305,15 @@ def test_set_watches_fires_what_a_reconnecting_client_missed(zk, server, root):
     s.close()
 
 
-def test_check_watches_answers_for_any_sessions_watch_on_the_path(zk, clients, root):
+def test_check_watches_answers_for_any_sessions_watch_on_the_path(server, clients, root):
     # ZooKeeper 3.8's WatchManager.containsWatcher only asks whether the
     # path has a watch in the table, whoever holds it; and 3.8 files a
-    # recursive watch in the child table too.
+    # recursive watch in the child table too. The table is the server's:
+    # both clients talk to the same one (member 1 of an ensemble).
+    one = '127.0.0.1:%d' % server.port
+    zk = clients(hosts=one)
     path = zk.create(root + '/cw')
-    other = clients()
+    other = clients(hosts=one)
     other.get(path, watch=lambda e: None)
     assert zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_DATA))
     assert zkraw.call(zk, zkraw.CheckWatches(path, zkraw.WATCHER_ANY))

@@ -1,7 +1,9 @@
 # Shared by the zkCli.sh suites (run.sh, quota.sh): source it, then call
 #   zk_start PREFIX [key=value ...]   a server of kind ${SERVER_KIND:-zabd}
 #        on a free 127.0.0.1 port, its work dir removed (KEEP=1 keeps it)
-#        and the server stopped by its pid on exit
+#        and the server stopped by its pid on exit; with ENSEMBLE=3, a
+#        3-member ensemble, and every zkCli gets all members in -server
+#        (the Java client picks among them in random order)
 #   cli OUTFILE [command args...]     one zkCli run, stdin passed through;
 #        zkCli's exit status in cli_rc, its output (SLF4J noise dropped) in
 #        OUTFILE (VERBOSE=1 prints it)
@@ -29,11 +31,13 @@ zk_start() {
   if ! "$server_sh" start "$kind" "$work/server" "$port" "$@" >/dev/null; then
     echo "could not start $kind server"; echo "0 passed, 1 failed"; exit 1
   fi
+  hosts="127.0.0.1:$port"
+  [ -f "$work/server/hosts" ] && hosts=$(cat "$work/server/hosts")
 }
 
 cli() {
   local out=$1; shift
-  (cd "$work" && timeout 120 "$zkcli" -server "127.0.0.1:$port" "$@") >"$out.raw" 2>&1
+  (cd "$work" && timeout 120 "$zkcli" -server "$hosts" "$@") >"$out.raw" 2>&1
   cli_rc=$?
   grep -v '^SLF4J' "$out.raw" >"$out"
   if [ -n "${VERBOSE:-}" ]; then echo "---- zkCli $* ----"; cat "$out"; fi
