@@ -38,12 +38,18 @@ def test_ephemeral_vanishes_when_owner_stops(server, clients, root):
     assert watcher.exists(path) is None
 
 
-def test_reattach_with_client_id_keeps_ephemerals(zk, clients, root):
-    path = zk.create(root + '/eph', ephemeral=True)
-    sid, passwd = zk.client_id
+def test_reattach_with_client_id_keeps_ephemerals(server, clients, root):
+    # Both on one server (member 1 of an ensemble), and the first client
+    # does not reconnect once the second takes its connection: otherwise
+    # the two would take the session from each other, and in an ensemble
+    # the one whose member lost it gets SESSIONMOVED (ZooKeeper's too).
+    one = '127.0.0.1:%d' % server.port
+    orig = clients(hosts=one, connection_retry={'max_tries': 0})
+    path = orig.create(root + '/eph', ephemeral=True)
+    sid, passwd = orig.client_id
     # A second connection presenting the same id and password joins the
     # same session: it sees the ephemeral as its own.
-    twin = clients(client_id=(sid, passwd))
+    twin = clients(hosts=one, client_id=(sid, passwd))
     assert twin.client_id[0] == sid
     assert twin.exists(path).ephemeralOwner == sid
     p2 = twin.create(root + '/eph2', ephemeral=True)
