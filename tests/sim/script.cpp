@@ -268,9 +268,9 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
                     for (size_t k = 0; is_same && k < a.size(); k++)
                         is_same = a[k].zxid == b[k].zxid && a[k].sum == b[k].sum;
                     if (!is_same)
-                        got = "node " + std::to_string(ids[i]) + " applied " +
-                              std::to_string(b.size()) + " txns, not the " +
-                              std::to_string(a.size()) + " of node " + std::to_string(ids[0]);
+                        got = "node " + std::to_string(ids[i]) + "'s tree (" +
+                              std::to_string(b.size()) + " txns) is not node " +
+                              std::to_string(ids[0]) + "'s (" + std::to_string(a.size()) + ")";
                 }
             } else if (what == "snaps") {
                 uint64_t k = 0;
