@@ -866,8 +866,11 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
         *o.n_snaps_out = s.n_snaps_installed;
     char line[512];
     if (!ok) {
-        std::snprintf(line, sizeof line, "%s at step %" PRIu64 ", t=%" PRId64 " ms: %s",
-                      s.fail_inv.c_str(), s.fail_step, s.fail_ms, s.fail_why.c_str());
+        std::snprintf(line, sizeof line,
+                      "%s at step %" PRIu64 ", t=%" PRId64 " ms: %s (window %d, %" PRIu64
+                      " SNAP(s) installed)",
+                      s.fail_inv.c_str(), s.fail_step, s.fail_ms, s.fail_why.c_str(),
+                      (int)(s.window_max ? s.window_max : 500), s.n_snaps_installed);
         *summary = line;
         return 1;
     }
