@@ -25,6 +25,9 @@
 //   drop 1 2                   close the connection between 1 and 2
 //   crash-after-snap ID        ID crashes right after it next installs a snapshot
 //                              (durable then; zab never sees that SNAP)
+//   crash-after-epoch ID       ID crashes right after a batch of its writes its
+//                              current epoch (what else that batch appended is
+//                              unsynced: lost)
 //   expect role ID ROLE        ROLE: looking, following, leading, observing
 //   expect leader ID           ID leads, established (serving), with a quorum
 //                              of synced voters following it
@@ -125,6 +128,11 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
             is_ok = (in >> id) && known(id);
             if (is_ok)
                 s->crash_after_snap = id;
+        } else if (cmd == "crash-after-epoch") {
+            int64_t id = 0;
+            is_ok = (in >> id) && known(id);
+            if (is_ok)
+                s->crash_after_epoch = id;
         } else if (cmd == "voters" || cmd == "observers") {
             is_ok = parse_ids(in, &ids);
             for (int64_t id : ids)

@@ -256,6 +256,9 @@ struct Sim {
     // the SNAP): this node, or -1 for whichever installs one next; 0: none.
     // When restart_after_snap_crash_ms >= 0 it restarts that much later.
     int64_t crash_after_snap = 0;
+    // A node crashes right after a batch of its made a current epoch
+    // durable (script crash-after-epoch): 0 none.
+    int64_t crash_after_epoch = 0;
     int64_t restart_after_snap_crash_ms = -1;
     // Called by the glue once node id has installed a snapshot durably:
     // counts it and carries out crash_after_snap. True when id crashed.

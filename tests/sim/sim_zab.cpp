@@ -267,6 +267,7 @@ void glue_drain(Sim &s, Node &n)
 {
     zab_batch b;
     bool is_sync_needed = false;
+    bool has_new_current_epoch = false;
     int64_t flushed_upto = -1;
     while (n.z != nullptr && zab_ready(n.z, &b)) {
         // 0. A role ends: flush the log before this batch's votes leave
@@ -290,6 +291,7 @@ void glue_drain(Sim &s, Node &n)
                 s.violate("inv_applied_zxids_grow",
                           "node " + std::to_string(n.id) + " was told to lower an epoch");
             n.disk.set_epochs(cur, acc);
+            has_new_current_epoch = has_new_current_epoch || b.has_current_epoch;
         }
         // 3. appends: the unsynced tail; a sync after the batch.
         for (size_t i = 0; i < b.n_appends; i++) {
@@ -421,6 +423,11 @@ void glue_drain(Sim &s, Node &n)
     if (flushed_upto >= 0 && n.z != nullptr) {
         zab_persisted(n.z, flushed_upto);
         glue_drain(s, n);
+    }
+    if (has_new_current_epoch && s.crash_after_epoch == n.id && n.state == NODE_UP) {
+        s.crash_after_epoch = 0;
+        s.trace("node " + std::to_string(n.id) + " crashes right after writing its current epoch");
+        s.crash(n.id);
     }
 }
 
