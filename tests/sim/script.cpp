@@ -2,6 +2,9 @@
 // testdata). One command a line, '#' starts a comment:
 //
 //   seed N                     the PRNG seed (delays, tick phases); default 1
+//   window N                   zab's committed-log window, in txns (before any
+//                              start; default 500): a learner further behind
+//                              syncs by SNAP
 //   voters 1 2 3               declare servers (before any start)
 //   observers 4
 //   disk ID zxid Z epoch E     a server's log ends at zxid Z; epochs E (before its start)
@@ -20,6 +23,11 @@
 //   partition 1 | 2 3          cut the network into sides ('|' separates them)
 //   heal                       rejoin the network
 //   drop 1 2                   close the connection between 1 and 2
+//   crash-after-snap ID        ID crashes right after it next installs a snapshot
+//                              (durable then; zab never sees that SNAP)
+//   crash-after-epoch ID       ID crashes right after a batch of its writes its
+//                              current epoch (what else that batch appended is
+//                              unsynced: lost)
 //   expect role ID ROLE        ROLE: looking, following, leading, observing
 //   expect leader ID           ID leads, established (serving), with a quorum
 //                              of synced voters following it
@@ -31,6 +39,9 @@
 //                              runs and looks, its vote carries it too
 //   expect applied ID Z        the last txn its tree applied is Z
 //   expect sync ID KIND        the last sync ID received was KIND: diff, trunc, snap
+//   expect same-tree A B...    the trees of A, B, ... applied the same txns
+//                              (zxids and bytes), in the same order
+//   expect snaps N             N snapshots installed so far (all nodes)
 //   expect acked N             N of the client's txns acknowledged so far
 //   expect quiescent           from here on the final checks bind too (every
 //                              acknowledged txn on every voter's synced log
@@ -105,6 +116,23 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
                 s.reset(new Sim(seed));
                 s->is_verbose = is_verbose;
             }
+        } else if (cmd == "window") {
+            int32_t w = 0;
+            is_ok = (in >> w) && w >= 0;
+            for (const auto &kv : s->nodes)
+                is_ok = is_ok && kv.second.state == NODE_UNSTARTED;
+            if (is_ok)
+                s->window_max = w;
+        } else if (cmd == "crash-after-snap") {
+            int64_t id = 0;
+            is_ok = (in >> id) && known(id);
+            if (is_ok)
+                s->crash_after_snap = id;
+        } else if (cmd == "crash-after-epoch") {
+            int64_t id = 0;
+            is_ok = (in >> id) && known(id);
+            if (is_ok)
+                s->crash_after_epoch = id;
         } else if (cmd == "voters" || cmd == "observers") {
             is_ok = parse_ids(in, &ids);
             for (int64_t id : ids)
@@ -237,6 +265,27 @@ int run_script(const std::string &path, bool is_verbose, std::string *why)
                 if (is_ok && s->nodes.at(id).last_sync != want)
                     got = "node " + std::to_string(id) + " last synced by packet type " +
                           std::to_string(s->nodes.at(id).last_sync) + ", not " + kind;
+            } else if (what == "same-tree") {
+                is_ok = parse_ids(in, &ids) && ids.size() >= 2;
+                for (int64_t id : ids)
+                    is_ok = is_ok && known(id);
+                for (size_t i = 1; is_ok && i < ids.size() && got.empty(); i++) {
+                    const std::vector<Applied> &a = s->nodes.at(ids[0]).applied;
+                    const std::vector<Applied> &b = s->nodes.at(ids[i]).applied;
+                    bool is_same = a.size() == b.size();
+                    for (size_t k = 0; is_same && k < a.size(); k++)
+                        is_same = a[k].zxid == b[k].zxid && a[k].sum == b[k].sum;
+                    if (!is_same)
+                        got = "node " + std::to_string(ids[i]) + "'s tree (" +
+                              std::to_string(b.size()) + " txns) is not node " +
+                              std::to_string(ids[0]) + "'s (" + std::to_string(a.size()) + ")";
+                }
+            } else if (what == "snaps") {
+                uint64_t k = 0;
+                is_ok = (bool)(in >> k);
+                if (is_ok && s->n_snaps_installed != k)
+                    got = std::to_string(s->n_snaps_installed) + " snapshots installed, not " +
+                          std::to_string(k);
             } else if (what == "acked") {
                 size_t k = 0;
                 is_ok = (bool)(in >> k);

@@ -70,6 +70,10 @@ struct Disk {
     // TRUNC: drops every record after zxid (synchronously, so durably) and
     // cancels in-flight syncs (their record counts no longer mean anything).
     void truncate(int64_t zxid);
+    // SNAP: the log becomes these records, all synced (the snapshot file is
+    // written and synced, the log cut after its zxid), synchronously; like
+    // a TRUNC it cancels in-flight syncs.
+    void install(std::vector<DiskRec> snapshot);
     // Whether the synced prefix holds zxid with these bytes' sum.
     bool has_synced(int64_t zxid, uint32_t sum) const;
     // Marks the first n records synced (a sync that started when there were n).
@@ -92,10 +96,14 @@ enum NodeState { NODE_UNSTARTED, NODE_UP, NODE_CRASHED };
 // from its log at start or applied when it entered a role (zab applies the
 // log's uncommitted tail then, as ZooKeeper reloads its database): a TRUNC
 // may take those back. Final ones came as commits of a running role.
+// The bytes are kept so that a leader can send its tree as a snapshot (SNAP).
+// A SNAP replaces the whole list with the leader's tree, tentative until the
+// node serves, like txns applied while syncing.
 struct Applied {
     int64_t zxid;
     uint32_t sum;
     bool is_final;
+    std::vector<uint8_t> bytes;
 };
 
 struct Node {
@@ -174,6 +182,14 @@ enum Break {
     // The host never makes the epochs durable: a restart reads 0 for both,
     // so a later discovery can pick an epoch already established.
     BREAK_FORGET_EPOCHS,
+    // A leader's host leaves its tree's last txn out of every snapshot it
+    // sends (the packet's zxid says so) yet reports zab_snap_sent at its
+    // last committed zxid: the learner never gets that txn.
+    BREAK_SNAP_SHORT,
+    // A learner's host loads a snapshot into its tree but never writes it to
+    // the disk (the log keeps what it had): a restart or the final checks
+    // find the snapshot's txns missing from its synced log.
+    BREAK_SNAP_VOLATILE,
 };
 
 // ---- The simulator ----------------------------------------------------------
@@ -229,6 +245,24 @@ struct Sim {
     // txn can be lost (crash seed 113; tests/sim/README.md): false runs the
     // host with only what zab.h asks (--no-role-end-flush).
     bool is_flushing_at_role_end = true;
+    // zab_config.window_max for every start: the committed txns zab keeps
+    // to DIFF from (0: zab's default, 500). A learner further behind gets
+    // SNAP; small windows make that happen in the scenarios and scripts.
+    int32_t window_max = 0;
+    // SNAP syncs: snapshots a leader's host sent, and those a learner's
+    // host installed (durably, before zab_step saw the packet).
+    uint64_t n_snaps_sent = 0, n_snaps_installed = 0;
+    // A learner crashes right after it installs a snapshot (before zab sees
+    // the SNAP): this node, or -1 for whichever installs one next; 0: none.
+    // When restart_after_snap_crash_ms >= 0 it restarts that much later.
+    int64_t crash_after_snap = 0;
+    // A node crashes right after a batch of its made a current epoch
+    // durable (script crash-after-epoch): 0 none.
+    int64_t crash_after_epoch = 0;
+    int64_t restart_after_snap_crash_ms = -1;
+    // Called by the glue once node id has installed a snapshot durably:
+    // counts it and carries out crash_after_snap. True when id crashed.
+    bool snap_installed(int64_t id);
 
     std::map<int64_t, Node> nodes; // by id; iteration in id order
     std::vector<zab_server> servers;
@@ -370,7 +404,12 @@ struct RunOpts {
     bool is_verbose = false;
     Break brk = BREAK_NONE;
     bool is_flushing_at_role_end = true;
+    // zab's committed-log window: -1 seeded (a third of the seeds get a
+    // small one, 1..16 txns, so learners behind it need SNAP; the others
+    // zab's default), else this for every seed (0: zab's default, 500).
+    int32_t window_max = -1;
     uint64_t *history_hash_out = nullptr; // when set, receives the run's hash
+    uint64_t *n_snaps_out = nullptr;      // when set, receives the snapshots installed
 };
 
 extern const char *const k_scenarios[];

@@ -97,7 +97,7 @@ void apply(Sim &s, Node &n, const zab_txn &t, bool is_final)
                                                     hex(prev) + ", another node after " +
                                                     hex(p->second) + " (a txn skipped)");
     }
-    n.applied.push_back(Applied{t.zxid, sum, is_final});
+    n.applied.push_back(Applied{t.zxid, sum, is_final, std::vector<uint8_t>(t.p, t.p + t.len)});
     // The client's txn is acknowledged when its leader commits it (a quorum
     // has logged it durably, so a quorum's synced disks must hold it).
     auto pr = s.proposed.find(t.zxid);
@@ -132,12 +132,142 @@ void truncate(Sim &s, Node &n, int64_t zxid)
     }
 }
 
+// Step 4's end, a leader: the SNAP packet for learner `to` and the snapshot
+// behind it, then zab_snap_sent. The snapshot is my tree, whose last txn is
+// zab_last_committed: a leader applies nothing but commits (those its role
+// began with, its log's uncommitted tail included, are committed in zab
+// too: zab_role_set), so the tree is exactly its log through the last
+// commit, and that zxid is in zab's window (the window always keeps the
+// last committed txn; my uncommitted proposals after it, zab sends next).
+// The real host streams a DataTree after the packet; here the packet's
+// data carries the tree's txns (zxid, bytes), so the snapshot travels, is
+// delayed and dies with the connection like any packet, and is sent once.
+void send_snap(Sim &s, Node &n, int64_t to)
+{
+    int64_t zxid = zab_last_committed(n.z);
+    int64_t tree_last = n.applied.empty() ? 0 : n.applied.back().zxid;
+    if (tree_last != zxid) {
+        s.fail_inv = "sim_snapshot";
+        s.fail_why = "node " + std::to_string(n.id) + "'s tree ends at " + hex(tree_last) +
+                     ", zab's last commit is " + hex(zxid);
+        return;
+    }
+    size_t n_txns = n.applied.size();
+    int64_t pkt_zxid = zxid;
+    if (s.brk == BREAK_SNAP_SHORT && n_txns > 0) {
+        n_txns--;
+        pkt_zxid = n_txns > 0 ? n.applied[n_txns - 1].zxid : 0;
+        s.n_broken++;
+    }
+    wire_wr data, pkt;
+    wire_wr_init(&data);
+    wire_wr_init(&pkt);
+    for (size_t i = 0; i < n_txns; i++) {
+        const Applied &a = n.applied[i];
+        wire_wr_i64(&data, a.zxid);
+        wire_wr_buf(&data, wire_buf{a.bytes.data(), (int32_t)a.bytes.size()});
+    }
+    wire_qp qp = {WIRE_QP_SNAP, pkt_zxid, {data.p, (int32_t)data.len}, nullptr, 0};
+    wire_qp_encode(&pkt, &qp);
+    if (wire_wr_err(&data) != 0 || wire_wr_err(&pkt) != 0) {
+        s.fail_inv = "sim_snapshot";
+        s.fail_why = "node " + std::to_string(n.id) + " could not encode its snapshot";
+    } else {
+        s.trace("node " + std::to_string(n.id) + " sends SNAP to " + std::to_string(to) + " at " +
+                hex(pkt_zxid) + " (" + std::to_string(n_txns) + " txns)");
+        s.n_snaps_sent++;
+        s.qsend(n.id, to, std::vector<uint8_t>(pkt.p, pkt.p + pkt.len));
+    }
+    wire_wr_fini(&data);
+    wire_wr_fini(&pkt);
+    if (!s.fail_inv.empty())
+        return;
+    int rc = zab_snap_sent(n.z, to, zxid);
+    if (rc != 0) {
+        s.fail_inv = "zab_snap_sent";
+        s.fail_why = "node " + std::to_string(n.id) + " refused its snapshot for " +
+                     std::to_string(to) + " at " + hex(zxid) + ": " + std::to_string(rc);
+    }
+}
+
+// A learner's host, given a SNAP packet, before zab_step sees it: the
+// snapshot becomes the disk's log, all synced, synchronously (the real host
+// writes and syncs a snapshot file and cuts its log), and the node's tree.
+// The tree replaces what the node applied: only tentative txns may go, so
+// every final txn it had is the snapshot's at the same place; the snapshot's
+// txns are tentative until the node serves (its leader may not be
+// established: see the commits in glue_drain). Each txn has the bytes the
+// others applied for its zxid, and the one before it where some node
+// committed it finally is the same (the snapshot skips nothing). False when
+// the run failed or the node crashed right after the install (then zab
+// never sees the packet).
+bool install_snap(Sim &s, Node &n, const wire_qp &qp)
+{
+    std::string who = "node " + std::to_string(n.id);
+    std::vector<Applied> tree;
+    wire_rd r;
+    wire_rd_init(&r, qp.data.p, qp.data.len > 0 ? (size_t)qp.data.len : 0, 1 << 21);
+    while (wire_rd_left(&r) > 0) {
+        int64_t zxid = wire_rd_i64(&r);
+        wire_buf b = wire_rd_buf(&r);
+        if (wire_rd_err(&r) != 0 || b.len < 0 || (!tree.empty() && zxid <= tree.back().zxid)) {
+            s.fail_inv = "sim_snapshot";
+            s.fail_why = who + " got a snapshot that does not decode";
+            return false;
+        }
+        tree.push_back(Applied{zxid, disk_sum(zxid, b.p, (size_t)b.len), false,
+                               std::vector<uint8_t>(b.p, b.p + b.len)});
+    }
+    if ((tree.empty() ? 0 : tree.back().zxid) != qp.zxid) {
+        s.fail_inv = "sim_snapshot";
+        s.fail_why = who + " got a SNAP at " + hex(qp.zxid) + " whose tree ends elsewhere";
+        return false;
+    }
+    for (size_t i = 0; i < n.applied.size(); i++) {
+        const Applied &a = n.applied[i];
+        if (a.is_final && (i >= tree.size() || tree[i].zxid != a.zxid || tree[i].sum != a.sum)) {
+            s.violate("inv_applied_zxids_grow",
+                      who + "'s SNAP at " + hex(qp.zxid) + " takes back committed " + hex(a.zxid));
+            break;
+        }
+    }
+    for (size_t i = 0; i < tree.size(); i++) {
+        const Applied &a = tree[i];
+        auto it = s.txn_sum.find(a.zxid);
+        if (it == s.txn_sum.end())
+            s.txn_sum[a.zxid] = a.sum;
+        else if (it->second != a.sum)
+            s.violate("inv_committed_prefixes_agree",
+                      who + "'s snapshot has other bytes as " + hex(a.zxid) + " than another node");
+        int64_t prev = i > 0 ? tree[i - 1].zxid : 0;
+        auto p = s.pred_of.find(a.zxid);
+        if (p != s.pred_of.end() && p->second != prev)
+            s.violate("inv_applied_zxids_grow", who + "'s snapshot holds " + hex(a.zxid) +
+                                                    " after " + hex(prev) + ", another node " +
+                                                    "committed it after " + hex(p->second) +
+                                                    " (a txn skipped)");
+    }
+    if (s.brk == BREAK_SNAP_VOLATILE) {
+        s.n_broken++; // the tree only: the disk keeps its old log
+    } else {
+        std::vector<DiskRec> recs;
+        for (const Applied &a : tree)
+            recs.push_back(DiskRec{a.zxid, a.bytes, a.sum});
+        n.disk.install(std::move(recs));
+    }
+    s.trace(who + " installs a snapshot at " + hex(qp.zxid) + " (" + std::to_string(tree.size()) +
+            " txns), durably");
+    n.applied = std::move(tree);
+    return !s.snap_installed(n.id);
+}
+
 // Hands one batch's actions to the simulated world in zab.h's order, until
 // zab has nothing.
 void glue_drain(Sim &s, Node &n)
 {
     zab_batch b;
     bool is_sync_needed = false;
+    bool has_new_current_epoch = false;
     int64_t flushed_upto = -1;
     while (n.z != nullptr && zab_ready(n.z, &b)) {
         // 0. A role ends: flush the log before this batch's votes leave
@@ -161,6 +291,7 @@ void glue_drain(Sim &s, Node &n)
                 s.violate("inv_applied_zxids_grow",
                           "node " + std::to_string(n.id) + " was told to lower an epoch");
             n.disk.set_epochs(cur, acc);
+            has_new_current_epoch = has_new_current_epoch || b.has_current_epoch;
         }
         // 3. appends: the unsynced tail; a sync after the batch.
         for (size_t i = 0; i < b.n_appends; i++) {
@@ -273,13 +404,30 @@ void glue_drain(Sim &s, Node &n)
             s.trace("node " + std::to_string(n.id) + " zab error " +
                     std::to_string(b.errors[i].code) + " (peer " +
                     std::to_string(b.errors[i].peer) + "): " + b.errors[i].what);
+        // 4's end, the snapshots: after the batch, since zab_snap_sent is
+        // a call into z (the batch's pointers are borrowed until then) and
+        // its packets must follow this batch's. Nothing else reaches z in
+        // between, so the SNAP still follows this batch's packets and
+        // precedes what zab_snap_sent queues (the next zab_ready's). The
+        // tree then includes this batch's commits, as zab's last commit
+        // does. A batch that ended the role (a learner listed, then the
+        // role failed in the same call) sends none: its connections closed.
+        std::vector<int64_t> snaps(b.snaps, b.snaps + b.n_snaps);
         zab_advance(n.z, &b);
+        for (int64_t to : snaps)
+            if (n.role == ZAB_ROLE_LEADING && s.fail_inv.empty())
+                send_snap(s, n, to);
     }
     if (is_sync_needed)
         s.disk_sync(n.id);
     if (flushed_upto >= 0 && n.z != nullptr) {
         zab_persisted(n.z, flushed_upto);
         glue_drain(s, n);
+    }
+    if (has_new_current_epoch && s.crash_after_epoch == n.id && n.state == NODE_UP) {
+        s.crash_after_epoch = 0;
+        s.trace("node " + std::to_string(n.id) + " crashes right after writing its current epoch");
+        s.crash(n.id);
     }
 }
 
@@ -306,14 +454,16 @@ void glue_start(Sim &s, Node &n)
     cfg.tick_ms = SIM_TICK_MS;
     cfg.init_limit = SIM_INIT_LIMIT;
     cfg.sync_limit = SIM_SYNC_LIMIT;
-    // The surviving log is the committed window (no snapshots in the sim:
-    // it follows zxid 0), and the tree is rebuilt from it: every record
-    // applied again, tentatively.
+    cfg.window_max = s.window_max;
+    // The surviving log is the committed window (it follows zxid 0: an
+    // installed snapshot is kept as the log of its txns, so the disk holds
+    // the whole history, and zab keeps the last window_max of it), and the
+    // tree is rebuilt from it: every record applied again, tentatively.
     std::vector<zab_txn> log;
     n.applied.clear();
     for (const DiskRec &r : n.disk.recs) {
         log.push_back(zab_txn{r.zxid, r.bytes.data(), r.bytes.size()});
-        n.applied.push_back(Applied{r.zxid, r.sum, false});
+        n.applied.push_back(Applied{r.zxid, r.sum, false, r.bytes});
         auto it = s.txn_sum.find(r.zxid);
         if (it == s.txn_sum.end())
             s.txn_sum[r.zxid] = r.sum;
@@ -411,6 +561,13 @@ void glue_qdeliver(Sim &s, Node &to, int64_t from, const std::vector<uint8_t> &b
                 std::to_string(m.qp.type) + " zxid " + hex(m.qp.zxid));
     if (m.qp.type == WIRE_QP_DIFF || m.qp.type == WIRE_QP_TRUNC || m.qp.type == WIRE_QP_SNAP)
         to.last_sync = m.qp.type; // for the scripts' expect sync
+    // zab.h: a learner's host installs the snapshot durably before zab
+    // sees the SNAP (a leader or a LOOKING node refuses the packet anyway).
+    if (m.qp.type == WIRE_QP_SNAP && to.role != ZAB_ROLE_LEADING && to.role != ZAB_ROLE_LOOKING &&
+        !install_snap(s, to, m.qp)) {
+        wire_qp_fini(&m.qp);
+        return;
+    }
     rc = zab_step(to.z, &m);
     wire_qp_fini(&m.qp);
     if (rc != 0)
