@@ -580,7 +580,8 @@ static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
         if (w->base < (int64_t)w->snap)
             w->base = (int64_t)w->snap;
     }
-    memmove(o, o + skip, (w->n - skip) * sizeof *o);
+    if (skip > 0)
+        memmove(o, o + skip, (w->n - skip) * sizeof *o);
     if (w->n - skip == 0)
         w->base = s->last_zxid;
     *ordered = o;
