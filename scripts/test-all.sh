@@ -74,6 +74,8 @@ suite "ZooKeeper's files both ways" /usr/bin/python3 -m pytest -q -p no:cachepro
 san() { suite "$1 (asan+ubsan zabd)" "$root/scripts/sanitized.sh" "$root/build-asan" "${@:2}"; }
 san "C client" "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
 san "kazoo" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+san "C client vs 3-node ensemble" env ENSEMBLE=3 "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
+san "kazoo vs 3-node ensemble" env ENSEMBLE=3 /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 san "bad input" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 san "ensemble configuration" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
 san "ensemble leader election" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble"
