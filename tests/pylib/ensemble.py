@@ -23,6 +23,7 @@ leaves nothing running.
 """
 import atexit
 import os
+import re
 import shutil
 import signal
 import socket
@@ -37,6 +38,9 @@ ZABD = os.environ.get('ZABD', os.path.join(ROOT, 'build', 'server', 'zabd'))
 ZK_CP = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar'
 HAVE_ZK = os.path.exists('/usr/share/java/zookeeper.jar') and shutil.which('java') is not None
 NOT_SERVING = 'This ZooKeeper instance is not currently serving requests'
+# A log line of one srvr poll: zabd's two, ZooKeeper's one.
+POLL_NOISE = re.compile(r'four-letter word srvr from |closed connection \S+ session '
+                        r'0x0000000000000000: closed by server|Processing srvr command from ')
 MODES = ('leader', 'follower', 'observer', 'standalone')
 
 _taken = set()
@@ -309,8 +313,12 @@ class Ensemble:
                              lambda: self.serving(members), deadline)
 
     def dump(self, chars=3000):
+        """Every member's log tail, without the lines of this harness's own
+        srvr polling."""
         return '\n'.join('---- %r (pid %s, %s)\n%s' % (
-            m, m.pid, 'running' if m.running() else 'stopped', m.log(whole=True)[-chars:])
+            m, m.pid, 'running' if m.running() else 'stopped',
+            '\n'.join(line for line in m.log(whole=True).splitlines()
+                      if not POLL_NOISE.search(line))[-chars:])
             for m in self.members)
 
     def close(self, keep_dir=False):

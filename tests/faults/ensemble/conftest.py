@@ -16,7 +16,7 @@ import pytest  # noqa: E402
 from ensemble import KIND, Ensemble  # noqa: E402
 
 TEST_TIMEOUT_S = int(os.environ.get('ENSEMBLE_TEST_TIMEOUT_S', '150'))
-START_S = 60  # bound on an ensemble's first election with every member serving
+START_S = 30  # bound on an ensemble's first election with every member serving
 
 # (label, participants, observers)
 SHAPES = [('3', 3, 0), ('5+1obs', 5, 1)]
