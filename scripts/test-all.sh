@@ -69,6 +69,7 @@ suite "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "
 suite "crash (SIGKILL under load)" "$root/tests/faults/crash/run.sh"
 suite "power cut (unsynced writes dropped)" "$root/tests/faults/powercut/run.sh"
 suite "ZooKeeper's files both ways" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/zkfiles"
+suite "ensemble faults (real processes)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/ensemble"
 
 # The same server-facing suites against zabd built with ASan+UBSan.
 san() { suite "$1 (asan+ubsan zabd)" "$root/scripts/sanitized.sh" "$root/build-asan" "${@:2}"; }
