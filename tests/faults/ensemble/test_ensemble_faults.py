@@ -16,9 +16,7 @@ afterwards), SIGSTOP of the leader for longer than syncLimit x tickTime
 then SIGCONT, and a follower stopped (SIGTERM) while the others take more
 than 500 txns (it catches up by SNAP) or fewer than 500 (DIFF) before it
 is restarted. The learner's log says whether it got SNAP (both kinds log
-it) and DIFF (ZooKeeper only), and the tests check it. A zabd without SNAP
-makes that test an expected failure, only when the member is refused for
-that reason.
+it) and DIFF (ZooKeeper only), and the tests check it.
 
 Everything binds to 127.0.0.1 on free ports; every wait has a deadline;
 each process is stopped by its own pid (tests/pylib/ensemble.py).
@@ -171,13 +169,7 @@ def behind(ens, load, n_writes, kind):
         assert txns > DIFF_WINDOW, txns
     else:
         assert txns < DIFF_WINDOW, txns
-    try:
-        rejoin(ens, f, 'follower behind (%s)' % kind)
-    except AssertionError:
-        if kind == 'SNAP' and ens.kind == 'zabd' and any(
-                'SNAP: not implemented' in m.log() for m in ens.members):
-            pytest.xfail('SNAP not implemented')
-        raise
+    rejoin(ens, f, 'follower behind (%s)' % kind)
     got_snap = SNAP_LINE[ens.kind] in f.log()
     assert got_snap == (kind == 'SNAP'), '%r: SNAP %s\n%s' % (
         f, 'logged' if got_snap else 'not logged', f.log()[-4000:])
