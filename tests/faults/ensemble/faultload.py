@@ -83,9 +83,13 @@ class Load:
         self.stopping = threading.Event()
         self.paused = threading.Event()
         self.writers = []
-        for m in ens.members:
-            self.writers.append(Writer(self, m.sid, m.hosts(), 's%d' % m.sid))
-        self.writers.append(Writer(self, 0, ens.hosts(), 'all'))
+        try:
+            for m in ens.members:
+                self.writers.append(Writer(self, m.sid, m.hosts(), 's%d' % m.sid))
+            self.writers.append(Writer(self, 0, ens.hosts(), 'all'))
+        except BaseException:
+            self.close()  # the clients that did connect
+            raise
 
     def start(self):
         for w in self.writers:
