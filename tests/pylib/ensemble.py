@@ -34,7 +34,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 KIND = os.environ.get('SERVER_KIND', 'zabd')
-ZABD = os.environ.get('ZABD', os.path.join(ROOT, 'build', 'server', 'zabd'))
+# Absolute: each member runs in its own directory.
+ZABD = os.path.abspath(os.environ.get('ZABD', os.path.join(ROOT, 'build', 'server', 'zabd')))
 ZK_CP = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-simple.jar'
 HAVE_ZK = os.path.exists('/usr/share/java/zookeeper.jar') and shutil.which('java') is not None
 NOT_SERVING = 'This ZooKeeper instance is not currently serving requests'
