@@ -32,7 +32,7 @@ from faultload import Load, check_all
 
 RECOVERY_S = float(os.environ.get('ENSEMBLE_RECOVERY_S', '5'))  # "within a few seconds"
 WAIT_S = 45  # bound on any other wait (restarts, catch-up, checks)
-DIFF_WINDOW = 500  # ZooKeeper's commitLogCount: DIFF within it, SNAP beyond (by default)
+DIFF_WINDOW = 500  # ZooKeeper's commitLogCount, zabd's WINDOW_MAX: DIFF within it, SNAP beyond
 # What a learner logs when it gets SNAP, and DIFF (zabd logs no DIFF line).
 SNAP_LINE = {'zookeeper': 'Getting a snapshot from leader', 'zabd': '] SNAP from leader '}
 DIFF_LINE = {'zookeeper': 'Getting a diff from the leader'}
