@@ -124,6 +124,8 @@ static void serving_changed(srv_ens *e, bool on)
     if (e->role == ZAB_ROLE_LEADING) {
         e->s->release_zxid = zab_last_committed(e->z);
         ens_touch_all_sessions(e);
+    } else {
+        srv_qport_synced(e->qport);
     }
     ens_update_release(e);
     if (e->role == ZAB_ROLE_LEADING)

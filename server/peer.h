@@ -102,6 +102,9 @@ void srv_qport_send_big(srv_qport *qp, int64_t to, const uint8_t *p, size_t len)
 /* Closes `sid`'s connection (no on_down), or every connection and pending
  * connect. */
 void srv_qport_close(srv_qport *qp, int64_t sid, const char *why);
+/* A learner's connection to its leader synced: its end, however soon,
+ * does not delay the next connect (the back-off is for syncs that fail). */
+void srv_qport_synced(srv_qport *qp);
 void srv_qport_close_all(srv_qport *qp, const char *why);
 /* Accepted connections that named their server (a leader's learners). */
 int32_t srv_qport_n_named(const srv_qport *qp);

@@ -21,9 +21,9 @@
  * connects to its leader with a retry every 200 ms until the deadline it
  * is given (Learner.connectToLeader retries for initLimit ticks). A
  * connection to the leader that ended within 5 s of opening delays the
- * next connect (100 ms doubling to 3.2 s): a sync that keeps failing (a
- * ZooKeeper leader sending SNAP, which zab refuses) then costs a few
- * attempts a second, not a busy loop.
+ * next connect (100 ms doubling to 3.2 s) unless it had synced: a sync
+ * that keeps failing then costs a few attempts a second, not a busy loop,
+ * while a leader lost soon after a good sync is followed at once.
  *
  * Closing from inside a callback is allowed: a closed connection is only
  * marked dead (its socket is freed at once) and the struct is freed on the
@@ -96,6 +96,10 @@ struct srv_qport {
      * waits, so a refused sync does not spin. */
     int64_t up_since_ms, backoff_until_ms;
     int32_t backoff_ms;
+    /* The connection to the leader synced (srv_qport_synced): its end,
+     * however soon, was the leader's loss, not a sync that cannot work,
+     * so the next connect does not wait. */
+    bool is_synced;
 };
 
 static qserver *find_server(srv_qport *qp, int64_t id)
@@ -130,7 +134,7 @@ static void qconn_close(qconn *c, bool report, const char *why)
         return;
     if (c->is_outgoing && c->is_up) {
         int64_t now = srv_now_ms();
-        if (now - qp->up_since_ms < BACKOFF_RESET_MS) {
+        if (!qp->is_synced && now - qp->up_since_ms < BACKOFF_RESET_MS) {
             qp->backoff_ms = qp->backoff_ms == 0                    ? BACKOFF_MIN_MS
                              : qp->backoff_ms >= BACKOFF_MAX_MS / 2 ? BACKOFF_MAX_MS
                                                                     : qp->backoff_ms * 2;
@@ -326,6 +330,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         c->is_up = true;
         qp->dial_sid = -1;
         qp->up_since_ms = srv_now_ms();
+        qp->is_synced = false;
         srv_log(SRV_LOG_INFO,
                 "quorum connection to the leader %" PRId64 " (%s) open after %d attempt(s)", c->sid,
                 c->addr, qp->dial_tries);
@@ -542,6 +547,13 @@ void srv_qport_send_big(srv_qport *qp, int64_t to, const uint8_t *p, size_t len)
     }
     if (bufferevent_write(c->bev, p, len) != 0)
         qconn_close(c, true, "out of memory writing");
+}
+
+void srv_qport_synced(srv_qport *qp)
+{
+    qp->is_synced = true;
+    qp->backoff_ms = 0;
+    qp->backoff_until_ms = 0;
 }
 
 void srv_qport_close(srv_qport *qp, int64_t sid, const char *why)

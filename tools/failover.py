@@ -10,9 +10,7 @@ which does one setData every --interval seconds. Each run: find the leader
 (srvr), SIGKILL it, and take the time from the kill until the first write
 SENT after the kill is acknowledged; then restart the killed member, wait
 until all three serve again and a few writes succeed (and --settle more
-seconds: a zabd learner whose leader connection ended within 5 s of opening
-waits 0.1 s, doubling to 3.2 s, before it connects again, so runs closer
-together than that measure that back-off too). Prints each run's time
+seconds, to space the kills out). Prints each run's time
 and the median. The client reconnects at once and then every 0.05 s growing
 to 0.5 s, so the figure is the ensemble's fail-over plus at most that much.
 Exits non-zero if a run does not recover within --limit seconds.
