@@ -89,6 +89,7 @@ san "zkCli.sh quotas" "$root/tests/integration/zkcli/quota.sh"
 san "restart and recovery" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/restart"
 san "crash" "$root/tests/faults/crash/run.sh"
 san "power cut" "$root/tests/faults/powercut/run.sh"
+san "ensemble faults" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/faults/ensemble"
 
 [ "${#failures[@]}" -eq 0 ] || echo "failed suites: ${failures[*]}"
 echo "$passed passed, $failed failed"
