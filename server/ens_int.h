@@ -44,7 +44,17 @@ struct srv_ens {
     int64_t *snap_wait;
     size_t n_snap_wait, cap_snap_wait;
     wire_wr held_reqs;
+    /* DIFFs from the log on disk zab asked for in the last batch. */
+    zab_disk_diff *dd_wait;
+    size_t n_dd_wait, cap_dd_wait;
 };
+
+/* next comes right after prev in a history: the next counter of its
+ * epoch, or the first txn of a later epoch. */
+static inline bool ens_follows(int64_t prev, int64_t next)
+{
+    return next == prev + 1 || ((next >> 32) > (prev >> 32) && (next & 0xffffffff) == 1);
+}
 
 /* ensemble.c */
 /* Carries out zab's batches until it has none (re-entry is a no-op). */
@@ -68,6 +78,10 @@ bool ens_host_packet(srv_ens *e, int64_t from, const wire_qp *qp);
 /* SNAP: the learners a batch asked for, and sending them when possible. */
 void ens_want_snaps(srv_ens *e, const zab_batch *b);
 void ens_try_snaps(srv_ens *e);
+/* DIFF from the log on disk: the learners a batch asked for, then each
+ * sent (or refused, which makes zab ask for SNAP). */
+void ens_want_disk_diffs(srv_ens *e, const zab_batch *b);
+void ens_do_disk_diffs(srv_ens *e);
 /* A learner's SNAP packet with its stream (srv_qport_cb.on_snap). */
 void ens_on_snap(void *arg, int64_t from, const wire_qp *snap, const uint8_t *stream, size_t len);
 

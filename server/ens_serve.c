@@ -402,6 +402,102 @@ void ens_want_snaps(srv_ens *e, const zab_batch *b)
     }
 }
 
+/* ---- DIFF from the log on disk ------------------------------------------- */
+
+/* LearnerHandler's "use txnlog and committedLog": txns after the
+ * learner's zxid as far as the window's base, read back from the log,
+ * if they weigh at most ZooKeeper's snapshotSizeFactor (0.33) of the
+ * newest snapshot; a snapshot is cheaper to send otherwise. */
+enum { DISK_DIFF_FACTOR_PCT = 33 };
+
+typedef struct disk_read {
+    int64_t peer, base, prev;
+    int64_t limit, bytes;
+    bool has_peer;
+    wire_wr *out;
+} disk_read;
+
+enum { READ_DONE = 1, READ_CANNOT = 2 };
+
+static int read_txn(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
+{
+    disk_read *d = arg;
+    int64_t z = (int64_t)zxid;
+    if (!d->has_peer) {
+        if (z != d->peer)
+            return READ_CANNOT; /* the log does not hold the learner's last txn */
+        d->has_peer = true;
+        d->prev = z;
+        return 0;
+    }
+    if (z > d->base)
+        return READ_DONE;
+    d->bytes += (int64_t)len;
+    if (!ens_follows(d->prev, z) || d->bytes > d->limit)
+        return READ_CANNOT;
+    wire_qp p = {WIRE_QP_PROPOSAL, z, {txn, (int32_t)len}, NULL, 0};
+    wire_qp c = {WIRE_QP_COMMIT, z, {NULL, -1}, NULL, 0};
+    wire_qp_encode(d->out, &p);
+    wire_qp_encode(d->out, &c);
+    d->prev = z;
+    return d->out->err;
+}
+
+/* true once DIFF and the txns up to the window's base are sent. */
+static bool disk_diff(srv_ens *e, const zab_disk_diff *dd)
+{
+    srv *s = e->s;
+    int64_t snap = stor_snapshot_bytes(s->st);
+    if (dd->peer_zxid <= 0 || snap <= 0)
+        return false;
+    wire_wr w;
+    wire_wr_init(&w);
+    wire_qp diff = {WIRE_QP_DIFF, zab_last_zxid(e->z), {NULL, -1}, NULL, 0};
+    wire_qp_encode(&w, &diff);
+    disk_read d = {
+        dd->peer_zxid, zab_window_base(e->z), 0, snap * DISK_DIFF_FACTOR_PCT / 100, 0, false, &w};
+    char err[256] = "";
+    int64_t t0 = srv_now_ms();
+    int rc = stor_replay(s->st, (uint64_t)dd->peer_zxid - 1, read_txn, &d, err, sizeof err);
+    bool ok = (rc == 0 || rc == READ_DONE) && d.has_peer && d.prev == d.base && w.err == 0;
+    const char *why = ok                  ? ""
+                      : rc < 0            ? err
+                      : d.bytes > d.limit ? "the txns weigh more than a third of the snapshot"
+                      : !d.has_peer       ? "the log does not hold the learner's last txn"
+                      : w.err != 0        ? "out of memory"
+                                          : "the log has a hole before the window";
+    if (ok)
+        srv_qport_send_big(e->qport, dd->sid, w.p, w.len);
+    srv_log(SRV_LOG_INFO,
+            "server %" PRId64 " at 0x%" PRIx64 " is behind the window (0x%" PRIx64 "): %s%s%s"
+            " (%" PRId64 " bytes read in %" PRId64 " ms)",
+            dd->sid, (uint64_t)dd->peer_zxid, (uint64_t)d.base,
+            ok ? "DIFF from the log on disk" : "no DIFF from the log on disk: ", why,
+            ok ? "" : ", SNAP instead", d.bytes, srv_now_ms() - t0);
+    wire_wr_fini(&w);
+    return ok;
+}
+
+void ens_want_disk_diffs(srv_ens *e, const zab_batch *b)
+{
+    for (size_t i = 0; i < b->n_disk_diffs; i++) {
+        if (wire_reserve((void **)&e->dd_wait, &e->cap_dd_wait, e->n_dd_wait, sizeof *e->dd_wait) !=
+            0) {
+            srv_log(SRV_LOG_ERROR, "out of memory queueing a DIFF for server %" PRId64,
+                    b->disk_diffs[i].sid);
+            continue;
+        }
+        e->dd_wait[e->n_dd_wait++] = b->disk_diffs[i];
+    }
+}
+
+void ens_do_disk_diffs(srv_ens *e)
+{
+    for (size_t i = 0; i < e->n_dd_wait; i++)
+        (void)zab_disk_diff_done(e->z, e->dd_wait[i].sid, disk_diff(e, &e->dd_wait[i]));
+    e->n_dd_wait = 0;
+}
+
 /* A learner's SNAP: the snapshot becomes my state, durably, before zab
  * hears of the packet (zab.h); a failure stops the server, as TRUNC's. */
 void ens_on_snap(void *arg, int64_t from, const wire_qp *snap, const uint8_t *stream, size_t len)

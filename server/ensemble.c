@@ -372,13 +372,16 @@ void ens_drain(srv_ens *e)
         for (size_t i = 0; i < b.n_errors; i++)
             srv_log(SRV_LOG_WARN, "zab (%s): server %" PRId64 ": %s (%s)", role_name(e->role),
                     b.errors[i].peer, b.errors[i].what, wire_err_name(b.errors[i].code));
-        if (ok)
+        if (ok) {
             ens_want_snaps(e, &b);
+            ens_want_disk_diffs(e, &b);
+        }
         zab_advance(e->z, &b);
         for (size_t i = 0; i < e->n_downs; i++)
             zab_peer_down(e->z, e->downs[i]);
         e->n_downs = 0;
-        ens_try_snaps(e); /* may give zab more to send: the loop goes on */
+        ens_do_disk_diffs(e); /* a refused one asks for SNAP in the next batch */
+        ens_try_snaps(e);     /* may give zab more to send: the loop goes on */
         if (e->s->log_failed)
             break;
     }
@@ -522,13 +525,6 @@ static int collect(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
     return 0;
 }
 
-/* next comes right after prev in a history: the next counter of its
- * epoch, or the first txn of a later epoch. */
-static bool follows(int64_t prev, int64_t next)
-{
-    return next == prev + 1 || ((next >> 32) > (prev >> 32) && (next & 0xffffffff) == 1);
-}
-
 /* Fills *w from the log; on any failure the window is empty and based at
  * last_zxid (a learner behind it then needs SNAP, which zab refuses). */
 static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
@@ -565,7 +561,7 @@ static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
      * lacks the newest snapshot's own txn keeps nothing below it either
      * (that log was another history, if the epochs make it look whole). */
     size_t k = w->n; /* the run is o[k..n) once o[k] follows base or o[k-1] */
-    while (k > 0 && follows(k > 1 ? o[k - 2].zxid : w->base, o[k - 1].zxid))
+    while (k > 0 && ens_follows(k > 1 ? o[k - 2].zxid : w->base, o[k - 1].zxid))
         k--;
     size_t skip = 0;
     if (k > 0) {
@@ -709,6 +705,7 @@ int srv_ens_start(srv *s, char *err, size_t err_len)
         .n_log = n_log,
         .log_base_zxid = w.base,
         .window_max = WINDOW_MAX,
+        .has_disk_log = true,
     };
     srv_log(SRV_LOG_INFO,
             "ensemble mode: %d servers (%d voters), myid %" PRId64 " (%s), last zxid 0x%" PRIx64
@@ -762,6 +759,7 @@ void srv_ens_stop(srv *s)
     wire_wr_fini(&e->qbuf);
     wire_wr_fini(&e->held_reqs);
     free(e->snap_wait);
+    free(e->dd_wait);
     free(e->syncs);
     free(e->downs);
     free(e);

@@ -328,6 +328,17 @@ uint64_t stor_snapshot_newest(stor *st)
     return top;
 }
 
+int64_t stor_snapshot_bytes(stor *st)
+{
+    uint64_t zxid = stor_snapshot_newest(st);
+    char path[4096];
+    struct stat sb;
+    if (zxid == 0)
+        return -1;
+    snap_path(st, zxid, false, path, sizeof path);
+    return stat(path, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
 /* ---- Writing (in the child) ------------------------------------------------ */
 
 typedef struct child_out {

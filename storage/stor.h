@@ -118,6 +118,8 @@ int stor_snapshot_load(stor *st, uint64_t before, uint64_t *zxid_out, uint8_t **
 
 /* zxid of the newest loadable snapshot file name, 0 if none (not read). */
 uint64_t stor_snapshot_newest(stor *st);
+/* The size in bytes of that snapshot's file, -1 if there is none. */
+int64_t stor_snapshot_bytes(stor *st);
 
 /* Calls fn for every logged txn with zxid > after, in zxid order; txn points
  * into a buffer valid only during the call. Stops and returns fn's value if

@@ -106,5 +106,4 @@ void stor_snapshot_wait(stor *st);
  * prefix ("" for all). */
 uint64_t stor_dir_bytes(const char *dir, const char *prefix);
 
-
 #endif

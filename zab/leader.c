@@ -219,8 +219,11 @@ static int send_entry(zab *z, int64_t sid, bool is_observer, const zab_entry *e)
  *   in the window, not found TRUNC to my entry before it when the entry
  *                            after it is of a later epoch (it has a txn
  *                            that died with its epoch), then what follows;
- *   before the window, or    SNAP: the host sends the SNAP packet and
- *   in it but not mine       a snapshot of its tree, then zab_snap_sent.
+ *   before the window        with a host that reads its log on disk, a
+ *                            DIFF from there first (zab_disk_diff_done),
+ *                            else (or when that cannot) SNAP;
+ *   in the window, not mine, SNAP: the host sends the SNAP packet and
+ *   no later epoch           a snapshot of its tree, then zab_snap_sent.
  * Then what follows (my uncommitted proposals too, to a follower), then
  * NEWLEADER. */
 static void send_rest(zab *z, int idx, size_t from, int rc)
@@ -278,10 +281,33 @@ static void sync_learner(zab *z, int idx)
             return need_snap(z, idx);
         }
         from = i;
+    } else if (z->has_disk_log) {
+        /* LearnerHandler's "use txnlog and committedLog": the host's log
+         * on disk may reach back to it. */
+        if (zab_out_disk_diff(z, sid, peer) != 0) {
+            lh_drop(z, idx, ZERR_NOMEM, "out of memory asking for a DIFF from disk");
+            return;
+        }
+        lh->state = ZAB_LH_DISKDIFF;
+        return;
     } else {
         return need_snap(z, idx);
     }
     send_rest(z, idx, from, rc);
+}
+
+int zab_leader_disk_diff_done(zab *z, int64_t sid, bool sent)
+{
+    int idx = zab_server_index(z, sid);
+    if (idx < 0 || z->ld.lh[idx].state != ZAB_LH_DISKDIFF)
+        return ZERR_BADARGUMENTS;
+    if (!sent) {
+        need_snap(z, idx);
+        return 0;
+    }
+    /* The host sent DIFF and everything up to the window's base. */
+    send_rest(z, idx, 0, 0);
+    return 0;
 }
 
 int zab_leader_snap_sent(zab *z, int64_t sid, int64_t zxid)

@@ -213,6 +213,15 @@ int zab_out_drop(zab *z, int64_t sid)
     return 0;
 }
 
+int zab_out_disk_diff(zab *z, int64_t sid, int64_t peer_zxid)
+{
+    if (wire_reserve((void **)&z->disk_diffs, &z->cap_disk_diffs, z->n_disk_diffs,
+                     sizeof *z->disk_diffs) != 0)
+        return ZERR_NOMEM;
+    z->disk_diffs[z->n_disk_diffs++] = (zab_disk_diff){sid, peer_zxid};
+    return 0;
+}
+
 int zab_out_snap(zab *z, int64_t sid)
 {
     if (wire_reserve((void **)&z->snaps, &z->cap_snaps, z->n_snaps, sizeof *z->snaps) != 0)
@@ -372,6 +381,8 @@ bool zab_ready(zab *z, zab_batch *out)
     out->n_drops = z->n_drops;
     out->snaps = z->snaps;
     out->n_snaps = z->n_snaps;
+    out->disk_diffs = z->disk_diffs;
+    out->n_disk_diffs = z->n_disk_diffs;
     out->has_connect = z->has_connect;
     out->connect_leader = z->connect_leader;
     out->has_serving = z->has_serving;
@@ -380,8 +391,8 @@ bool zab_ready(zab *z, zab_batch *out)
     out->n_errors = z->n_errors;
     return out->n_sends > 0 || out->has_role_change || out->n_qsends > 0 || out->has_truncate ||
            out->has_accepted_epoch || out->has_current_epoch || out->n_appends > 0 ||
-           out->n_commits > 0 || out->n_drops > 0 || out->n_snaps > 0 || out->has_connect ||
-           out->has_serving || out->n_errors > 0;
+           out->n_commits > 0 || out->n_drops > 0 || out->n_snaps > 0 || out->n_disk_diffs > 0 ||
+           out->has_connect || out->has_serving || out->n_errors > 0;
 }
 
 static bool role_change_eq(const zab_role_change *a, const zab_role_change *b)
@@ -426,6 +437,12 @@ void zab_advance(zab *z, const zab_batch *done)
         retire_ids(z->drops, &z->n_drops, done->n_drops);
     if (z->snaps != NULL)
         retire_ids(z->snaps, &z->n_snaps, done->n_snaps);
+    if (z->disk_diffs != NULL) {
+        ZK_ASSERT(done->n_disk_diffs <= z->n_disk_diffs, "advance past what is queued");
+        memmove(z->disk_diffs, z->disk_diffs + done->n_disk_diffs,
+                (z->n_disk_diffs - done->n_disk_diffs) * sizeof *z->disk_diffs);
+        z->n_disk_diffs -= done->n_disk_diffs;
+    }
     if (done->has_connect && z->has_connect && done->connect_leader == z->connect_leader)
         z->has_connect = false;
     if (done->has_serving && z->has_serving && done->is_serving == z->is_serving)
@@ -505,6 +522,7 @@ zab *zab_new(const zab_config *cfg)
     z->init_limit = cfg->init_limit ? cfg->init_limit : 10;
     z->sync_limit = cfg->sync_limit ? cfg->sync_limit : 5;
     z->window_max = cfg->window_max ? cfg->window_max : 500;
+    z->has_disk_log = cfg->has_disk_log;
     z->ld.lh = calloc(cfg->n_servers, sizeof *z->ld.lh);
     if (z->ld.lh == NULL)
         goto fail;
@@ -554,6 +572,7 @@ void zab_free(zab *z)
     outq_fini(&z->commits);
     free(z->drops);
     free(z->snaps);
+    free(z->disk_diffs);
     free(z->errors);
     free(z);
 }
@@ -601,6 +620,18 @@ int zab_snap_sent(zab *z, int64_t sid, int64_t zxid)
     if (z->role != ZAB_ROLE_LEADING)
         return ZERR_BADARGUMENTS;
     return zab_leader_snap_sent(z, sid, zxid);
+}
+
+int zab_disk_diff_done(zab *z, int64_t sid, bool sent)
+{
+    if (z->role != ZAB_ROLE_LEADING)
+        return ZERR_BADARGUMENTS;
+    return zab_leader_disk_diff_done(z, sid, sent);
+}
+
+int64_t zab_window_base(const zab *z)
+{
+    return z->log_base_zxid;
 }
 
 int64_t zab_next_zxid(const zab *z)

@@ -130,6 +130,11 @@ typedef struct zab_config {
     size_t n_log;
     int64_t log_base_zxid;
     int32_t window_max;
+    /* The host can read its log on disk beyond the window (a leader then
+     * asks it, in zab_batch.disk_diffs, to DIFF a learner behind the
+     * window before falling back to SNAP, as ZooKeeper's LearnerHandler
+     * tries its txn log files). false: SNAP at once. */
+    bool has_disk_log;
 } zab_config;
 
 /* ---- Lifetime ------------------------------------------------------------------ */
@@ -216,6 +221,18 @@ void zab_persisted(zab *z, int64_t upto_zxid);
  * or zxid is outside the log (the learner is dropped). */
 int zab_snap_sent(zab *z, int64_t sid, int64_t zxid);
 
+/* A leader's host answered a disk_diffs entry: sent is true when it wrote
+ * a DIFF packet (zxid = zab_last_zxid) and, as PROPOSAL + COMMIT pairs,
+ * every txn of its log after the learner's zxid up to and including the
+ * window's base (zab_window_base), which zab follows with its window and
+ * NEWLEADER; false when its log cannot (it lacks the learner's zxid, or
+ * the txns weigh too much against a snapshot): zab asks for SNAP.
+ * ZERR_BADARGUMENTS if sid asked for none. */
+int zab_disk_diff_done(zab *z, int64_t sid, bool sent);
+/* The zxid the committed-log window follows (zab_config.log_base_zxid,
+ * moved up as the window drops its oldest). */
+int64_t zab_window_base(const zab *z);
+
 /* The zxid the next zab_propose assigns (epoch << 32 | counter+1), or -1
  * when I cannot propose (not LEADING, or not established yet). The txn
  * bytes carry the zxid in their TxnHeader (and the tree digest after it may
@@ -281,6 +298,12 @@ typedef struct zab_error {
     const char *what;
 } zab_error;
 
+/* A learner behind the window: its sid and last zxid. */
+typedef struct zab_disk_diff {
+    int64_t sid;
+    int64_t peer_zxid;
+} zab_disk_diff;
+
 /* What the host must do, IN THIS ORDER:
  *   1. truncate: if has_truncate, cut the log after truncate_zxid (TRUNC)
  *      and rebuild the tree from snapshot + log, synchronously.
@@ -299,7 +322,9 @@ typedef struct zab_error {
  *   4. drops, then connect_leader, then send qsends to their peers (in
  *      order, per peer), and the notifications in sends. Then, for each
  *      learner in snaps (a leader), a SNAP packet and a snapshot of the
- *      tree, reported with zab_snap_sent (now or in a later call).
+ *      tree, reported with zab_snap_sent (now or in a later call); and
+ *      for each in disk_diffs, a DIFF from its log, reported with
+ *      zab_disk_diff_done.
  *      A learner's host, given a SNAP packet, loads the snapshot that
  *      follows it and makes it durable (snapshot written, log cut after
  *      its zxid) BEFORE it steps the packet into zab.
@@ -331,6 +356,10 @@ typedef struct zab_batch {
     size_t n_drops;
     const int64_t *snaps; /* a leader: send these learners SNAP + a snapshot */
     size_t n_snaps;
+    /* A leader with has_disk_log: DIFF these learners from the log on disk
+     * (their zxid below the window), then zab_disk_diff_done. */
+    const zab_disk_diff *disk_diffs;
+    size_t n_disk_diffs;
     bool has_connect;       /* a learner: connect to ... */
     int64_t connect_leader; /* ... this server's quorum port */
     /* Clients may be served (true: a leader established, a learner got

@@ -86,6 +86,7 @@ enum zab_lh_state {
     ZAB_LH_INFO,       /* FOLLOWERINFO/OBSERVERINFO in, waiting for the epoch */
     ZAB_LH_LEADERINFO, /* LEADERINFO out, waiting for ACKEPOCH */
     ZAB_LH_ACKEPOCH,   /* ACKEPOCH in, waiting for a quorum of them */
+    ZAB_LH_DISKDIFF,   /* behind the window: DIFF from disk asked of the host */
     ZAB_LH_SNAP,       /* needs SNAP: asked of the host, waiting for zab_snap_sent */
     ZAB_LH_SYNCED,     /* sync packets and NEWLEADER out: forwarding */
     ZAB_LH_ACKED,      /* NEWLEADER ACKed, waiting for establishment */
@@ -185,6 +186,9 @@ struct zab {
     size_t n_drops, cap_drops;
     int64_t *snaps; /* learners the host must send a snapshot (zab_batch.snaps) */
     size_t n_snaps, cap_snaps;
+    bool has_disk_log;         /* zab_config's */
+    zab_disk_diff *disk_diffs; /* zab_batch.disk_diffs */
+    size_t n_disk_diffs, cap_disk_diffs;
     bool has_connect;
     int64_t connect_leader;
     bool has_serving;
@@ -231,6 +235,8 @@ int zab_out_snap(zab *z, int64_t sid);
 void zab_log_reset(zab *z, int64_t zxid);
 /* leader.c: the host wrote learner sid's snapshot at zxid. */
 int zab_leader_snap_sent(zab *z, int64_t sid, int64_t zxid);
+int zab_leader_disk_diff_done(zab *z, int64_t sid, bool sent);
+int zab_out_disk_diff(zab *z, int64_t sid, int64_t peer_zxid);
 void zab_out_error(zab *z, int64_t peer, int32_t code, const char *what);
 void zab_out_serving(zab *z, bool is_serving);
 void zab_out_accepted_epoch(zab *z, int64_t epoch);

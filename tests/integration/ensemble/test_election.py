@@ -83,6 +83,7 @@ class Server:
             f.write('\n'.join(['tickTime=200', 'initLimit=10', 'syncLimit=5',
                                'dataDir=' + self.data, 'clientPort=%d' % self.client,
                                'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*']
+                              + list(self.ens.extra_cfg)
                               + [s.line() for s in self.ens.servers]) + '\n')
         self.log_at = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         self.p = subprocess.Popen([ZABD, cfg], stdout=subprocess.DEVNULL,
@@ -118,8 +119,9 @@ class Server:
 
 
 class Ensemble:
-    def __init__(self, n, observers=(), zk_ids=()):
+    def __init__(self, n, observers=(), zk_ids=(), extra_cfg=()):
         self.dir = tempfile.mkdtemp(prefix='ensemble-election-')
+        self.extra_cfg = extra_cfg  # more zoo.cfg lines for every zabd member
         self.servers = [(ZkServer if i in zk_ids else Server)(self, i) for i in range(1, n + 1)]
         self.servers += [Server(self, i, observer=True)
                          for i in range(n + 1, n + 1 + len(observers))]

@@ -475,3 +475,45 @@ def test_a_follower_far_behind_gets_snap_and_restarts_from_it(ens3):
     wait_for('1 synced again', lambda: 'synced with leader 3' in s1.log(), ens3.servers)
     got, after = children_on_1()
     assert got == want and after == b'a'
+
+
+def test_a_follower_behind_the_window_gets_a_diff_from_the_log_on_disk():
+    """The leader's log on disk still holds follower 1's last txn and the
+    600 small txns since weigh less than a third of the newest snapshot
+    (50 znodes of 4 KB): DIFF from the log, as ZooKeeper's LearnerHandler
+    sends from its txn log files, not SNAP."""
+    from kazoo.client import KazooClient
+    e = Ensemble(3, extra_cfg=['snapCount=40'])
+    try:
+        e.start()
+        wait_for('leader 3 established, 1 and 2 synced', lambda: settled(e.servers, 3),
+                 e.servers)
+        s1, s3 = e.by_id(1), e.by_id(3)
+        c = KazooClient(hosts='127.0.0.1:%d' % s3.client, timeout=10)
+        c.start(timeout=30)
+        for i in range(50):
+            c.create('/big-%d' % i, b'x' * 4096)
+        c.create('/counter', b'')
+        s1.stop()
+        futs = [c.set_async('/counter', b'%d' % i) for i in range(600)]
+        for f in futs:
+            f.get(timeout=60)
+        c.stop()
+        c.close()
+        s1.start()
+        wait_for('1 synced again', lambda: 'synced with leader 3' in s1.log(), e.servers)
+        assert re.search(r'server 1 at 0x[0-9a-f]+ is behind the window \(0x[0-9a-f]+\): '
+                         r'DIFF from the log on disk', s3.log()), s3.log()[-3000:]
+        assert 'SNAP' not in s1.log()
+        k = KazooClient(hosts='127.0.0.1:%d' % s1.client, timeout=10)
+        k.start(timeout=30)
+        try:
+            k.sync('/')
+            data, st = k.get('/counter')
+            assert (data, st.version) == (b'599', 600)
+            assert len([n for n in k.get_children('/') if n.startswith('big-')]) == 50
+        finally:
+            k.stop()
+            k.close()
+    finally:
+        e.close()

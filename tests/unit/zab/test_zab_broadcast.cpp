@@ -72,6 +72,7 @@ struct Node {
     std::vector<int32_t> roles; // every role change
     int64_t want_leader = 0;    // connect_leader, until connected or LOOKING
     int snaps_sent = 0, snaps_loaded = 0;
+    int disk_diffs_sent = 0, disk_diffs_refused = 0;
 };
 
 enum Kind { K_NOTIF, K_QP, K_CONNECT, K_DOWN };
@@ -108,6 +109,7 @@ struct Net {
     int64_t next_tick = 0;
     int max_delay_ms = 10;
     int32_t window_max = 0; // cfg.window_max (0: zab's default)
+    bool has_disk_log = false; // cfg.has_disk_log: DIFF from n.log past the window
     std::function<bool(int64_t, int64_t)> link_up = [](int64_t, int64_t) { return true; };
     // zxid -> bytes: every txn applied anywhere (one zxid, one txn), and
     // those a serving leader committed (a quorum has them). A role's start
@@ -172,6 +174,7 @@ struct Net {
         cfg.n_log = log.size();
         cfg.log_base_zxid = 0;
         cfg.window_max = window_max;
+        cfg.has_disk_log = has_disk_log;
         n.z = zab_new(&cfg);
         CHECK(n.z != nullptr);
         drain(n);
@@ -298,8 +301,48 @@ struct Net {
                 n.is_serving = b.is_serving;
             for (size_t i = 0; i < b.n_errors; i++)
                 n.errors.push_back(b.errors[i]);
+            std::vector<zab_disk_diff> dd(b.disk_diffs, b.disk_diffs + b.n_disk_diffs);
             zab_advance(n.z, &b);
+            for (const zab_disk_diff &d : dd)
+                disk_diff(n, d);
         }
+    }
+
+    // The host's DIFF from its log: the learner's zxid must be in it; then
+    // DIFF, and every txn after it up to the window's base.
+    void disk_diff(Node &n, const zab_disk_diff &d)
+    {
+        Conn *c = conn_between(n.id, d.sid);
+        int64_t base = zab_window_base(n.z);
+        bool has_peer = d.peer_zxid == 0;
+        for (const Txn &t : n.log)
+            has_peer = has_peer || t.zxid == d.peer_zxid;
+        if (c == nullptr || !has_peer) {
+            n.disk_diffs_refused++;
+            CHECK_EQUAL(0, zab_disk_diff_done(n.z, d.sid, false));
+            return;
+        }
+        auto send = [&](int32_t type, int64_t zxid, const Txn *t) {
+            wire_wr pkt;
+            wire_wr_init(&pkt);
+            wire_qp qp = {type, zxid, {nullptr, -1}, nullptr, 0};
+            if (t != nullptr)
+                qp.data = wire_buf{t->bytes.data(), (int32_t)t->bytes.size()};
+            wire_qp_encode(&pkt, &qp);
+            int64_t due = std::max(now + delay(), c->last_due[0]);
+            c->last_due[0] = due;
+            push(K_QP, n.id, d.sid, std::vector<uint8_t>(pkt.p, pkt.p + pkt.len), c->gen, due);
+            wire_wr_fini(&pkt);
+        };
+        send(WIRE_QP_DIFF, zab_last_zxid(n.z), nullptr);
+        for (const Txn &t : n.log)
+            if (t.zxid > d.peer_zxid && t.zxid <= base) {
+                send(WIRE_QP_PROPOSAL, t.zxid, &t);
+                send(WIRE_QP_COMMIT, t.zxid, nullptr);
+            }
+        n.disk_diffs_sent++;
+        CHECK_EQUAL(0, zab_disk_diff_done(n.z, d.sid, true));
+        drain(n);
     }
 
     void send_snap(Node &n, int64_t to)
@@ -968,6 +1011,53 @@ TEST(ZabBroadcast, LearnerBehindTheWindowGetsSnap)
     // New writes reach it like any follower.
     int64_t zxid = net.propose(2, 1);
     CHECK(net.run_until([&] { return net.nodes[3].applied.back().zxid == zxid; }, 2000));
+    CHECK(net.failure.empty());
+}
+
+TEST(ZabBroadcast, LearnerBehindTheWindowGetsADiffFromDiskWhenTheLogHasIt)
+{
+    Net net(9);
+    net.window_max = 4; // the window keeps 0x100000007..a
+    net.has_disk_log = true;
+    std::vector<Txn> full = epoch_log(1, 1, 10);
+    net.add(1, full, 1, 1);
+    net.add(2, full, 1, 1);
+    net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
+    net.start_all();
+    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[3].is_serving; }, 5000));
+    // 3 is at 0x100000002, which the leader's log holds: a DIFF of the log
+    // up to the window, then the window; no snapshot.
+    CHECK_EQUAL(1, net.nodes[2].disk_diffs_sent);
+    CHECK_EQUAL(0, net.nodes[2].snaps_sent);
+    CHECK_EQUAL(1, (long)net.count(2, 3, WIRE_QP_DIFF));
+    CHECK_EQUAL(0, (long)net.count(2, 3, WIRE_QP_SNAP));
+    CHECK_EQUAL(net.nodes[2].applied.size(), net.nodes[3].applied.size());
+    for (size_t i = 0; i < net.nodes[3].applied.size(); i++)
+        CHECK(net.nodes[3].applied[i].bytes == net.nodes[2].applied[i].bytes);
+    int64_t zxid = net.propose(2, 1);
+    CHECK(net.run_until([&] { return net.nodes[3].applied.back().zxid == zxid; }, 2000));
+    CHECK(net.failure.empty());
+}
+
+TEST(ZabBroadcast, ADiskDiffTheLogCannotServeFallsBackToSnap)
+{
+    Net net(10);
+    net.window_max = 4;
+    net.has_disk_log = true;
+    std::vector<Txn> full = epoch_log(1, 1, 10);
+    // 1 and 2 kept only 0x100000004.. on disk (an older part purged):
+    // 3, at 0x100000002, is behind both the window and the disk.
+    std::vector<Txn> tail(full.begin() + 3, full.end());
+    net.add(1, tail, 1, 1);
+    net.add(2, tail, 1, 1);
+    net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
+    net.start_all();
+    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[3].is_serving; }, 5000));
+    CHECK_EQUAL(1, net.nodes[2].disk_diffs_refused);
+    CHECK_EQUAL(0, net.nodes[2].disk_diffs_sent);
+    CHECK_EQUAL(1, net.nodes[2].snaps_sent);
+    CHECK_EQUAL(1, net.nodes[3].snaps_loaded);
+    CHECK_EQUAL(ZERR_BADARGUMENTS, zab_disk_diff_done(net.z(2), 3, true)); // none pending
     CHECK(net.failure.empty());
 }
 
