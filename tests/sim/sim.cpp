@@ -802,7 +802,10 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
     } else {
         Rng w(o.seed ^ 0x5eed5a9a11ull);
         s.window_max = w.chance(33) ? 1 + (int32_t)w.below(16) : 0;
+        s.has_disk_log = s.window_max > 0 && w.chance(50);
     }
+    if (o.disk_log >= 0)
+        s.has_disk_log = o.disk_log != 0;
     Plan p;
     if (!plan_of(name, s.rng, &p))
         return -1;
@@ -868,9 +871,10 @@ int run_scenario(const std::string &name, const RunOpts &o, std::string *summary
     if (!ok) {
         std::snprintf(line, sizeof line,
                       "%s at step %" PRIu64 ", t=%" PRId64 " ms: %s (window %d, %" PRIu64
-                      " SNAP(s) installed)",
+                      " SNAP(s) installed, %" PRIu64 " DIFF(s) from disk%s)",
                       s.fail_inv.c_str(), s.fail_step, s.fail_ms, s.fail_why.c_str(),
-                      (int)(s.window_max ? s.window_max : 500), s.n_snaps_installed);
+                      (int)(s.window_max ? s.window_max : 500), s.n_snaps_installed, s.n_disk_diffs,
+                      s.has_disk_log ? "" : ", off");
         *summary = line;
         return 1;
     }

@@ -190,6 +190,9 @@ enum Break {
     // the disk (the log keeps what it had): a restart or the final checks
     // find the snapshot's txns missing from its synced log.
     BREAK_SNAP_VOLATILE,
+    // A leader's host leaves the first txn after the learner's zxid out of
+    // every DIFF from its disk's log yet reports it sent: a hole.
+    BREAK_DISK_DIFF_HOLE,
 };
 
 // ---- The simulator ----------------------------------------------------------
@@ -249,6 +252,11 @@ struct Sim {
     // to DIFF from (0: zab's default, 500). A learner further behind gets
     // SNAP; small windows make that happen in the scenarios and scripts.
     int32_t window_max = 0;
+    // zab_config.has_disk_log: a leader DIFFs a learner behind the window
+    // from its disk's log (send_disk_diff) before it falls back to SNAP.
+    // Drawn with the window (half the seeds with a small one).
+    bool has_disk_log = false;
+    uint64_t n_disk_diffs = 0;
     // SNAP syncs: snapshots a leader's host sent, and those a learner's
     // host installed (durably, before zab_step saw the packet).
     uint64_t n_snaps_sent = 0, n_snaps_installed = 0;
@@ -408,6 +416,9 @@ struct RunOpts {
     // small one, 1..16 txns, so learners behind it need SNAP; the others
     // zab's default), else this for every seed (0: zab's default, 500).
     int32_t window_max = -1;
+    // has_disk_log: -1 drawn with a seeded window (half the small ones),
+    // else 0 or 1 for every seed.
+    int32_t disk_log = -1;
     uint64_t *history_hash_out = nullptr; // when set, receives the run's hash
     uint64_t *n_snaps_out = nullptr;      // when set, receives the snapshots installed
 };

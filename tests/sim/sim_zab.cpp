@@ -132,6 +132,65 @@ void truncate(Sim &s, Node &n, int64_t zxid)
     }
 }
 
+// Step 4's end, a leader with has_disk_log: a learner behind the window is
+// sent DIFF and, as PROPOSAL + COMMIT pairs, the records of my disk's log
+// after its last zxid up to the window's base, when my log holds that zxid
+// (what the real host checks; it also weighs the txns against a snapshot,
+// which the simulator has not got). The log holds what this node appended
+// or installed, synced or not: a leader reads its own log, page cache
+// included.
+void send_disk_diff(Sim &s, Node &n, const zab_disk_diff &d)
+{
+    int64_t base = zab_window_base(n.z);
+    size_t i = 0;
+    while (i < n.disk.recs.size() && n.disk.recs[i].zxid < d.peer_zxid)
+        i++;
+    bool ok = d.peer_zxid > 0 && i < n.disk.recs.size() && n.disk.recs[i].zxid == d.peer_zxid;
+    std::vector<std::vector<uint8_t>> pkts;
+    auto add = [&](int32_t type, int64_t zxid, const DiskRec *r) {
+        wire_wr w;
+        wire_wr_init(&w);
+        wire_qp qp = {type, zxid, {nullptr, -1}, nullptr, 0};
+        if (r != nullptr)
+            qp.data = wire_buf{r->bytes.data(), (int32_t)r->bytes.size()};
+        wire_qp_encode(&w, &qp);
+        pkts.emplace_back(w.p, w.p + w.len);
+        wire_wr_fini(&w);
+    };
+    if (ok) {
+        add(WIRE_QP_DIFF, zab_last_zxid(n.z), nullptr);
+        int64_t prev = d.peer_zxid;
+        bool is_first = true;
+        for (i++; i < n.disk.recs.size() && n.disk.recs[i].zxid <= base; i++) {
+            const DiskRec &r = n.disk.recs[i];
+            prev = r.zxid;
+            if (is_first && s.brk == BREAK_DISK_DIFF_HOLE) {
+                is_first = false;
+                s.n_broken++;
+                continue;
+            }
+            is_first = false;
+            add(WIRE_QP_PROPOSAL, r.zxid, &r);
+            add(WIRE_QP_COMMIT, r.zxid, nullptr);
+        }
+        ok = prev == base; /* the log reaches the window */
+    }
+    s.trace("node " + std::to_string(n.id) + " " + (ok ? "DIFFs" : "cannot DIFF") + " " +
+            std::to_string(d.sid) + " from its log (" + hex(d.peer_zxid) + " to " + hex(base) +
+            ")");
+    if (ok) {
+        for (auto &p : pkts)
+            s.qsend(n.id, d.sid, std::move(p));
+        s.n_disk_diffs++;
+    }
+    int rc = zab_disk_diff_done(n.z, d.sid, ok);
+    if (rc != 0) {
+        s.fail_inv = "zab_disk_diff_done";
+        s.fail_why = "node " + std::to_string(n.id) + " could not report its DIFF to " +
+                     std::to_string(d.sid);
+    }
+}
+
 // Step 4's end, a leader: the SNAP packet for learner `to` and the snapshot
 // behind it, then zab_snap_sent. The snapshot is my tree, whose last txn is
 // zab_last_committed: a leader applies nothing but commits (those its role
@@ -413,7 +472,13 @@ void glue_drain(Sim &s, Node &n)
         // does. A batch that ended the role (a learner listed, then the
         // role failed in the same call) sends none: its connections closed.
         std::vector<int64_t> snaps(b.snaps, b.snaps + b.n_snaps);
+        std::vector<zab_disk_diff> dds(b.disk_diffs, b.disk_diffs + b.n_disk_diffs);
         zab_advance(n.z, &b);
+        // The same for DIFFs from the disk's log (their refusals become
+        // snaps in the next batch).
+        for (const zab_disk_diff &d : dds)
+            if (n.role == ZAB_ROLE_LEADING && s.fail_inv.empty())
+                send_disk_diff(s, n, d);
         for (int64_t to : snaps)
             if (n.role == ZAB_ROLE_LEADING && s.fail_inv.empty())
                 send_snap(s, n, to);
@@ -455,6 +520,7 @@ void glue_start(Sim &s, Node &n)
     cfg.init_limit = SIM_INIT_LIMIT;
     cfg.sync_limit = SIM_SYNC_LIMIT;
     cfg.window_max = s.window_max;
+    cfg.has_disk_log = s.has_disk_log;
     // The surviving log is the committed window (it follows zxid 0: an
     // installed snapshot is kept as the log of its txns, so the disk holds
     // the whole history, and zab keeps the last window_max of it), and the

@@ -3,7 +3,7 @@
 //   zabsim --scenario NAME --seed N [--seeds COUNT] [--verbose]
 //          [--fault-ms MS] [--window N] [--expect-fail INV] [--check-determinism]
 //          [--break corrupt-vote|misroute|drop-append|skip-commit|
-//                 forget-epochs|snap-short|snap-volatile]
+//                 forget-epochs|snap-short|snap-volatile|disk-diff-hole]
 //          [--no-role-end-flush]
 //   zabsim --script FILE...
 //
@@ -32,9 +32,9 @@ int usage()
     std::fprintf(
         stderr,
         "usage: zabsim --scenario NAME|all --seed N [--seeds COUNT] [--verbose]\n"
-        "              [--fault-ms MS] [--window N]\n"
+        "              [--fault-ms MS] [--window N] [--disk-log 0|1]\n"
         "              [--break corrupt-vote|misroute|drop-append|skip-commit|\n"
-        "                       forget-epochs|snap-short|snap-volatile]\n"
+        "                       forget-epochs|snap-short|snap-volatile|disk-diff-hole]\n"
         "              [--expect-fail INVARIANT] [--check-determinism] [--no-role-end-flush]\n"
         "       zabsim [--verbose] --script FILE...\n"
         "scenarios:");
@@ -46,14 +46,15 @@ int usage()
 
 const char *break_name(sim::Break b)
 {
-    return b == sim::BREAK_CORRUPT_VOTE    ? "corrupt-vote"
-           : b == sim::BREAK_MISROUTE      ? "misroute"
-           : b == sim::BREAK_DROP_APPEND   ? "drop-append"
-           : b == sim::BREAK_SKIP_COMMIT   ? "skip-commit"
-           : b == sim::BREAK_FORGET_EPOCHS ? "forget-epochs"
-           : b == sim::BREAK_SNAP_SHORT    ? "snap-short"
-           : b == sim::BREAK_SNAP_VOLATILE ? "snap-volatile"
-                                           : "";
+    return b == sim::BREAK_CORRUPT_VOTE     ? "corrupt-vote"
+           : b == sim::BREAK_MISROUTE       ? "misroute"
+           : b == sim::BREAK_DROP_APPEND    ? "drop-append"
+           : b == sim::BREAK_SKIP_COMMIT    ? "skip-commit"
+           : b == sim::BREAK_FORGET_EPOCHS  ? "forget-epochs"
+           : b == sim::BREAK_SNAP_SHORT     ? "snap-short"
+           : b == sim::BREAK_SNAP_VOLATILE  ? "snap-volatile"
+           : b == sim::BREAK_DISK_DIFF_HOLE ? "disk-diff-hole"
+                                            : "";
 }
 
 } // namespace
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
             o.fault_ms = std::strtoll(argv[++i], nullptr, 0);
         else if (a == "--window" && has_val)
             o.window_max = (int32_t)std::strtol(argv[++i], nullptr, 0);
+        else if (a == "--disk-log" && has_val)
+            o.disk_log = (int32_t)std::strtol(argv[++i], nullptr, 0);
         else if (a == "--check-determinism")
             is_checking_determinism = true;
         else if (a == "--no-role-end-flush")
@@ -103,6 +106,8 @@ int main(int argc, char **argv)
                 o.brk = sim::BREAK_SNAP_SHORT;
             else if (b == "snap-volatile")
                 o.brk = sim::BREAK_SNAP_VOLATILE;
+            else if (b == "disk-diff-hole")
+                o.brk = sim::BREAK_DISK_DIFF_HOLE;
             else
                 return usage();
         } else if (a == "--script") {
@@ -178,6 +183,8 @@ int main(int argc, char **argv)
                 replay += " --fault-ms " + std::to_string(o.fault_ms);
             if (o.window_max >= 0)
                 replay += " --window " + std::to_string(o.window_max);
+            if (o.disk_log >= 0)
+                replay += " --disk-log " + std::to_string(o.disk_log);
             if (!o.is_flushing_at_role_end)
                 replay += " --no-role-end-flush";
             if (o.brk != sim::BREAK_NONE)
