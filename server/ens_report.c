@@ -16,10 +16,10 @@
  *               (StatResetCommand).
  *
  * Every figure comes from zab's state (zab.h's introspection) or the
- * configuration. Left out, because zabd has nothing to count them with:
- * zk_pending_syncs (clients' sync requests a leader holds until the
- * proposal before them commits: Leader.pendingSyncs; zabd's ensemble
- * client path does not queue them in zab) and zk_synced_non_voting_followers
+ * configuration. Left out: zk_pending_syncs (learners' syncs a leader
+ * holds until the proposals before them commit: Leader.pendingSyncs; zabd's
+ * leader holds them in ens_serve.c, but no test yet makes that transient
+ * figure move, so it is not printed) and zk_synced_non_voting_followers
  * (followers outside the voting view exist only with dynamic
  * reconfiguration; zab drops a learner whose type is not its
  * configuration's). The sync mode ZooKeeper appends to zk_peer_state
