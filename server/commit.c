@@ -108,27 +108,15 @@ static int log_and_apply(srv *s, int64_t zxid)
     s->zxids_burned = 0;
     int rc;
     wire_txn_hdr h;
-    if (s->ens != NULL) {
+    bool is_leader = s->ens != NULL; /* in an ensemble only the leader writes */
+    if (is_leader) {
         /* ZooKeeper's leader proposes each txn with the digest the tree has
          * after it (TxnDigest, version 2), which learners check: so the
          * leader applies first. A proposal zab would refuse is tried bare
          * and not applied (zab steps down at an epoch's last zxid). */
         if (srv_ens_next_zxid(s) != zxid || (zxid & 0xffffffff) == 0xffffffff)
             return srv_ens_propose(s, s->txn.p, s->txn.len, zxid);
-        rc = apply_txn(s, s->txn.p, s->txn.len, false, &h);
-        ZK_ASSERT(rc == 0, "applying txn 0x%" PRIx64 " that prep produced: %s", (uint64_t)zxid,
-                  wire_err_name(rc));
-        wire_wr_i32(&s->txn, ZT_DIGEST_VERSION);
-        wire_wr_i64(&s->txn, zt_digest(s->tree));
-        rc = srv_ens_propose(s, s->txn.p, s->txn.len, zxid);
-        ZK_ASSERT(rc == 0, "zab refused txn 0x%" PRIx64 " it numbered: %s", (uint64_t)zxid,
-                  wire_err_name(rc));
-        fire_events(s, zxid);
-        s->txns_since_snap++;
-        srv_maybe_snapshot(s);
-        return 0;
-    }
-    if ((rc = stor_append(s->st, (uint64_t)zxid, s->txn.p, s->txn.len)) != 0) {
+    } else if ((rc = stor_append(s->st, (uint64_t)zxid, s->txn.p, s->txn.len)) != 0) {
         fatal_log(s, rc, zxid);
         return rc;
     } else if (!s->is_submit_pending) {
@@ -140,6 +128,13 @@ static int log_and_apply(srv *s, int64_t zxid)
     rc = apply_txn(s, s->txn.p, s->txn.len, false, &h);
     ZK_ASSERT(rc == 0, "applying txn 0x%" PRIx64 " that prep produced: %s", (uint64_t)zxid,
               wire_err_name(rc));
+    if (is_leader) {
+        wire_wr_i32(&s->txn, ZT_DIGEST_VERSION);
+        wire_wr_i64(&s->txn, zt_digest(s->tree));
+        rc = srv_ens_propose(s, s->txn.p, s->txn.len, zxid);
+        ZK_ASSERT(rc == 0, "zab refused txn 0x%" PRIx64 " it numbered: %s", (uint64_t)zxid,
+                  wire_err_name(rc));
+    }
     fire_events(s, zxid);
     s->txns_since_snap++;
     srv_maybe_snapshot(s);
