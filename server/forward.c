@@ -176,9 +176,21 @@ void srv_fwd_request(conn *c, int32_t xid, int32_t type, const uint8_t *rec, siz
     push(c, e);
 }
 
+/* c's session as the leader is asked about it (e: the connect waiting for
+ * the answer). Frames that follow the connect request reach dispatch,
+ * which queues them behind e until the session is known here. */
+static void begin_session(conn *c, fwd_entry *e, int64_t session_id, int32_t timeout_ms)
+{
+    e->is_connect = true;
+    c->session_id = session_id;
+    c->timeout_ms = timeout_ms;
+    c->handshaken = true;
+    c->req_op = WIRE_OP_CREATESESSION;
+    srv_idmap_put(&c->s->conn_by_session, (uint64_t)session_id, c);
+}
+
 void srv_fwd_connect(conn *c, int64_t session_id, int32_t timeout_ms)
 {
-    srv *s = c->s;
     uint8_t body[4];
     wire_put_be32(body, (uint32_t)timeout_ms);
     fwd_entry *e = entry_new(FWD_WAIT, 0, WIRE_OP_CREATESESSION, NULL, 0);
@@ -186,14 +198,7 @@ void srv_fwd_connect(conn *c, int64_t session_id, int32_t timeout_ms)
         srv_conn_close(c, "out of memory");
         return;
     }
-    e->is_connect = true;
-    c->session_id = session_id;
-    c->timeout_ms = timeout_ms;
-    /* Frames that follow the connect request reach dispatch, which queues
-     * them behind this entry until the session exists here. */
-    c->handshaken = true;
-    c->req_op = WIRE_OP_CREATESESSION;
-    srv_idmap_put(&s->conn_by_session, (uint64_t)session_id, c);
+    begin_session(c, e, session_id, timeout_ms);
     if (!send_request(c, 0, WIRE_OP_CREATESESSION, body, sizeof body)) {
         free(e);
         return;
@@ -217,12 +222,7 @@ void srv_fwd_revalidate(conn *c, int64_t session_id, int32_t timeout_ms)
         free(e);
         srv_conn_close(c, "out of memory");
     } else {
-        e->is_connect = true;
-        c->session_id = session_id;
-        c->timeout_ms = timeout_ms;
-        c->handshaken = true;
-        c->req_op = WIRE_OP_CREATESESSION;
-        srv_idmap_put(&s->conn_by_session, (uint64_t)session_id, c);
+        begin_session(c, e, session_id, timeout_ms);
         srv_ens_send_leader(s, pkt.p, pkt.len);
         push(c, e);
     }
