@@ -153,9 +153,10 @@ void ens_fatal(srv_ens *e, const char *what, int rc)
  * tree is rebuilt from snapshot + log as at a restart (ZooKeeper's Learner:
  * ZKDatabase.truncateLog, which reloads the database). Snapshots newer than
  * zxid are set aside by storage first, or recovery would load one. The
- * session table is rebuilt too, and no watch or client is touched: an
- * ensemble member serves none yet (srv_is_serving), so the tree and the
- * sessions recovery restores are all its state. false: the server stops, as
+ * session table is rebuilt too, and no watch or client is touched: a
+ * learner being synced serves no client (its connections closed when it
+ * stopped serving), so the tree and the sessions recovery restores are all
+ * its state. false: the server stops, as
  * ZooKeeper exits when its truncate fails (zab counts the batch as done once
  * advanced, so going on would leave its log and ours apart). */
 static bool truncate_log(srv_ens *e, int64_t zxid)
@@ -526,7 +527,7 @@ static int collect(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
 }
 
 /* Fills *w from the log; on any failure the window is empty and based at
- * last_zxid (a learner behind it then needs SNAP, which zab refuses). */
+ * last_zxid (a learner behind it then gets a DIFF from disk or SNAP). */
 static void load_window(srv *s, window *w, zab_txn **ordered, size_t *n)
 {
     char err[256] = "";

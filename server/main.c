@@ -8,9 +8,8 @@
  * the SERVER_JVMFLAGS and JVMFLAGS environment variables, as zkServer.sh
  * passes them, and from -D arguments (server/config.h lists them).
  * An ensemble configuration (server/config.h: srv_quorum) is validated,
- * its ports included; the server then runs leader election on its election
- * port and stays up, logging its role (server/ensemble.c), but serves no
- * client: discovery and sync with the leader are not built yet.
+ * its ports included; the server then runs ZAB with the other members
+ * (server/ensemble.c) and serves clients once synced with a leader.
  * Exit codes: 0 after SIGTERM/SIGINT, 1 when the txn log fails, 2 for an
  * invalid configuration, a port that cannot be bound or an unusable data
  * directory.

@@ -323,8 +323,8 @@ void srv_trace_init(srv *s); /* ZooTrace's default mask */
  * with a message in err. */
 int srv_ens_start(srv *s, char *err, size_t err_len);
 void srv_ens_stop(srv *s); /* safe when not started */
-/* False in ensemble mode: a synced member could serve, but the client
- * path in an ensemble is not built yet, so clients are refused. */
+/* Standalone, or an ensemble member synced with its leader (leader
+ * established, or learner after UPTODATE): clients are served. */
 bool srv_is_serving(const srv *s);
 /* "leader", "follower", "observer", "looking", or "standalone". */
 const char *srv_ens_state(const srv *s);
@@ -396,8 +396,9 @@ void srv_ens_config_node_set(srv *s);
 /* recover.c */
 int srv_recover(srv *s, char *err, size_t err_len);
 /* Recovery again into a fresh tree and session table, for a TRUNC: the
- * old ones are freed. Only for a server with no clients, sessions or
- * watches being served (an ensemble member today): nothing else is reset. */
+ * old ones are freed. Only for a server with no clients or watches being
+ * served (a learner being synced, for TRUNC or SNAP): nothing else is
+ * reset. */
 int srv_rebuild(srv *s, char *err, size_t err_len);
 void srv_maybe_snapshot(srv *s);
 /* The DataTree stream of the tree and sessions now (a snapshot file's body,

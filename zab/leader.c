@@ -12,8 +12,8 @@
  *   ACKEPOCH    ACKEPOCH from a quorum; one that shows a learner ahead of
  *               me (newer current epoch, or same and a longer log) ends the
  *               role. Then my current epoch is the new one, and each
- *               learner that acked is synced (syncFollower): DIFF, TRUNC or
- *               (not yet) SNAP, then NEWLEADER.
+ *               learner that acked is synced (syncFollower): DIFF, TRUNC, a
+ *               DIFF from the host's log on disk or SNAP, then NEWLEADER.
  *   NEWLEADER   ACKs of NEWLEADER from a quorum: established, serving;
  *               UPTODATE to each learner that acked.
  *   ESTABLISHED zab_propose, PROPOSAL/ACK/COMMIT (INFORM to observers),
@@ -463,8 +463,9 @@ int step_leading(zab *z, const zab_msg *m)
         return 0;
     case WIRE_QP_REQUEST:
     case WIRE_QP_REVALIDATE:
+        /* zab.h: the host answers these; one here was passed by mistake. */
         zab_out_error(z, m->from, ZERR_UNIMPLEMENTED,
-                      "learner REQUEST/REVALIDATE: forwarding is not implemented");
+                      "learner REQUEST/REVALIDATE reached zab: they are the host's");
         return ZERR_UNIMPLEMENTED;
     default:
         lh_drop(z, idx, ZERR_BADARGUMENTS, "unexpected packet from a learner");

@@ -270,8 +270,9 @@ int step_learning(zab *z, const zab_msg *m)
         }
     case WIRE_QP_SYNC:
     case WIRE_QP_REVALIDATE:
+        /* zab.h: the host answers these; one here was passed by mistake. */
         zab_out_error(z, z->fl.leader, ZERR_UNIMPLEMENTED,
-                      "SYNC/REVALIDATE answers are the host's: not implemented");
+                      "SYNC/REVALIDATE answers reached zab: they are the host's");
         return ZERR_UNIMPLEMENTED;
     default:
         break;

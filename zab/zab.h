@@ -332,8 +332,8 @@ typedef struct zab_disk_diff {
  *   6. act on role_change and serving; log errors.
  *   7. zab_advance.
  * Every pointer is borrowed until the next call into z. A learner's
- * REQUEST forwarding and the session touches in its PING answers are the
- * host's (not here yet: learner PINGs answer with no touches). */
+ * REQUEST forwarding is the host's, and so are the session touches in its
+ * PING answers (zab_set_ping_data). */
 typedef struct zab_batch {
     const zab_send *sends; /* borrowed until the next call into z */
     size_t n_sends;
