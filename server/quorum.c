@@ -65,6 +65,7 @@ struct qconn {
     bool in_snap; /* outgoing: the stream after a SNAP packet is arriving */
     wire_qp snap; /* that packet (no data) */
     zt_snapshot_scanner scan;
+    wire_wr snap_buf; /* the stream so far, moved out of the input buffer */
     char addr[320];
     qconn *next;
 };
@@ -151,6 +152,7 @@ static void qconn_close(qconn *c, bool report, const char *why)
         qp->n_unnamed--;
     bufferevent_free(c->bev);
     c->bev = NULL;
+    wire_wr_fini(&c->snap_buf);
     if (report && was_named && qp->cb.on_down != NULL)
         qp->cb.on_down(qp->cb.arg, c->sid);
 }
@@ -236,26 +238,44 @@ static int name_conn(qconn *c, const wire_qp *pkt)
 static const char SIGNATURE[] = "BenWasHere";
 
 /* The snapshot after a SNAP packet: false while it is not all here (or the
- * connection closed), true once handed on and drained. */
-static bool read_snap(qconn *c, struct evbuffer *in, const uint8_t *b, size_t avail)
+ * connection closed), true once handed on. Its bytes move from the input
+ * buffer into snap_buf as they come, a chain at a time, and the scan
+ * resumes where it stopped: a stream of any size costs one copy, where
+ * making the input buffer contiguous on every read would copy it again each
+ * time. What follows the signature goes back to the front of the input. */
+static bool read_snap(qconn *c, struct evbuffer *in)
 {
     srv_qport *qp = c->qp;
-    size_t len = 0, sig = 4 + sizeof SIGNATURE - 1;
-    int rc = zt_snapshot_scan(&c->scan, b, avail, qp->max_len, &len);
-    if (rc == 0 || (rc == 1 && avail < len + sig))
+    wire_wr *w = &c->snap_buf;
+    size_t n;
+    while ((n = evbuffer_get_contiguous_space(in)) > 0) {
+        wire_wr_raw(w, evbuffer_pullup(in, (ssize_t)n), n);
+        evbuffer_drain(in, n);
+    }
+    if (w->err != 0) {
+        qconn_close(c, true, "out of memory reading a snapshot");
         return false;
-    if (rc < 0 || wire_get_be32(b + len) != sizeof SIGNATURE - 1 ||
-        memcmp(b + len + 4, SIGNATURE, sizeof SIGNATURE - 1) != 0) {
+    }
+    size_t len = 0, sig = 4 + sizeof SIGNATURE - 1;
+    int rc = zt_snapshot_scan(&c->scan, w->p, w->len, qp->max_len, &len);
+    if (rc == 0 || (rc == 1 && w->len < len + sig))
+        return false;
+    if (rc < 0 || wire_get_be32(w->p + len) != sizeof SIGNATURE - 1 ||
+        memcmp(w->p + len + 4, SIGNATURE, sizeof SIGNATURE - 1) != 0) {
         srv_log(SRV_LOG_WARN, "quorum connection %s: the snapshot after SNAP %s: closing", c->addr,
                 rc < 0 ? "does not decode" : "lacks its signature");
         qconn_close(c, true, NULL);
         return false;
     }
+    if (w->len > len + sig && evbuffer_prepend(in, w->p + len + sig, w->len - len - sig) != 0) {
+        qconn_close(c, true, "out of memory reading");
+        return false;
+    }
     c->in_snap = false;
     if (qp->cb.on_snap != NULL)
-        qp->cb.on_snap(qp->cb.arg, c->sid, &c->snap, b, len);
-    if (c->bev != NULL)
-        evbuffer_drain(in, len + sig);
+        qp->cb.on_snap(qp->cb.arg, c->sid, &c->snap, w->p, len);
+    wire_wr_fini(&c->snap_buf); /* closed or not, the stream is spent */
+    wire_wr_init(&c->snap_buf);
     return c->bev != NULL;
 }
 
@@ -268,15 +288,15 @@ static void on_read(struct bufferevent *bev, void *arg)
         size_t avail = evbuffer_get_length(in), len = 0;
         if (avail == 0)
             return;
+        if (c->in_snap) {
+            if (!read_snap(c, in))
+                return;
+            continue;
+        }
         const uint8_t *b = evbuffer_pullup(in, -1);
         if (b == NULL) {
             qconn_close(c, true, "out of memory reading");
             return;
-        }
-        if (c->in_snap) {
-            if (!read_snap(c, in, b, avail))
-                return;
-            continue;
         }
         int rc = wire_qp_peek(b, avail, qp->max_len, &len);
         if (rc == 0)
@@ -307,6 +327,7 @@ static void on_read(struct bufferevent *bev, void *arg)
             c->in_snap = true;
             c->snap = (wire_qp){WIRE_QP_SNAP, pkt.zxid, {NULL, -1}, NULL, 0};
             c->scan = (zt_snapshot_scanner){0};
+            wire_wr_reset(&c->snap_buf);
             wire_qp_fini(&pkt);
             evbuffer_drain(in, len);
             continue;
