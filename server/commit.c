@@ -76,9 +76,11 @@ static void session_effects(srv *s, const wire_txn_hdr *h, const wire_txn *t, bo
 }
 
 /* Decodes the txn in p and applies it; results and events land in s->out,
- * the header in *h. Returns 0 or a negative zerr (the txn is then
- * unusable). */
-static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay, wire_txn_hdr *h)
+ * the header in *h, and the TxnDigest that follows the body (exactly one, as
+ * ZooKeeper logs it) in *dg when dg is not NULL. Returns 0 or a negative
+ * zerr (the txn is then unusable). */
+static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay, wire_txn_hdr *h,
+                     srv_txn_digest *dg)
 {
     wire_rd r;
     wire_txn t;
@@ -89,6 +91,11 @@ static int apply_txn(srv *s, const uint8_t *p, size_t len, bool replay, wire_txn
     int rc = wire_txn_body_decode(&r, h->type, &t);
     if (rc != 0)
         return rc;
+    if (dg != NULL) {
+        dg->has = wire_rd_left(&r) == 12;
+        dg->version = dg->has ? wire_rd_i32(&r) : 0;
+        dg->digest = dg->has ? wire_rd_i64(&r) : 0;
+    }
     zt_out_reset(&s->out);
     rc = zt_apply(s->tree, h, &t, &s->out);
     if (rc == 0)
@@ -125,7 +132,7 @@ static int log_and_apply(srv *s, int64_t zxid)
         s->is_submit_pending = true;
         event_active(s->submit_ev, EV_READ, 0);
     }
-    rc = apply_txn(s, s->txn.p, s->txn.len, false, &h);
+    rc = apply_txn(s, s->txn.p, s->txn.len, false, &h, NULL);
     ZK_ASSERT(rc == 0, "applying txn 0x%" PRIx64 " that prep produced: %s", (uint64_t)zxid,
               wire_err_name(rc));
     if (is_leader) {
@@ -451,9 +458,9 @@ void srv_commit_delete_container(srv *s, const char *path)
         srv_log(SRV_LOG_INFO, "removed container %s: %s", path, wire_err_name(err));
 }
 
-int srv_apply_commit(srv *s, const uint8_t *p, size_t len, wire_txn_hdr *h)
+int srv_apply_commit(srv *s, const uint8_t *p, size_t len, wire_txn_hdr *h, srv_txn_digest *dg)
 {
-    int rc = apply_txn(s, p, len, true, h);
+    int rc = apply_txn(s, p, len, true, h, dg);
     if (rc == 0)
         fire_events(s, h->zxid);
     return rc;
@@ -467,8 +474,8 @@ void srv_reply_txn(srv *s, conn *c, int32_t xid, int32_t type, int64_t zxid)
         reply_single(s, c, xid, type, zxid);
 }
 
-int srv_replay_txn(srv *s, const uint8_t *p, size_t len)
+int srv_replay_txn(srv *s, const uint8_t *p, size_t len, srv_txn_digest *dg)
 {
     wire_txn_hdr h;
-    return apply_txn(s, p, len, true, &h);
+    return apply_txn(s, p, len, true, &h, dg);
 }

@@ -15,8 +15,9 @@
  * leaves. Absent (a fresh or a standalone data dir), both start as the
  * last logged zxid's epoch, as QuorumPeer.loadDataBase does.
  *
- * Commits are applied with srv_replay_txn, the function recovery replays
- * the log with, so the tree means the same after sync as after a restart.
+ * Commits are applied with srv_apply_commit, the apply step srv_replay_txn
+ * replays the log with, so the tree means the same after sync as after a
+ * restart.
  *
  * Clients. A synced member serves them (srv_is_serving). The leader preps
  * and applies a write at once, as standalone, but proposes it through zab
@@ -272,15 +273,11 @@ static bool flush_log(srv_ens *e)
  * equal trees outside /zookeeper/ have equal digests, so a mismatch means
  * the trees went apart. Logged, as ZooKeeper's DataTree.compareDigest
  * does, and counted. */
-static void check_digest(srv_ens *e, const zab_txn *t)
+static void check_digest(srv_ens *e, const zab_txn *t, const srv_txn_digest *dg)
 {
-    bool has = false;
-    int32_t version = 0;
-    int64_t digest = 0;
-    if (wire_txn_entry_digest(t->p, t->len, &has, &version, &digest) != 0 || !has ||
-        version != ZT_DIGEST_VERSION)
+    if (!dg->has || dg->version != ZT_DIGEST_VERSION)
         return;
-    int64_t mine = zt_digest(e->s->tree);
+    int64_t digest = dg->digest, mine = zt_digest(e->s->tree);
     if (mine != digest) {
         e->digest_mismatches++;
         srv_log(SRV_LOG_ERROR,
@@ -302,14 +299,15 @@ static void apply_commits(srv_ens *e, const zab_batch *b)
         if (t->zxid <= s->last_zxid)
             continue;
         wire_txn_hdr h;
-        int rc = srv_apply_commit(s, t->p, t->len, &h);
+        srv_txn_digest dg;
+        int rc = srv_apply_commit(s, t->p, t->len, &h, &dg);
         if (rc != 0) {
             srv_log(SRV_LOG_ERROR, "committed txn 0x%" PRIx64 " does not apply: %s",
                     (uint64_t)t->zxid, wire_err_name(rc));
             continue;
         }
         applied++;
-        check_digest(e, t);
+        check_digest(e, t, &dg);
         if (e->is_synced)
             srv_fwd_committed(s, &h);
         s->txns_since_snap++;

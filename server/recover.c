@@ -73,18 +73,15 @@ static void snap_digest_due(replay_ctx *c, uint64_t zxid)
 static int replay_zk(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
 {
     replay_ctx *c = arg;
-    int rc = srv_replay_txn(c->s, txn, len);
+    srv_txn_digest dg;
+    int rc = srv_replay_txn(c->s, txn, len, &dg);
     if (rc != 0)
         return rc;
     c->n_txns++;
-    bool has = false;
-    int32_t version = 0;
-    int64_t digest = 0;
     /* ZooKeeper compares the txn digests only once it has reached the
      * snapshot's digest zxid (out of the fuzzy range). */
-    if (!c->has_snap_digest && wire_txn_entry_digest(txn, len, &has, &version, &digest) == 0 &&
-        has && version == ZT_DIGEST_VERSION)
-        check_digest(c, zxid, "txn digest", digest);
+    if (!c->has_snap_digest && dg.has && dg.version == ZT_DIGEST_VERSION)
+        check_digest(c, zxid, "txn digest", dg.digest);
     snap_digest_due(c, zxid);
     return 0;
 }
@@ -92,7 +89,7 @@ static int replay_zk(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
 static int replay_own(void *arg, uint64_t zxid, const uint8_t *txn, size_t len)
 {
     replay_ctx *c = arg;
-    int rc = srv_replay_txn(c->s, txn, len);
+    int rc = srv_replay_txn(c->s, txn, len, NULL);
     snap_digest_due(c, zxid);
     return rc;
 }

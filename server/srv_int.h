@@ -273,11 +273,20 @@ void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id);
  * calls finishSessionInit). */
 void srv_commit_session_again(conn *c, int32_t xid, int32_t timeout_ms);
 void srv_commit_delete_container(srv *s, const char *path);
-/* Applies one logged txn during recovery (no replies). */
-int srv_replay_txn(srv *s, const uint8_t *p, size_t len);
+/* The TxnDigest a logged txn carries after its body (ZooKeeper 3.8 logs
+ * one; zabd's leader proposes one), as the apply step read it. */
+typedef struct srv_txn_digest {
+    bool has; /* exactly one TxnDigest followed the body */
+    int32_t version;
+    int64_t digest;
+} srv_txn_digest;
+/* Applies one logged txn during recovery (no replies); its TxnDigest in
+ * *dg when dg is not NULL. */
+int srv_replay_txn(srv *s, const uint8_t *p, size_t len, srv_txn_digest *dg);
 /* A learner applies a txn the leader committed: as replay (its session is
- * added), and its watch events fire; *h is its header. */
-int srv_apply_commit(srv *s, const uint8_t *p, size_t len, wire_txn_hdr *h);
+ * added), and its watch events fire; *h is its header, *dg (if not NULL)
+ * its TxnDigest. */
+int srv_apply_commit(srv *s, const uint8_t *p, size_t len, wire_txn_hdr *h, srv_txn_digest *dg);
 /* The reply to request (xid, type) of c from the txn just applied (s->out),
  * exactly as the write path answers it. */
 void srv_reply_txn(srv *s, conn *c, int32_t xid, int32_t type, int64_t zxid);
