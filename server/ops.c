@@ -737,6 +737,24 @@ static void run_op(req *q)
     op->fn(q);
 }
 
+/* A leader's PrepRequestProcessor.checkSession for a write (local, or a
+ * learner's REQUEST; the session txns are not checked): an unknown,
+ * closing or moved session gets an ErrorTxn, which is how a learner learns
+ * of it too. true: refused and answered. */
+static bool session_refused(req *q)
+{
+    if (q->type == WIRE_OP_CLOSESESSION || q->type == WIRE_OP_CREATESESSION)
+        return false;
+    int rc = srv_ens_check_owner(q->c->s, q->c);
+    if (rc == 0)
+        return false;
+    srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " via %s, opcode %d: %s",
+            (uint64_t)q->c->session_id, q->c->is_remote ? q->c->addr : "me", q->type,
+            wire_err_name(rc));
+    srv_commit_error(q->c, q->xid, q->type, rc);
+    return true;
+}
+
 void srv_dispatch(conn *c, const uint8_t *p, size_t len)
 {
     srv *s = c->s;
@@ -782,16 +800,9 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
         srv_fwd_request(c, q.xid, q.type, p + 8, len - 8);
         return;
     }
-    if (s->ens != NULL && is_forwarded(q.type) && q.type != WIRE_OP_CLOSESESSION &&
-        q.type != WIRE_OP_CREATESESSION) {
-        /* A leader checks its own clients' sessions as a learner's. */
-        int rc = srv_ens_check_owner(s, c);
-        if (rc != 0) {
-            srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " opcode %d: %s", (uint64_t)c->session_id,
-                    q.type, wire_err_name(rc));
-            return srv_commit_error(c, q.xid, q.type, rc);
-        }
-    }
+    /* A leader checks its own clients' sessions as a learner's. */
+    if (s->ens != NULL && is_forwarded(q.type) && session_refused(&q))
+        return;
     run_op(&q);
 }
 
@@ -822,16 +833,8 @@ void srv_dispatch_remote(conn *c, int32_t xid, int32_t type, const uint8_t *rec,
                     (uint64_t)c->session_id, c->addr);
         return;
     }
-    /* PrepRequestProcessor's checkSession (closeSession is not checked):
-     * an unknown, closing or moved session gets an ErrorTxn, which is how
-     * its learner learns of it. */
-    int rc = type == WIRE_OP_CLOSESESSION ? 0 : srv_ens_check_owner(s, c);
-    if (rc != 0) {
-        srv_log(SRV_LOG_INFO, "session 0x%016" PRIx64 " via %s, opcode %d: %s",
-                (uint64_t)c->session_id, c->addr, type, wire_err_name(rc));
-        return srv_commit_error(c, xid, type, rc);
-    }
-    run_op(&q);
+    if (!session_refused(&q))
+        run_op(&q);
 }
 
 /* ---- handshake ---------------------------------------------------------------- */
