@@ -318,12 +318,13 @@ static void send_snapshot(srv_ens *e, int64_t sid)
         srv_qport_close(e->qport, sid, NULL);
         zab_peer_down(e->z, sid);
     } else {
-        srv_qport_send_big(e->qport, sid, w.p, w.len);
+        size_t bytes = w.len;
+        srv_qport_send_owned(e->qport, sid, &w);
         rc = zab_snap_sent(e->z, sid, s->last_zxid);
         srv_log(SRV_LOG_INFO,
                 "SNAP to server %" PRId64 ": %zu znodes, %zu bytes at 0x%" PRIx64
                 " serialised in %" PRId64 " ms%s",
-                sid, zt_node_count(s->tree), w.len, (uint64_t)s->last_zxid, srv_now_ms() - t0,
+                sid, zt_node_count(s->tree), bytes, (uint64_t)s->last_zxid, srv_now_ms() - t0,
                 rc != 0 ? " (zab no longer wanted it)" : "");
     }
     wire_wr_fini(&w);
@@ -467,7 +468,7 @@ static bool disk_diff(srv_ens *e, const zab_disk_diff *dd)
                       : w.err != 0        ? "out of memory"
                                           : "the log has a hole before the window";
     if (ok)
-        srv_qport_send_big(e->qport, dd->sid, w.p, w.len);
+        srv_qport_send_owned(e->qport, dd->sid, &w);
     srv_log(SRV_LOG_INFO,
             "server %" PRId64 " at 0x%" PRIx64 " is behind the window (0x%" PRIx64 "): %s%s%s"
             " (%" PRId64 " bytes read in %" PRId64 " ms)",

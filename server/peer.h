@@ -96,9 +96,10 @@ void srv_qport_connect(srv_qport *qp, int64_t sid, int64_t deadline_ms);
 /* Writes one encoded packet to `to`'s connection (copied); dropped with a
  * log line when there is none. */
 void srv_qport_send(srv_qport *qp, int64_t to, const uint8_t *p, size_t len);
-/* The same, past the unread-output bound: a snapshot for SNAP (the
- * learner reads it as it comes). */
-void srv_qport_send_big(srv_qport *qp, int64_t to, const uint8_t *p, size_t len);
+/* The same for a large stream (SNAP, a DIFF from disk), past the
+ * unread-output bound (the learner reads it as it comes) and without a
+ * copy: w's buffer goes to the connection, w is left empty. */
+void srv_qport_send_owned(srv_qport *qp, int64_t to, wire_wr *w);
 /* Closes `sid`'s connection (no on_down), or every connection and pending
  * connect. */
 void srv_qport_close(srv_qport *qp, int64_t sid, const char *why);

@@ -559,15 +559,29 @@ void srv_qport_send(srv_qport *qp, int64_t to, const uint8_t *p, size_t len)
         qconn_close(c, true, "out of memory writing");
 }
 
-void srv_qport_send_big(srv_qport *qp, int64_t to, const uint8_t *p, size_t len)
+static void free_sent(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+void srv_qport_send_owned(srv_qport *qp, int64_t to, wire_wr *w)
 {
     qconn *c = find_conn(qp, to);
+    uint8_t *p = w->p;
+    size_t len = w->len;
+    wire_wr_init(w); /* the bytes are the connection's now, or freed */
     if (c == NULL) {
-        srv_log(SRV_LOG_WARN, "no quorum connection with server %" PRId64 ": snapshot dropped", to);
+        srv_log(SRV_LOG_WARN, "no quorum connection with server %" PRId64 ": %zu bytes dropped", to,
+                len);
+        free(p);
         return;
     }
-    if (bufferevent_write(c->bev, p, len) != 0)
+    if (evbuffer_add_reference(bufferevent_get_output(c->bev), p, len, free_sent, NULL) != 0) {
+        free(p);
         qconn_close(c, true, "out of memory writing");
+    }
 }
 
 void srv_qport_synced(srv_qport *qp)
