@@ -4,7 +4,8 @@
  * read, and closing. What a connection is sent lives in outq.c.
  *
  * Sockets. Each connection is a non-blocking socket with one persistent
- * read event, one write event and an input and an output evbuffer; no
+ * read event, one write event, an input evbuffer and a flat output buffer
+ * (obuf.c); no
  * bufferevent, whose reads ask the kernel for the readable byte count
  * first (an ioctl per read) and whose writes add and remove EPOLLOUT
  * interest around every round of replies. Reading is one recv into the
@@ -48,8 +49,7 @@ static void conn_free(conn *c)
         event_free(c->wr_ev);
     if (c->inbuf != NULL)
         evbuffer_free(c->inbuf);
-    if (c->outbuf != NULL)
-        evbuffer_free(c->outbuf);
+    srv_obuf_fini(&c->outbuf);
     if (c->fd >= 0)
         evutil_closesocket(c->fd);
     srv_auth_free(c);
@@ -170,7 +170,7 @@ void srv_conn_update_read(conn *c)
     if (c->dead)
         return;
     bool want = !c->closing && !c->is_throttled && !c->s->is_paused &&
-                evbuffer_get_length(c->outbuf) <= SRV_OUT_HIGH_WATER;
+                srv_obuf_len(&c->outbuf) <= SRV_OUT_HIGH_WATER;
     if (want == c->is_reading)
         return;
     c->is_reading = want;
@@ -179,6 +179,10 @@ void srv_conn_update_read(conn *c)
         return;
     }
     event_add(c->rd_ev, NULL);
+    /* The socket may hold bytes (or the FIN) that came while c was not
+     * read, and an edge-triggered event announces only new ones: read it
+     * empty now. */
+    event_active(c->rd_ev, EV_READ | EV_CLOSED, 1);
     if (evbuffer_get_length(c->inbuf) > 0)
         want_resume(c);
 }
@@ -198,16 +202,12 @@ void srv_conn_want_flush(conn *c)
  * rest. */
 static void conn_flush(conn *c)
 {
-    struct evbuffer *out = c->outbuf;
-    if (evbuffer_get_length(out) > 0) {
-        int n = evbuffer_write(out, c->fd);
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            c->s->stats.dropped_conns++;
-            srv_conn_close(c, "socket error");
-            return;
-        }
+    if (srv_obuf_write(&c->outbuf, c->fd) != 0) {
+        c->s->stats.dropped_conns++;
+        srv_conn_close(c, "socket error");
+        return;
     }
-    bool left = evbuffer_get_length(out) > 0;
+    bool left = srv_obuf_len(&c->outbuf) > 0;
     if (left != c->is_write_pending) {
         c->is_write_pending = left;
         if (left)
@@ -236,7 +236,7 @@ void srv_conn_write_raw(conn *c, const void *p, size_t n)
 {
     if (c->dead)
         return;
-    if (evbuffer_add(c->outbuf, p, n) != 0) {
+    if (srv_obuf_add(&c->outbuf, p, n) != 0) {
         srv_conn_close(c, "out of memory");
         return;
     }
@@ -249,7 +249,7 @@ void srv_conn_close_when_flushed(conn *c)
         return;
     c->closing = true;
     srv_conn_update_read(c);
-    if (evbuffer_get_length(c->outbuf) == 0)
+    if (srv_obuf_len(&c->outbuf) == 0)
         srv_conn_close(c, "closed by server");
     else
         srv_conn_want_flush(c);
@@ -385,36 +385,52 @@ static void read_frames(conn *c)
     batch_end(c->s);
 }
 
-/* One recv. The usual case, whole frames and nothing kept from before, is
- * handled straight from the loop's read buffer; only a remainder is copied
- * into the connection's input buffer (which keeps that buffer from
- * allocating and freeing a chain on every read). */
+/* Reads until the socket is empty or c may not be read. The read event is
+ * edge-triggered: one recv that comes back short has emptied the socket,
+ * unless the edge also carried the peer's FIN (EV_CLOSED), which no later
+ * edge repeats; then, and when this runs without an edge (`what` holds
+ * EV_CLOSED too), it reads on until the kernel says EAGAIN or EOF.
+ *
+ * The usual case, whole frames and nothing kept from before, is handled
+ * straight from the loop's read buffer; only a remainder is copied into the
+ * connection's input buffer (which keeps that buffer from allocating and
+ * freeing a chain on every read). */
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     conn *c = arg;
     srv *s = c->s;
-    ssize_t n = recv(c->fd, s->rbuf, sizeof s->rbuf, 0);
-    if (n <= 0) {
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    bool to_eagain = (what & EV_CLOSED) != 0;
+    for (int round = 0; c->is_reading; round++) {
+        if (round == 4) {
+            /* A client that keeps the socket full waits for the others:
+             * this callback runs again in the next loop iteration. */
+            event_active(c->rd_ev, EV_READ | EV_CLOSED, 1);
             return;
-        /* ZooKeeper counts a connection the client ends as dropped. */
-        s->stats.dropped_conns++;
-        srv_conn_close(c, n == 0 ? "client closed the connection" : "socket error");
-        return;
-    }
-    if (evbuffer_get_length(c->inbuf) > 0) {
-        if (evbuffer_add(c->inbuf, s->rbuf, (size_t)n) != 0)
-            srv_conn_close(c, "out of memory");
-        else
+        }
+        ssize_t n = recv(c->fd, s->rbuf, sizeof s->rbuf, 0);
+        if (n <= 0) {
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+                return;
+            /* ZooKeeper counts a connection the client ends as dropped. */
+            s->stats.dropped_conns++;
+            srv_conn_close(c, n == 0 ? "client closed the connection" : "socket error");
+            return;
+        }
+        if (evbuffer_get_length(c->inbuf) > 0) {
+            if (evbuffer_add(c->inbuf, s->rbuf, (size_t)n) != 0)
+                return srv_conn_close(c, "out of memory");
             read_frames(c);
-        return;
+        } else {
+            batch_begin(s);
+            size_t used = handle_frames(c, s->rbuf, (size_t)n);
+            batch_end(s);
+            if (!c->dead && used < (size_t)n &&
+                evbuffer_add(c->inbuf, s->rbuf + used, (size_t)n - used) != 0)
+                return srv_conn_close(c, "out of memory");
+        }
+        if ((size_t)n < sizeof s->rbuf && !to_eagain)
+            return;
     }
-    batch_begin(s);
-    size_t used = handle_frames(c, s->rbuf, (size_t)n);
-    batch_end(s);
-    if (!c->dead && used < (size_t)n &&
-        evbuffer_add(c->inbuf, s->rbuf + used, (size_t)n - used) != 0)
-        srv_conn_close(c, "out of memory");
 }
 
 void srv_conn_resume_throttled(srv *s)
@@ -469,10 +485,9 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
     c->fd = fd;
     evutil_make_socket_nonblocking(fd);
     c->inbuf = evbuffer_new();
-    c->outbuf = evbuffer_new();
-    c->rd_ev = event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c);
+    c->rd_ev = event_new(s->base, fd, EV_READ | EV_CLOSED | EV_PERSIST | EV_ET, on_readable, c);
     c->wr_ev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
-    if (c->inbuf == NULL || c->outbuf == NULL || c->rd_ev == NULL || c->wr_ev == NULL) {
+    if (c->inbuf == NULL || c->rd_ev == NULL || c->wr_ev == NULL) {
         srv_log(SRV_LOG_ERROR, "out of memory accepting %s:%d", addr, port);
         conn_free(c);
         return;

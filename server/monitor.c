@@ -65,7 +65,7 @@ static void conn_line(const conn *c, wire_wr *w, bool full)
 {
     /* [interest ops]: what the connection waits for, as NIO's selector
      * keys print them: read 1, write 4. */
-    int ops = (c->is_reading ? 1 : 0) | (evbuffer_get_length(c->outbuf) > 0 ? 4 : 0);
+    int ops = (c->is_reading ? 1 : 0) | (srv_obuf_len(&c->outbuf) > 0 ? 4 : 0);
     srv_out(w, " /%s:%d[%x](queued=%d,recved=%" PRIu64 ",sent=%" PRIu64, c->addr, c->port, ops,
             c->out.n_replies, c->packets_recv, c->packets_sent);
     if (full && c->session_id != 0) {

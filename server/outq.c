@@ -6,10 +6,10 @@
  * durable are appended to the connection's `held` evbuffer, each described
  * by a mark (the zxid it waits for, its length, whether it answers a
  * request). When the log thread reports progress, srv_outq_drain() walks
- * only the connections that hold something and moves every frame whose zxid
- * is now durable into its output buffer with evbuffer_remove_buffer(), which
- * hands whole chains over instead of copying them. A frame is copied once,
- * from the scratch writer into an evbuffer, and never again.
+ * only the connections that hold something and copies every frame whose
+ * zxid is now durable into its output buffer (obuf.c), in one piece per
+ * connection. A frame that may leave at once (every read's reply) is copied
+ * once, from the scratch writer into the output buffer; a held one twice.
  *
  * Ordering. Within a connection frames leave in the order they were sent,
  * so a client sees the watch event before the reply that reflects the
@@ -65,7 +65,7 @@ static void wait_list_del(srv *s, conn *c)
 
 static size_t unsent_bytes(conn *c)
 {
-    return evbuffer_get_length(c->outbuf) + c->out.held_bytes;
+    return srv_obuf_len(&c->outbuf) + c->out.held_bytes;
 }
 
 /* A frame left for the socket at now_us; a reply's request is done. */
@@ -131,7 +131,7 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
     held_mark m = {zxid,       (uint32_t)w->len, c->req_arrival_us, c->req_op,
                    c->req_xid, is_reply,         c->req_is_update,  close_after};
     if (c->out.n_marks == 0 && zxid <= s->release_zxid) {
-        if (w->len > 0 && evbuffer_add(c->outbuf, w->p, w->len) != 0) {
+        if (srv_obuf_add(&c->outbuf, w->p, w->len) != 0) {
             wire_wr_reset(w);
             srv_log(SRV_LOG_ERROR, "out of memory writing to %s:%d", c->addr, c->port);
             srv_conn_close(c, "out of memory");
@@ -190,13 +190,11 @@ static void release(srv *s, conn *c)
         }
     }
     if (bytes > 0) {
-        /* All of it (the usual case) moves every chain as it is; a prefix
-         * may split a chain, whose head is then copied. */
-        struct evbuffer *dst = c->outbuf;
-        if (bytes == o->held_bytes)
-            evbuffer_add_buffer(dst, o->held);
-        else
-            evbuffer_remove_buffer(o->held, dst, bytes);
+        if (srv_obuf_add_from(&c->outbuf, o->held, bytes) != 0) {
+            srv_log(SRV_LOG_ERROR, "out of memory releasing output to %s:%d", c->addr, c->port);
+            srv_conn_close(c, "out of memory");
+            return;
+        }
         o->held_bytes -= bytes;
         srv_conn_want_flush(c);
     }

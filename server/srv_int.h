@@ -68,13 +68,31 @@ typedef struct conn_out {
     conn *wait_prev, *wait_next;
 } conn_out;
 
+/* ---- a connection's unsent bytes (obuf.c) ---- */
+typedef struct srv_obuf {
+    uint8_t *p;
+    size_t off, len, cap; /* unsent: p[off..len) */
+} srv_obuf;
+static inline size_t srv_obuf_len(const srv_obuf *b)
+{
+    return b->len - b->off;
+}
+int srv_obuf_add(srv_obuf *b, const void *p, size_t n); /* 0, or -1 out of memory */
+/* Moves the first n bytes of src (which holds at least n) to b. */
+int srv_obuf_add_from(srv_obuf *b, struct evbuffer *src, size_t n);
+/* Sends what the socket takes: 0 (all sent, or the socket is full), or -1
+ * with errno for a socket error. */
+int srv_obuf_write(srv_obuf *b, int fd);
+void srv_obuf_fini(srv_obuf *b);
+
 /* ---- one client connection (conn.c) ---- */
 struct conn {
     srv *s;
     int fd;
     struct event *rd_ev, *wr_ev;
-    struct evbuffer *inbuf, *outbuf; /* bytes read, bytes to write */
-    uint64_t id;                     /* watcher id */
+    struct evbuffer *inbuf; /* bytes read and not yet handled */
+    srv_obuf outbuf;        /* bytes to write */
+    uint64_t id;            /* watcher id */
     int64_t session_id;
     int32_t timeout_ms;
     bool handshaken;
