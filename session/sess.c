@@ -236,9 +236,17 @@ static int touch_entry(sess_table *s, uint32_t e, int64_t now_ms, int32_t timeou
 {
     if (e == SESS_NIL || s->ents[e].is_closing)
         return ZERR_SESSIONEXPIRED;
+    /* Same rounded deadline, nothing to do: the common case for a busy
+     * session, hence the rounding. A deadline rounds up to expire_at when it
+     * lies in [expire_at - interval, expire_at), which is checked first: it
+     * spares the division of a touch on every request. */
+    int64_t t_raw;
+    int64_t at = s->ents[e].expire_at;
+    if (s->ents[e].bucket != SESS_NIL &&
+        !__builtin_add_overflow(now_ms, (int64_t)timeout_ms, &t_raw) && t_raw >= 0 &&
+        t_raw < at && t_raw >= at - s->interval_ms)
+        return 0;
     int64_t t = deadline(s, now_ms, timeout_ms);
-    /* Same rounded deadline, nothing to do (the common case for a busy
-     * session, hence the rounding). */
     if (s->ents[e].bucket != SESS_NIL && s->ents[e].expire_at == t)
         return 0;
     uint32_t b = bucket_get(s, t);

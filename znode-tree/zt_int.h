@@ -49,6 +49,7 @@ typedef struct zt_acl_entry {
     char *blob;
     int64_t refs; /* 0: free slot */
     uint32_t hash;
+    int32_t open_perms; /* granted to anyone: world:anyone's perms, all for an empty list */
 } zt_acl_entry;
 
 /* A growable array of node pointers (ephemerals of one session, containers, TTL nodes). */

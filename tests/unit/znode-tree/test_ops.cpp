@@ -554,6 +554,21 @@ TEST(ZtCheckAcl, PermissionBitsAreCheckedOneByOne)
     LONGS_EQUAL(0, check("/a", WIRE_PERM_ADMIN, {}, true));
 }
 
+TEST(ZtCheckAcl, AnyoneGetsOnlyTheWorldEntrysBitsBesideOtherEntries)
+{
+    // world:anyone's bits are granted without looking at identities; the
+    // other bits still need one of the other entries.
+    static const wire_acl acl[] = {{WIRE_PERM_WRITE, {"digest", 6}, {"bob:h", 5}},
+                                   {WIRE_PERM_READ, {"world", 5}, {"anyone", 6}},
+                                   {WIRE_PERM_DELETE, {"ip", 2}, {"10.0.0.0/8", 10}}};
+    LONGS_EQUAL(0, d->create_acl("/a", acl, 3));
+    LONGS_EQUAL(0, check("/a", WIRE_PERM_READ, {}));
+    LONGS_EQUAL(ZERR_NOAUTH, check("/a", WIRE_PERM_WRITE, {}));
+    LONGS_EQUAL(0, check("/a", WIRE_PERM_WRITE, {id("digest", "bob:h")}));
+    LONGS_EQUAL(ZERR_NOAUTH, check("/a", WIRE_PERM_DELETE, {id("digest", "bob:h")}));
+    LONGS_EQUAL(0, check("/a", WIRE_PERM_DELETE, {id("ip", "10.1.1.1")}));
+}
+
 TEST(ZtCheckAcl, DigestMatchesExactlyAndOnlyItsScheme)
 {
     static const wire_acl acl[] = {{WIRE_PERM_ALL, {"digest", 6}, {"bob:h", 5}}};
