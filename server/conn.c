@@ -193,9 +193,11 @@ void srv_conn_want_flush(conn *c)
     if (c->dead || c->is_flush_pending)
         return;
     c->is_flush_pending = true;
+    /* One activation for the whole list: it takes libevent's lock. */
+    if (s->flush == NULL)
+        event_active(s->flush_ev, EV_READ, 0);
     c->fl_next = s->flush;
     s->flush = c;
-    event_active(s->flush_ev, EV_READ, 0);
 }
 
 /* Writes what the socket takes now; the write event waits to write the

@@ -759,11 +759,18 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
 {
     srv *s = c->s;
     req q = {.c = c};
-    wire_rd_init(&q.r, p, len, s->cfg.jute_maxbuffer);
-    q.xid = wire_rd_i32(&q.r);
-    q.type = wire_rd_i32(&q.r);
-    if (wire_rd_err(&q.r) != 0)
+    if (len < 8) {
+        wire_rd_init(&q.r, p, len, s->cfg.jute_maxbuffer);
+        (void)wire_rd_i32(&q.r);
+        (void)wire_rd_i32(&q.r);
         return bad_request(&q, "header of a");
+    }
+    /* The header straight from the frame: two fields read through the
+     * reader and copied out as one was a store-forwarding stall per
+     * request. */
+    q.xid = (int32_t)wire_get_be32(p);
+    q.type = (int32_t)wire_get_be32(p + 4);
+    wire_rd_init(&q.r, p + 8, len - 8, s->cfg.jute_maxbuffer);
     bool learner = srv_ens_is_learner(s);
     /* A learner answers a session's requests in order: a read waits for the
      * writes before it to come back from the leader (forward.c). */
