@@ -7,16 +7,24 @@ using namespace zabnet;
 
 TEST_GROUP(ZabSnap){};
 
+// Epoch 1 has ten txns: 1 and 2 hold them from `leaders_from` on, 3 only
+// the first two. Runs until 2 leads and 3 serves.
+static void start_with_3_behind(Net &net, size_t leaders_from = 0)
+{
+    std::vector<Txn> full = epoch_log(1, 1, 10);
+    std::vector<Txn> leaders_log(full.begin() + (long)leaders_from, full.end());
+    net.add(1, leaders_log, 1, 1);
+    net.add(2, leaders_log, 1, 1);
+    net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
+    net.start_all();
+    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[3].is_serving; }, 5000));
+}
+
 TEST(ZabSnap, LearnerBehindTheWindowGetsSnap)
 {
     Net net(7);
     net.window_max = 4; // the leader keeps 0x100000007..a
-    std::vector<Txn> full = epoch_log(1, 1, 10);
-    net.add(1, full, 1, 1);
-    net.add(2, full, 1, 1);
-    net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
-    net.start_all();
-    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[3].is_serving; }, 5000));
+    start_with_3_behind(net);
     // 3 was behind the window: the host was asked for one snapshot, 3
     // loaded it (no DIFF), then NEWLEADER; its tree is the leader's.
     CHECK_EQUAL(1, net.nodes[2].snaps_sent);
@@ -37,12 +45,7 @@ TEST(ZabSnap, LearnerBehindTheWindowGetsADiffFromDiskWhenTheLogHasIt)
     Net net(9);
     net.window_max = 4; // the window keeps 0x100000007..a
     net.has_disk_log = true;
-    std::vector<Txn> full = epoch_log(1, 1, 10);
-    net.add(1, full, 1, 1);
-    net.add(2, full, 1, 1);
-    net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
-    net.start_all();
-    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[3].is_serving; }, 5000));
+    start_with_3_behind(net);
     // 3 is at 0x100000002, which the leader's log holds: a DIFF of the log
     // up to the window, then the window; no snapshot.
     CHECK_EQUAL(1, net.nodes[2].disk_diffs_sent);
@@ -62,15 +65,9 @@ TEST(ZabSnap, ADiskDiffTheLogCannotServeFallsBackToSnap)
     Net net(10);
     net.window_max = 4;
     net.has_disk_log = true;
-    std::vector<Txn> full = epoch_log(1, 1, 10);
     // 1 and 2 kept only 0x100000004.. on disk (an older part purged):
     // 3, at 0x100000002, is behind both the window and the disk.
-    std::vector<Txn> tail(full.begin() + 3, full.end());
-    net.add(1, tail, 1, 1);
-    net.add(2, tail, 1, 1);
-    net.add(3, std::vector<Txn>(full.begin(), full.begin() + 2), 1, 1);
-    net.start_all();
-    CHECK(net.run_until([&] { return net.leader() == 2 && net.nodes[3].is_serving; }, 5000));
+    start_with_3_behind(net, 3);
     CHECK_EQUAL(1, net.nodes[2].disk_diffs_refused);
     CHECK_EQUAL(0, net.nodes[2].disk_diffs_sent);
     CHECK_EQUAL(1, net.nodes[2].snaps_sent);
