@@ -43,6 +43,8 @@
 
 static void conn_free(conn *c)
 {
+    if (c->s->stats.run.n > 0 && c->s->stats.run.cs == &c->cs)
+        srv_stats_flush(&c->s->stats); /* its requests count, as ZooKeeper's do */
     if (c->rd_ev != NULL)
         event_free(c->rd_ev);
     if (c->wr_ev != NULL)
@@ -498,7 +500,7 @@ void srv_conn_accept(srv *s, int fd, const char *addr, int port)
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     c->port = port;
     c->established_ms = srv_wall_ms();
-    srv_conn_stats_reset(&c->cs);
+    srv_conn_stats_reset(&s->stats, &c->cs);
     if (srv_auth_add(c, "ip", addr) != 0 || srv_idmap_put(&s->conn_by_id, c->id, c) != 0) {
         srv_log(SRV_LOG_ERROR, "out of memory accepting %s:%d", addr, port);
         conn_free(c);

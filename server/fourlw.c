@@ -235,6 +235,7 @@ void srv_4lw_run(conn *c, const uint8_t *p, size_t len)
 {
     srv *s = c->s;
     const fourlw *f = find(p);
+    srv_stats_flush(&s->stats); /* every answered request is in what it prints */
     wire_wr w;
     wire_wr_init(&w);
     if (!srv_config_4lw_enabled(&s->cfg, f->word))

@@ -8,14 +8,10 @@
 #include <sys/time.h>
 #include <time.h>
 
-/* DEBUG lines are compiled in but not printed; there is no run-time switch,
- * so the logger keeps no mutable state. */
-static const int min_level = SRV_LOG_INFO;
-
 void srv_log(int level, const char *fmt, ...)
 {
     static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-    if (level < min_level)
+    if (!srv_log_on(level))
         return;
     struct timeval tv;
     gettimeofday(&tv, NULL);

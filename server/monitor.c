@@ -111,7 +111,7 @@ void srv_4lw_crst(srv *s, wire_wr *w)
 {
     for (conn *c = s->conns; c != NULL; c = c->next) {
         c->packets_recv = c->packets_sent = 0;
-        srv_conn_stats_reset(&c->cs);
+        srv_conn_stats_reset(&s->stats, &c->cs);
     }
     srv_out(w, "Connection stats reset.\n");
 }

@@ -779,8 +779,9 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
     c->req_op = q.type;
     c->req_xid = q.xid;
     /* ZooTrace.CLIENT_REQUEST_TRACE_MASK: like ZooKeeper's TRACE lines,
-     * printed only when the log level admits them. */
-    if (s->trace_mask & 2)
+     * printed only when the log level admits them (asked first: this is
+     * every request). */
+    if ((s->trace_mask & 2) && srv_log_on(SRV_LOG_DEBUG))
         srv_log(SRV_LOG_DEBUG, "request session 0x%016" PRIx64 " xid %d opcode %d",
                 (uint64_t)c->session_id, q.xid, q.type);
     c->is_touched = true; /* a learner reports it in its next PING */

@@ -38,6 +38,13 @@ typedef struct srv_ens srv_ens; /* server/ensemble.c */
 
 /* ---- logging (log.c) ---- */
 enum { SRV_LOG_DEBUG, SRV_LOG_INFO, SRV_LOG_WARN, SRV_LOG_ERROR };
+/* The lowest level printed. A constant: there is no run-time switch, so a
+ * line below it costs nothing where its caller asks srv_log_on() first. */
+enum { SRV_LOG_MIN_LEVEL = SRV_LOG_INFO };
+static inline bool srv_log_on(int level)
+{
+    return level >= SRV_LOG_MIN_LEVEL;
+}
 void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- what a connection is sent (outq.c) ---- */

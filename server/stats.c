@@ -40,19 +40,26 @@ static int64_t bucket_value(size_t b)
     return (int64_t)((uint64_t)(16 + b % 16) << (b / 16 - 1));
 }
 
-void srv_summary_add(srv_summary *s, int64_t v)
+void srv_summary_add_n(srv_summary *s, int64_t v, uint64_t n)
 {
+    if (n == 0)
+        return;
     if (s->count == 0 || v < s->min)
         s->min = v;
     if (s->count == 0 || v > s->max)
         s->max = v;
-    s->sum += v;
-    s->count++;
+    s->sum += v * (int64_t)n;
+    s->count += n;
     if (!s->has_pct)
         return;
     if (s->hist == NULL && (s->hist = calloc(SRV_HIST_BUCKETS, sizeof *s->hist)) == NULL)
         return; /* percentiles are lost, the summary is not */
-    s->hist[bucket_of(v)]++;
+    s->hist[bucket_of(v)] += (uint32_t)n;
+}
+
+void srv_summary_add(srv_summary *s, int64_t v)
+{
+    srv_summary_add_n(s, v, 1);
 }
 
 int64_t srv_summary_pct(const srv_summary *s, double pct)
@@ -84,8 +91,10 @@ void srv_summary_fini(srv_summary *s)
     s->hist = NULL;
 }
 
-void srv_conn_stats_reset(srv_conn_stats *cs)
+void srv_conn_stats_reset(srv_stats *st, srv_conn_stats *cs)
 {
+    if (st->run.n > 0 && st->run.cs == cs)
+        srv_stats_flush(st);
     *cs = (srv_conn_stats){.last_op = "NA", .last_cxid = -1};
 }
 
@@ -170,24 +179,49 @@ void srv_stats_request_done(srv_stats *st, srv_conn_stats *cs, int32_t op, bool 
     /* ZooKeeper's samples are whole milliseconds (Time.currentElapsedTime
      * differences); aggregating them the same way keeps avg <= max. */
     int64_t ms = us < 0 ? 0 : us / 1000;
-    srv_summary_add(&st->latency_ms, ms);
-    srv_summary_add(is_update ? &st->update_latency_ms : &st->read_latency_ms, ms);
-    cs->last_op = code;
-    cs->last_cxid = cxid;
-    cs->last_zxid = zxid;
-    cs->last_response_ms = now_ms;
-    cs->last_latency_ms = ms;
-    if (cs->count == 0 || ms < cs->min_latency_ms)
-        cs->min_latency_ms = ms;
-    if (ms > cs->max_latency_ms)
-        cs->max_latency_ms = ms;
-    cs->total_latency_ms += ms;
-    cs->count++;
+    srv_done_run *r = &st->run;
+    if (r->n > 0 &&
+        (r->cs != cs || r->ms != ms || r->is_update != is_update || r->now_ms != now_ms))
+        srv_stats_flush(st);
+    if (r->n == 0) {
+        r->cs = cs;
+        r->ms = ms;
+        r->is_update = is_update;
+        r->now_ms = now_ms;
+    }
+    r->n++;
+    r->last_op = code;
+    r->last_cxid = cxid;
+    r->last_zxid = zxid;
+}
+
+void srv_stats_flush(srv_stats *st)
+{
+    srv_done_run *r = &st->run;
+    if (r->n == 0)
+        return;
+    srv_summary_add_n(&st->latency_ms, r->ms, r->n);
+    srv_summary_add_n(r->is_update ? &st->update_latency_ms : &st->read_latency_ms, r->ms, r->n);
+    srv_conn_stats *cs = r->cs;
+    cs->last_op = r->last_op;
+    cs->last_cxid = r->last_cxid;
+    cs->last_zxid = r->last_zxid;
+    cs->last_response_ms = r->now_ms;
+    cs->last_latency_ms = r->ms;
+    if (cs->count == 0 || r->ms < cs->min_latency_ms)
+        cs->min_latency_ms = r->ms;
+    if (r->ms > cs->max_latency_ms)
+        cs->max_latency_ms = r->ms;
+    cs->total_latency_ms += r->ms * (int64_t)r->n;
+    cs->count += r->n;
+    r->n = 0;
 }
 
 void srv_stats_reset(srv_stats *st)
 {
-    /* ServerStats.reset: latency, request counters, response sizes. */
+    /* ServerStats.reset: latency, request counters, response sizes. The
+     * pending run goes to its connection's figures, which crst resets. */
+    srv_stats_flush(st);
     st->packets_recv = st->packets_sent = 0;
     srv_summary_reset(&st->latency_ms);
     srv_summary_reset(&st->read_latency_ms);

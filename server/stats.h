@@ -28,10 +28,36 @@ typedef struct srv_summary {
 } srv_summary;
 
 void srv_summary_add(srv_summary *s, int64_t v);
+/* n samples of the same value at once. */
+void srv_summary_add_n(srv_summary *s, int64_t v, uint64_t n);
 /* The value below which pct % of the samples lie (0 when empty). */
 int64_t srv_summary_pct(const srv_summary *s, double pct);
 void srv_summary_reset(srv_summary *s);
 void srv_summary_fini(srv_summary *s);
+
+/* Per connection, for cons (ServerCnxn's figures). */
+typedef struct srv_conn_stats {
+    const char *last_op; /* "NA" until a counted reply left */
+    int64_t last_cxid;   /* -1 when none */
+    int64_t last_zxid;
+    int64_t last_response_ms; /* monotonic */
+    int64_t last_latency_ms, min_latency_ms, max_latency_ms, total_latency_ms;
+    uint64_t count;
+} srv_conn_stats;
+
+/* Answered requests not yet added to the summaries: a run of requests of
+ * one connection with one latency, one kind (read or update) and one
+ * release time, as a round of pipelined requests that a read brought in
+ * and that left at once is. Adding them one at a time was a tenth of the
+ * loop thread's user time per getData. */
+typedef struct srv_done_run {
+    srv_conn_stats *cs; /* whose; meaningful while n > 0 */
+    int64_t ms, now_ms;
+    bool is_update;
+    uint64_t n;
+    const char *last_op; /* the run's last request, for cons */
+    int64_t last_cxid, last_zxid;
+} srv_done_run;
 
 typedef struct srv_stats {
     uint64_t packets_recv, packets_sent;
@@ -46,19 +72,12 @@ typedef struct srv_stats {
     uint64_t rejected_conns;       /* refused by maxClientCnxns */
     uint64_t dropped_conns;        /* closed by the client (ZooKeeper's "drop") */
     uint64_t auth_failures;        /* addAuth or SASL answered AUTHFAILED */
+    srv_done_run run;              /* see srv_stats_flush */
 } srv_stats;
 
-/* Per connection, for cons (ServerCnxn's figures). */
-typedef struct srv_conn_stats {
-    const char *last_op; /* "NA" until a counted reply left */
-    int64_t last_cxid;   /* -1 when none */
-    int64_t last_zxid;
-    int64_t last_response_ms; /* monotonic */
-    int64_t last_latency_ms, min_latency_ms, max_latency_ms, total_latency_ms;
-    uint64_t count;
-} srv_conn_stats;
-
-void srv_conn_stats_reset(srv_conn_stats *cs);
+/* Resets a connection's figures; st's pending run is added first if it is
+ * that connection's. */
+void srv_conn_stats_reset(srv_stats *st, srv_conn_stats *cs);
 
 /* ZooKeeper's four-letter code of an operation in cons ("GETD", "CREA"),
  * or NULL for requests ZooKeeper does not count (auth, SASL, reconnects). */
@@ -68,9 +87,15 @@ const char *srv_stats_op_code(int32_t op);
  * ZooKeeper's client response size. */
 void srv_stats_response_size(srv_stats *st, int64_t bytes);
 
-/* A request was answered `us` after it arrived. */
+/* A request was answered `us` after it arrived. It joins st's pending run
+ * when it shares the run's connection, latency, kind and release time;
+ * otherwise the run is added to the summaries and a new one starts. */
 void srv_stats_request_done(srv_stats *st, srv_conn_stats *cs, int32_t op, bool is_update,
                             int32_t cxid, int64_t zxid, int64_t us, int64_t now_ms);
+/* Adds the pending run to the summaries and its connection's figures.
+ * Whatever reads them (the four-letter words) calls it first, and so does
+ * a connection that is freed while the run is its own. */
+void srv_stats_flush(srv_stats *st);
 
 /* srst: everything but the counters of what exists (connections, ...). */
 void srv_stats_reset(srv_stats *st);
