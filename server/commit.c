@@ -432,6 +432,7 @@ void srv_commit_close_session(srv *s, conn *c, int32_t xid, int64_t session_id)
         return;
     }
     sess_set_closing(s->sessions, session_id);
+    s->touch_epoch++; /* its later requests must find it closing (ops.c) */
     if (log_and_apply(s, ctx.zxid) != 0)
         return;
     conn *owner = c != NULL ? c : srv_conn_by_session(s, session_id);

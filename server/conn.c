@@ -345,6 +345,7 @@ static void batch_begin(srv *s)
     s->batch_us = srv_now_us();
     s->batch_wall_ms = s->batch_release_us = 0;
     s->in_batch = true;
+    s->touch_epoch++;
 }
 
 static void batch_end(srv *s)

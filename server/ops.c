@@ -785,12 +785,28 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
         srv_log(SRV_LOG_DEBUG, "request session 0x%016" PRIx64 " xid %d opcode %d",
                 (uint64_t)c->session_id, q.xid, q.type);
     c->is_touched = true; /* a learner reports it in its next PING */
-    if (sess_touch(s->sessions, c->session_id, s->batch_us / 1000) != 0 &&
-        q.type != WIRE_OP_CLOSESESSION) {
-        /* The session expired under this connection. */
-        reply_err(&q, ZERR_SESSIONEXPIRED);
-        srv_conn_close(c, "session expired");
-        return;
+    /* Once per batch: its frames arrived together, so a second touch would
+     * find the deadline the first set (touch_epoch, srv_int.h). */
+    if (c->touch_epoch != s->touch_epoch) {
+        if (sess_touch(s->sessions, c->session_id, s->batch_us / 1000) != 0) {
+            if (q.type != WIRE_OP_CLOSESESSION) {
+                /* The session expired or is closing under this connection:
+                 * nothing is done for the request, and the connection
+                 * closes once what was answered before it has left (the
+                 * reply to a pipelined closeSession among it, as
+                 * ZooKeeper sends it). */
+                srv_log(SRV_LOG_INFO,
+                        "session 0x%016" PRIx64 " (%s:%d) is expired or closing: "
+                        "request xid %d answered SESSIONEXPIRED",
+                        (uint64_t)c->session_id, c->addr, c->port, q.xid);
+                begin(&q, ZERR_SESSIONEXPIRED);
+                srv_reply_end(&s->reply);
+                srv_send(s, c, s->last_zxid, &s->reply, true);
+                return;
+            }
+        } else {
+            c->touch_epoch = s->touch_epoch;
+        }
     }
     if (q.type != WIRE_OP_AUTH && q.type != WIRE_OP_SASL && !srv_auth_enforced_ok(c)) {
         /* AuthenticationHelper.enforceAuthentication */

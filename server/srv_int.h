@@ -123,6 +123,7 @@ struct conn {
     size_t n_fwd;
     bool is_fwd_replay; /* forward.c is re-dispatching a queued frame */
     bool is_touched;    /* a request came since the last PING to the leader */
+    uint64_t touch_epoch; /* srv.touch_epoch when its session was last touched */
     /* the request being handled, for the statistics of its reply */
     int64_t req_arrival_us;
     int32_t req_op, req_xid; /* req_op: what srv_stats_op_code names */
@@ -195,6 +196,11 @@ struct srv {
      * read when first needed (0 until then, and outside a batch). */
     int64_t batch_us, batch_wall_ms, batch_release_us;
     bool in_batch;
+    /* Moves at each batch and whenever a session starts closing: a
+     * connection whose touch_epoch is this one has had its session touched
+     * at batch_us, and nothing a touch checks has changed since
+     * (srv_dispatch, ops.c). */
+    uint64_t touch_epoch;
     /* A leader waits for its proposals to commit before it snapshots its
      * tree for a SNAP sync: clients are not read meanwhile (ensemble.c). */
     bool is_paused;

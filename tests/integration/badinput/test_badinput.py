@@ -7,6 +7,7 @@ Run: SERVER_KIND=zabd|zookeeper /usr/bin/python3 -m pytest -q tests/integration/
 """
 import random
 import struct
+import time
 
 import pytest
 
@@ -526,3 +527,26 @@ def test_create_session_request_with_timeout_zero_lets_the_session_expire(server
     parse_connect_resp(c.read_frame())
     closed, _data = c.finish(6.0)
     assert closed
+
+
+def test_requests_pipelined_after_close_session_are_not_run(server, bystander):
+    # closeSession with more requests behind it in the same packet: what
+    # was answered before the close, and the close itself, reach the
+    # client; what follows is not run (ZooKeeper drops it, or answers
+    # SESSIONEXPIRED when its session check comes first), and the
+    # connection closes.
+    CLOSE_SESSION, SESSIONEXPIRED = -11, -112
+    c = Raw(server[0])
+    name = '/after-close-%d' % time.monotonic_ns()
+    c.s.sendall(b''.join(frame(struct.pack('>ii', xid, op) + body) for xid, op, body in [
+        (1, EXISTS, ustr('/') + b'\0'),
+        (2, CLOSE_SESSION, b''),
+        (3, CREATE, create_body(name)),
+        (4, EXISTS, ustr('/') + b'\0')]))
+    closed, data = c.finish()
+    assert closed
+    replies = reply_headers(data)
+    assert replies[:2] == [(1, OK), (2, OK)]
+    assert all(err == SESSIONEXPIRED for _xid, err in replies[2:]), replies
+    err, _ = bystander.request(EXISTS, ustr(name) + b'\0')
+    assert err == NONODE
