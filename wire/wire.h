@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -279,36 +280,47 @@ static inline int wire_wr_err(const wire_wr *w)
     return w->err;
 }
 
-/* Big-endian helpers for keys and frame headers. Written out byte by byte
- * (not as loops) so that compilers merge them into one load or store and a
- * byte swap. */
+/* Big-endian helpers for keys and frame headers: one byte swap and one
+ * unaligned load or store. Written out byte by byte, they were left to the
+ * compiler to merge, and where several fields are written in a row (a
+ * ReplyHeader, a Stat) it did not: 84 instructions for a ReplyHeader. */
+static inline uint32_t wire_be32(uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap32(v);
+#else
+    return v;
+#endif
+}
+static inline uint64_t wire_be64(uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    return v;
+#endif
+}
 static inline void wire_put_be32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
+    v = wire_be32(v);
+    memcpy(p, &v, 4);
 }
 static inline void wire_put_be64(uint8_t *p, uint64_t v)
 {
-    p[0] = (uint8_t)(v >> 56);
-    p[1] = (uint8_t)(v >> 48);
-    p[2] = (uint8_t)(v >> 40);
-    p[3] = (uint8_t)(v >> 32);
-    p[4] = (uint8_t)(v >> 24);
-    p[5] = (uint8_t)(v >> 16);
-    p[6] = (uint8_t)(v >> 8);
-    p[7] = (uint8_t)v;
+    v = wire_be64(v);
+    memcpy(p, &v, 8);
 }
 static inline uint64_t wire_get_be64(const uint8_t *p)
 {
-    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
-           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
-           (uint64_t)p[6] << 8 | (uint64_t)p[7];
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return wire_be64(v);
 }
 static inline uint32_t wire_get_be32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return wire_be32(v);
 }
 
 /* n more bytes at the writer's end, or NULL once it has failed. The usual
