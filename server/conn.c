@@ -265,13 +265,21 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     conn_flush(arg);
 }
 
+void srv_reply_header(wire_wr *w, int32_t xid, int64_t zxid, int32_t err)
+{
+    uint8_t *p = wire_wr_room(w, 20); /* one check for the four fields */
+    if (p == NULL)
+        return;
+    wire_put_be32(p, 0); /* frame length, patched when the frame ends */
+    wire_put_be32(p + 4, (uint32_t)xid);
+    wire_put_be64(p + 8, (uint64_t)zxid);
+    wire_put_be32(p + 16, (uint32_t)err);
+}
+
 void srv_reply_begin(wire_wr *w, int32_t xid, int64_t zxid, int32_t err)
 {
     wire_wr_reset(w);
-    wire_wr_i32(w, 0); /* frame length, patched by srv_reply_end */
-    wire_wr_i32(w, xid);
-    wire_wr_i64(w, zxid);
-    wire_wr_i32(w, err);
+    srv_reply_header(w, xid, zxid, err);
 }
 
 void srv_reply_end(wire_wr *w)

@@ -8,6 +8,10 @@
  * round that was a tenth of the loop thread's user time. A flat buffer
  * keeps its memory between rounds, and one send() takes it all.
  *
+ * The buffer is a wire writer, so that a reply which may leave at once is
+ * encoded straight into it (srv_obuf_frame_begin) rather than into a
+ * scratch writer and copied here.
+ *
  * Memory. The buffer grows to what is unsent (reading stops past
  * SRV_OUT_HIGH_WATER, conn.c) and is released once it drains if it grew
  * past OBUF_KEEP, so an idle connection holds at most OBUF_KEEP bytes and
@@ -23,84 +27,114 @@
 
 enum { OBUF_MIN = 4096, OBUF_KEEP = 16 * 1024 };
 
-/* Room for n more bytes at p + len; moves the unsent bytes to the front
+/* Room for n more bytes at the end; moves the unsent bytes to the front
  * first, so a buffer that is written as it fills does not grow. */
 static int reserve(srv_obuf *b, size_t n)
 {
-    if (b->off == b->len)
-        b->off = b->len = 0;
-    if (b->cap - b->len >= n)
+    wire_wr *w = &b->w;
+    if (b->off == w->len)
+        b->off = w->len = 0;
+    if (w->cap - w->len >= n)
         return 0;
-    size_t used = b->len - b->off;
+    size_t used = w->len - b->off;
     if (b->off > 0) {
-        memmove(b->p, b->p + b->off, used);
+        memmove(w->p, w->p + b->off, used);
         b->off = 0;
-        b->len = used;
-        if (b->cap - used >= n)
+        w->len = used;
+        if (w->cap - used >= n)
             return 0;
     }
     if (n > SIZE_MAX / 2 - used)
         return -1;
-    size_t cap = b->cap < OBUF_MIN ? OBUF_MIN : b->cap;
+    size_t cap = w->cap < OBUF_MIN ? OBUF_MIN : w->cap;
     while (cap - used < n)
         cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
+    uint8_t *p = realloc(w->p, cap);
     if (p == NULL)
         return -1;
-    b->p = p;
-    b->cap = cap;
+    w->p = p;
+    w->cap = cap;
     return 0;
 }
 
 int srv_obuf_add(srv_obuf *b, const void *p, size_t n)
 {
+    ZK_ASSERT(!b->in_frame, "output added inside a frame encoded in place");
     if (n == 0)
         return 0;
     int rc = reserve(b, n);
     if (rc != 0)
         return rc;
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
+    memcpy(b->w.p + b->w.len, p, n);
+    b->w.len += n;
     return 0;
 }
 
 int srv_obuf_add_from(srv_obuf *b, struct evbuffer *src, size_t n)
 {
+    ZK_ASSERT(!b->in_frame, "output added inside a frame encoded in place");
     if (n == 0)
         return 0;
     int rc = reserve(b, n);
     if (rc != 0)
         return rc;
-    if (evbuffer_remove(src, b->p + b->len, n) != (int)n)
+    if (evbuffer_remove(src, b->w.p + b->w.len, n) != (int)n)
         return -1; /* the caller's accounting of src is wrong */
-    b->len += n;
+    b->w.len += n;
     return 0;
+}
+
+wire_wr *srv_obuf_frame_begin(srv_obuf *b)
+{
+    ZK_ASSERT(!b->in_frame, "a frame begun in place inside another");
+    /* Room for a usual reply; a larger one grows the writer as it goes. */
+    if (reserve(b, 512) != 0)
+        b->w.err = ZERR_NOMEM;
+    b->in_frame = true;
+    b->frame_at = b->w.len;
+    return &b->w;
+}
+
+int64_t srv_obuf_frame_end(srv_obuf *b)
+{
+    ZK_ASSERT(b->in_frame, "no frame begun in place");
+    wire_wr *w = &b->w;
+    b->in_frame = false;
+    if (wire_wr_err(w) != 0 || w->len - b->frame_at < 4) {
+        w->len = b->frame_at;
+        w->err = 0;
+        return -1;
+    }
+    size_t n = w->len - b->frame_at;
+    wire_wr_patch_i32(w, b->frame_at, (int32_t)(n - 4));
+    return (int64_t)n;
 }
 
 int srv_obuf_write(srv_obuf *b, int fd)
 {
-    while (b->off < b->len) {
-        ssize_t n = send(fd, b->p + b->off, b->len - b->off, MSG_NOSIGNAL);
+    wire_wr *w = &b->w;
+    while (b->off < w->len) {
+        ssize_t n = send(fd, w->p + b->off, w->len - b->off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         }
         b->off += (size_t)n;
-        if (b->off < b->len)
+        if (b->off < w->len)
             return 0; /* the socket is full; the write event takes the rest */
     }
-    b->off = b->len = 0;
-    if (b->cap > OBUF_KEEP) {
-        free(b->p);
-        b->p = NULL;
-        b->cap = 0;
+    b->off = w->len = 0;
+    if (w->cap > OBUF_KEEP) {
+        free(w->p);
+        w->p = NULL;
+        w->cap = 0;
     }
     return 0;
 }
 
 void srv_obuf_fini(srv_obuf *b)
 {
-    free(b->p);
+    free(b->w.p);
     *b = (srv_obuf){0};
 }

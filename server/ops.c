@@ -16,6 +16,8 @@ typedef struct req {
     int32_t xid;
     int32_t type;
     wire_rd r;
+    wire_wr *w;      /* the reply begun (begin) */
+    size_t reply_at; /* where in *w its frame starts */
 } req;
 
 static void log_malformed(req *q, const char *what)
@@ -52,19 +54,42 @@ static void bad_write(req *q, const char *what)
     srv_commit_error(q->c, q->xid, q->type, ZERR_MARSHALLINGERROR);
 }
 
-/* Sends the reply begun with begin(): header plus whatever body was written. */
-static void finish(req *q)
-{
-    srv *s = q->c->s;
-    srv_reply_end(&s->reply);
-    srv_send(s, q->c, s->last_zxid, &s->reply, false);
-}
-
+/* Begins the reply to q, at the last zxid: written straight into the
+ * connection's output buffer when it may leave at once, as a read's
+ * usually may (outq.c), else into the scratch writer srv_send copies. */
 static wire_wr *begin(req *q, int32_t err)
 {
     srv *s = q->c->s;
-    srv_reply_begin(&s->reply, q->xid, s->last_zxid, err);
-    return &s->reply;
+    q->w = srv_out_in_place(s, q->c, s->last_zxid);
+    if (q->w == NULL) {
+        q->w = &s->reply;
+        wire_wr_reset(q->w);
+    }
+    q->reply_at = q->w->len;
+    srv_reply_header(q->w, q->xid, s->last_zxid, err);
+    return q->w;
+}
+
+/* Overwrites the error code in the header of the reply begun. */
+static void set_reply_err(req *q, int32_t err)
+{
+    wire_wr_patch_i32(q->w, q->reply_at + 16, err);
+}
+
+/* Sends the reply begun with begin(): header plus whatever body was
+ * written; with close_after, the connection closes once it has left. */
+static void finish_then(req *q, bool close_after)
+{
+    srv *s = q->c->s;
+    if (q->w != &s->reply)
+        return srv_send_in_place(s, q->c, s->last_zxid, close_after);
+    srv_reply_end(&s->reply);
+    srv_send(s, q->c, s->last_zxid, &s->reply, close_after);
+}
+
+static void finish(req *q)
+{
+    finish_then(q, false);
 }
 
 static void reply_err(req *q, int32_t err)
@@ -578,7 +603,7 @@ static void op_multi_read(req *q)
             /* The node lookup throws on a null path, outside the per-op
              * catch: MARSHALLINGERROR, with the results gathered so far
              * still in the body (FinalRequestProcessor). */
-            wire_wr_patch_i32(w, 16, ZERR_MARSHALLINGERROR); /* ReplyHeader.err */
+            set_reply_err(q, ZERR_MARSHALLINGERROR);
             break;
         }
         int err;
@@ -800,9 +825,7 @@ void srv_dispatch(conn *c, const uint8_t *p, size_t len)
                         "request xid %d answered SESSIONEXPIRED",
                         (uint64_t)c->session_id, c->addr, c->port, q.xid);
                 begin(&q, ZERR_SESSIONEXPIRED);
-                srv_reply_end(&s->reply);
-                srv_send(s, c, s->last_zxid, &s->reply, true);
-                return;
+                return finish_then(&q, true);
             }
         } else {
             c->touch_epoch = s->touch_epoch;

@@ -165,6 +165,33 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
     check_bounds(s, c);
 }
 
+wire_wr *srv_out_in_place(srv *s, conn *c, int64_t zxid)
+{
+    if (c->dead || c->closing || c->is_remote || c->out.n_marks > 0 || zxid > s->release_zxid)
+        return NULL;
+    return srv_obuf_frame_begin(&c->outbuf);
+}
+
+void srv_send_in_place(srv *s, conn *c, int64_t zxid, bool close_after)
+{
+    int64_t len = srv_obuf_frame_end(&c->outbuf);
+    if (len < 0) {
+        srv_log(SRV_LOG_ERROR, "out of memory writing to %s:%d", c->addr, c->port);
+        srv_conn_close(c, "out of memory");
+        return;
+    }
+    /* Every frame encoded in place answers a request: notifications go
+     * through srv_send. */
+    held_mark m = {zxid,       (uint32_t)len, c->req_arrival_us, c->req_op,
+                   c->req_xid, true,          c->req_is_update,  close_after};
+    frame_released(s, c, &m, srv_release_us(s));
+    srv_conn_want_flush(c);
+    if (close_after)
+        srv_conn_close_when_flushed(c);
+    else
+        check_bounds(s, c);
+}
+
 /* Moves c's frames that may leave now. */
 static void release(srv *s, conn *c)
 {

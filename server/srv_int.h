@@ -77,12 +77,14 @@ typedef struct conn_out {
 
 /* ---- a connection's unsent bytes (obuf.c) ---- */
 typedef struct srv_obuf {
-    uint8_t *p;
-    size_t off, len, cap; /* unsent: p[off..len) */
+    wire_wr w;       /* unsent: w.p[off..w.len) */
+    size_t off;
+    size_t frame_at; /* where the frame begun in place starts, while in_frame */
+    bool in_frame;
 } srv_obuf;
 static inline size_t srv_obuf_len(const srv_obuf *b)
 {
-    return b->len - b->off;
+    return b->w.len - b->off;
 }
 int srv_obuf_add(srv_obuf *b, const void *p, size_t n); /* 0, or -1 out of memory */
 /* Moves the first n bytes of src (which holds at least n) to b. */
@@ -90,6 +92,15 @@ int srv_obuf_add_from(srv_obuf *b, struct evbuffer *src, size_t n);
 /* Sends what the socket takes: 0 (all sent, or the socket is full), or -1
  * with errno for a socket error. */
 int srv_obuf_write(srv_obuf *b, int fd);
+/* A frame encoded in place at the end of b, which saves copying it from a
+ * scratch writer: the returned writer is b's own, the frame starts at
+ * b->frame_at (its 4-byte length prefix is the caller's to write), and
+ * nothing else may be added to b until srv_obuf_frame_end. */
+wire_wr *srv_obuf_frame_begin(srv_obuf *b);
+/* Ends the frame: its length prefix is patched and its length, prefix
+ * included, returned; or -1 when encoding it ran out of memory, and it is
+ * dropped. */
+int64_t srv_obuf_frame_end(srv_obuf *b);
 void srv_obuf_fini(srv_obuf *b);
 
 /* ---- one client connection (conn.c) ---- */
@@ -266,12 +277,23 @@ conn *srv_conn_by_session(srv *s, int64_t session_id);
 /* Starts a reply frame: length placeholder + ReplyHeader. Finish with srv_reply_end. */
 void srv_reply_begin(wire_wr *w, int32_t xid, int64_t zxid, int32_t err);
 void srv_reply_end(wire_wr *w);
+/* The length placeholder and ReplyHeader appended to w (a frame encoded in
+ * place, srv_out_in_place). */
+void srv_reply_header(wire_wr *w, int32_t xid, int64_t zxid, int32_t err);
 
 /* outq.c */
 /* Queues a frame (takes the bytes of w: w is reset) to leave once `zxid` is
  * durable, behind everything c holds; an empty w with close_after closes c
  * then. Frames for a closing or dead connection are dropped. */
 void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after);
+/* A reply at `zxid` to the request c is being handled for that may leave
+ * at once (c holds nothing back and zxid is durable) is encoded straight
+ * into c's output buffer: this returns that buffer's writer, with the
+ * frame begun, or NULL when the reply must go through srv_send. Nothing
+ * else may be sent to c before srv_send_in_place (with the same zxid)
+ * sends it. */
+wire_wr *srv_out_in_place(srv *s, conn *c, int64_t zxid);
+void srv_send_in_place(srv *s, conn *c, int64_t zxid, bool close_after);
 /* Releases what became durable, on every connection holding output. */
 void srv_outq_drain(srv *s);
 /* Drops c's held output (close). */
