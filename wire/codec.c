@@ -220,7 +220,7 @@ void wire_wr_raw(wire_wr *w, const void *p, size_t n)
 {
     if (n == 0)
         return; /* an empty writer has no buffer: NULL + 0 is undefined */
-    uint8_t *at = wire_wr_grow(w, n);
+    uint8_t *at = wire_wr_room(w, n);
     if (at != NULL)
         memcpy(at, p, n);
 }
@@ -282,11 +282,7 @@ void wire_wr_patch_i32(wire_wr *w, size_t off, int32_t v)
 {
     if (w->err != 0 || off + 4 > w->len)
         return;
-    uint32_t u = (uint32_t)v;
-    w->p[off] = (uint8_t)(u >> 24);
-    w->p[off + 1] = (uint8_t)(u >> 16);
-    w->p[off + 2] = (uint8_t)(u >> 8);
-    w->p[off + 3] = (uint8_t)u;
+    wire_put_be32(w->p + off, (uint32_t)v);
 }
 
 /* ---- growable arrays --------------------------------------------------------- */
