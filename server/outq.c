@@ -120,6 +120,18 @@ static int mark_push(conn_out *o, const held_mark *m)
     return 0;
 }
 
+/* A frame that went straight into c's output buffer: counted as sent, and
+ * written at the end of the loop iteration. */
+static void sent_at_once(srv *s, conn *c, const held_mark *m)
+{
+    frame_released(s, c, m, m->is_reply ? srv_release_us(s) : 0);
+    srv_conn_want_flush(c);
+    if (m->close_after)
+        srv_conn_close_when_flushed(c);
+    else
+        check_bounds(s, c);
+}
+
 void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
 {
     ZK_ASSERT(wire_wr_err(w) == 0, "reply encoding failed: %d", wire_wr_err(w));
@@ -137,13 +149,8 @@ void srv_send(srv *s, conn *c, int64_t zxid, wire_wr *w, bool close_after)
             srv_conn_close(c, "out of memory");
             return;
         }
-        frame_released(s, c, &m, m.is_reply ? srv_release_us(s) : 0);
         wire_wr_reset(w);
-        srv_conn_want_flush(c);
-        if (close_after)
-            srv_conn_close_when_flushed(c);
-        else
-            check_bounds(s, c);
+        sent_at_once(s, c, &m);
         return;
     }
     if (c->out.held == NULL)
@@ -184,12 +191,7 @@ void srv_send_in_place(srv *s, conn *c, int64_t zxid, bool close_after)
      * through srv_send. */
     held_mark m = {zxid,       (uint32_t)len, c->req_arrival_us, c->req_op,
                    c->req_xid, true,          c->req_is_update,  close_after};
-    frame_released(s, c, &m, srv_release_us(s));
-    srv_conn_want_flush(c);
-    if (close_after)
-        srv_conn_close_when_flushed(c);
-    else
-        check_bounds(s, c);
+    sent_at_once(s, c, &m);
 }
 
 /* Moves c's frames that may leave now. */
