@@ -43,8 +43,7 @@
 
 static void conn_free(conn *c)
 {
-    if (c->s->stats.run.n > 0 && c->s->stats.run.cs == &c->cs)
-        srv_stats_flush(&c->s->stats); /* its requests count, as ZooKeeper's do */
+    srv_stats_flush_conn(&c->s->stats, &c->cs); /* its requests count, as ZooKeeper's do */
     if (c->rd_ev != NULL)
         event_free(c->rd_ev);
     if (c->wr_ev != NULL)

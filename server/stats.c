@@ -93,8 +93,7 @@ void srv_summary_fini(srv_summary *s)
 
 void srv_conn_stats_reset(srv_stats *st, srv_conn_stats *cs)
 {
-    if (st->run.n > 0 && st->run.cs == cs)
-        srv_stats_flush(st);
+    srv_stats_flush_conn(st, cs);
     *cs = (srv_conn_stats){.last_op = "NA", .last_cxid = -1};
 }
 
@@ -215,6 +214,12 @@ void srv_stats_flush(srv_stats *st)
     cs->total_latency_ms += r->ms * (int64_t)r->n;
     cs->count += r->n;
     r->n = 0;
+}
+
+void srv_stats_flush_conn(srv_stats *st, const srv_conn_stats *cs)
+{
+    if (st->run.n > 0 && st->run.cs == cs)
+        srv_stats_flush(st);
 }
 
 void srv_stats_reset(srv_stats *st)

@@ -96,6 +96,8 @@ void srv_stats_request_done(srv_stats *st, srv_conn_stats *cs, int32_t op, bool 
  * Whatever reads them (the four-letter words) calls it first, and so does
  * a connection that is freed while the run is its own. */
 void srv_stats_flush(srv_stats *st);
+/* The same, only when the pending run is cs's (cs is reset or freed). */
+void srv_stats_flush_conn(srv_stats *st, const srv_conn_stats *cs);
 
 /* srst: everything but the counters of what exists (connections, ...). */
 void srv_stats_reset(srv_stats *st);
