@@ -26,7 +26,7 @@
 #
 # Environment (defaults in brackets):
 #   BENCH_SERVERS ["zookeeper zabd"]  BENCH_SECS [10]  BENCH_WARMUP [2]
-#   RAW_SHAPES ["8x64 32x16"]  RAW_WORKLOADS ["create set mix get"]
+#   RAW_SHAPES ["8x64 32x16"]  RAW_WORKLOADS ["create set mix get"]  RAW_REPEAT [3]
 #   BENCH_SESSIONS [8]  BENCH_WINDOW [32]  BENCH_KEYS [1000]
 #   MEM_NODES [1000000]  MEM_SESSIONS [4]  MEM_WINDOW [128]
 #   ZK_HEAP [4g] (read by server.sh)  ZKBENCH [build/tools/zkbench]
@@ -54,6 +54,7 @@ KEYS=${BENCH_KEYS:-1000}
 MEM_NODES=${MEM_NODES:-1000000}
 RAW_SHAPES=${RAW_SHAPES:-8x64 32x16}
 RAW_WORKLOADS=${RAW_WORKLOADS:-create set mix get}
+RAW_REPEAT=${RAW_REPEAT:-3}
 MEM_SESSIONS=${MEM_SESSIONS:-4}
 MEM_WINDOW=${MEM_WINDOW:-128}
 MODE=${1:-all}
@@ -145,7 +146,8 @@ run_throughput() {
 }
 
 # raw_run KIND WORKLOAD CONNS WINDOW: one zkrawload workload on a fresh
-# server; fills R[KIND.raw.WORKLOAD.CONNSxWINDOW.{ops,p50,p99,cpu}].
+# server; appends its figures to the lists R[KIND.raw.WORKLOAD.CONNSxWINDOW
+# .{ops,p50,p99,cpu}.runs], one value per run ("-" for a failed one).
 raw_run() {
   local kind=$1 w=$2 conns=$3 win=$4 key line args cpu0
   key=$kind.raw.$w.${conns}x$win
@@ -163,26 +165,67 @@ raw_run() {
   line=$(timeout $((SECS + 60)) "$RAWLOAD" "127.0.0.1:$PORT" "${args[@]}" --conns "$conns" \
     --window "$win" --secs "$SECS") || warn "$kind raw $w ${conns}x$win: zkrawload failed: $line"
   echo "  $kind: $line"
-  R[$key.ops]=$(fld "$line" ops_per_sec)
-  R[$key.p50]=$(fld "$line" p50_us)
-  R[$key.p99]=$(fld "$line" p99_us)
-  R[$key.cpu]=$(awk -v c="$(( $(cpu_ticks "$PID") - cpu0 ))" -v hz="$HZ" \
-    -v ops="${R[$key.ops]:-0}" -v t="$SECS" \
+  local ops cpu
+  ops=$(fld "$line" ops_per_sec)
+  cpu=$(awk -v c="$(( $(cpu_ticks "$PID") - cpu0 ))" -v hz="$HZ" -v ops="${ops:-0}" -v t="$SECS" \
     'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
+  R[$key.ops.runs]+="${ops:--} "
+  R[$key.p50.runs]+="$(fld "$line" p50_us | grep . || echo -) "
+  R[$key.p99.runs]+="$(fld "$line" p99_us | grep . || echo -) "
+  R[$key.cpu.runs]+="$cpu "
   "$S" stop "$DIR"
 }
 
+# median LIST...: the median of the numbers given ("-" entries left out).
+median() {
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+                             else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# raw_summary KEY: R[zookeeper|zabd.KEY.{ops,p50,p99,cpu}] become the
+# medians of their runs; R[KEY.ratio] the median of the zabd/zk ratios of
+# the runs taken back to back, R[KEY.range] their lowest and highest.
+raw_summary() {
+  local key=$1 k f
+  for k in $SERVERS; do
+    for f in ops p50 p99 cpu; do
+      # shellcheck disable=SC2086
+      R[$k.$key.$f]=$(median ${R[$k.$key.$f.runs]:-})
+    done
+  done
+  local -a z a rs=()
+  read -ra z <<<"${R[zookeeper.$key.ops.runs]:-}"
+  read -ra a <<<"${R[zabd.$key.ops.runs]:-}"
+  local i
+  for i in "${!z[@]}"; do
+    [ -n "${a[i]:-}" ] || continue
+    rs+=("$(ratio "${a[i]}" "${z[i]}")")
+  done
+  R[$key.ratio]=$(median "${rs[@]}")
+  R[$key.range]=$(printf '%s\n' "${rs[@]}" | grep -E '^[0-9.]+$' | sort -g |
+    awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR > 1) print lo "-" hi; else print "-" }')
+}
+
 # Each workload runs on every server back to back before the next one, so
-# that a noisy minute on a shared machine hits both sides of a ratio alike.
+# that a noisy minute on a shared machine hits both sides of a ratio alike;
+# RAW_REPEAT such pairs, and the medians are reported (one run moves by a
+# quarter here from one minute to the next).
 run_raw() {
-  local k w shape
+  local k w shape r
   for shape in $RAW_SHAPES; do
     for w in $RAW_WORKLOADS; do
-      for k in $SERVERS; do raw_run "$k" "$w" "${shape%x*}" "${shape#*x}"; done
+      for r in $(seq "$RAW_REPEAT"); do
+        for k in $SERVERS; do raw_run "$k" "$w" "${shape%x*}" "${shape#*x}"; done
+      done
+      raw_summary "raw.$w.$shape"
     done
   done
   for w in get set; do
-    for k in $SERVERS; do raw_run "$k" "$w" 1 1; done
+    for r in $(seq "$RAW_REPEAT"); do
+      for k in $SERVERS; do raw_run "$k" "$w" 1 1; done
+    done
+    raw_summary "raw.$w.1x1"
   done
 }
 
@@ -281,20 +324,22 @@ run_ensemble() {
 
 print_raw() {
   local w shape k
-  printf '%-14s %11s %11s %8s %9s %9s %9s %9s %8s %8s %8s\n' workload zk_ops/s zabd_ops/s \
-    zabd/zk zk_p50us zabd_p50 zk_p99us zabd_p99 zk_cpu zabd_cpu zabd/zk
+  printf '%-14s %11s %11s %8s %11s %9s %9s %9s %9s %8s %8s %8s\n' workload zk_ops/s zabd_ops/s \
+    zabd/zk range zk_p50us zabd_p50 zk_p99us zabd_p99 zk_cpu zabd_cpu zabd/zk
   for shape in $RAW_SHAPES 1x1; do
     for w in $RAW_WORKLOADS; do
       k=raw.$w.$shape
       [ "$shape" = 1x1 ] && [ "$w" != get ] && [ "$w" != set ] && continue
-      printf '%-14s %11s %11s %8s %9s %9s %9s %9s %8s %8s %8s\n' "$w $shape" \
-        "$(v zookeeper.$k.ops)" "$(v zabd.$k.ops)" "$(ratio "$(v zabd.$k.ops)" "$(v zookeeper.$k.ops)")" \
+      printf '%-14s %11s %11s %8s %11s %9s %9s %9s %9s %8s %8s %8s\n' "$w $shape" \
+        "$(v zookeeper.$k.ops)" "$(v zabd.$k.ops)" "$(v $k.ratio)" "$(v $k.range)" \
         "$(v zookeeper.$k.p50)" "$(v zabd.$k.p50)" "$(v zookeeper.$k.p99)" "$(v zabd.$k.p99)" \
         "$(v zookeeper.$k.cpu)" "$(v zabd.$k.cpu)" "$(ratio "$(v zabd.$k.cpu)" "$(v zookeeper.$k.cpu)")"
     done
   done
-  echo "(zkrawload, 100 B values; cpu: server CPU microseconds per request; zabd/zk above 1 is faster"
-  echo " for ops/s, below 1 is cheaper for cpu; 1x1 rows: one request in flight, compare latencies)"
+  echo "(zkrawload, 100 B values; medians of $RAW_REPEAT runs each; zabd/zk: the median of the"
+  echo " ratios of runs taken back to back, range: the lowest and highest of them; cpu: server CPU"
+  echo " microseconds per request; zabd/zk above 1 is faster for ops/s, below 1 is cheaper for cpu;"
+  echo " 1x1 rows: one request in flight, compare latencies)"
 }
 
 run_memory() {
@@ -368,7 +413,7 @@ echo "zabd benchmark: servers [$SERVERS], data in $BENCH_DIR" \
   "($(df --output=source "$BENCH_DIR" | tail -1)), $(nproc) cpus, ZK_HEAP=$ZK_HEAP"
 
 if [ "$MODE" = all ] || [ "$MODE" = raw ]; then
-  echo "raw (zkrawload): shapes [$RAW_SHAPES] + 1x1, secs=$SECS warmup=$WARMUP size=100"
+  echo "raw (zkrawload): shapes [$RAW_SHAPES] + 1x1, secs=$SECS warmup=$WARMUP size=100 repeat=$RAW_REPEAT"
   run_raw
   echo
   print_raw
