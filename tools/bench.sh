@@ -10,7 +10,8 @@
 #   values, at 8 connections x 64 in flight and at 32 x 16, then getData and
 #   setData latency at one request in flight; each workload on a fresh
 #   server, BENCH_WARMUP seconds of the same load first, then BENCH_SECS
-#   measured seconds; server CPU per request over the measured part.
+#   measured seconds; server CPU per request over the measured part;
+#   RAW_REPEAT such pairs of runs per workload, medians reported.
 # throughput: the same through the official C client (zkbench): create,
 #   set, get, exists, mix with BENCH_SESSIONS sessions x BENCH_WINDOW in
 #   flight. The C client tops out near 15k requests/s per core here, so
@@ -165,13 +166,13 @@ raw_run() {
   line=$(timeout $((SECS + 60)) "$RAWLOAD" "127.0.0.1:$PORT" "${args[@]}" --conns "$conns" \
     --window "$win" --secs "$SECS") || warn "$kind raw $w ${conns}x$win: zkrawload failed: $line"
   echo "  $kind: $line"
-  local ops cpu
-  ops=$(fld "$line" ops_per_sec)
+  local ops p50 p99 cpu
+  ops=$(fld "$line" ops_per_sec) p50=$(fld "$line" p50_us) p99=$(fld "$line" p99_us)
   cpu=$(awk -v c="$(( $(cpu_ticks "$PID") - cpu0 ))" -v hz="$HZ" -v ops="${ops:-0}" -v t="$SECS" \
     'BEGIN { if (ops + 0 == 0) print "-"; else printf "%.1f", c / hz * 1e6 / (ops * t) }')
   R[$key.ops.runs]+="${ops:--} "
-  R[$key.p50.runs]+="$(fld "$line" p50_us | grep . || echo -) "
-  R[$key.p99.runs]+="$(fld "$line" p99_us | grep . || echo -) "
+  R[$key.p50.runs]+="${p50:--} "
+  R[$key.p99.runs]+="${p99:--} "
   R[$key.cpu.runs]+="$cpu "
   "$S" stop "$DIR"
 }

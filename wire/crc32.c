@@ -6,7 +6,7 @@
  * both.
  *
  * Two ways, one result. On x86-64 processors with carry-less multiply
- * (PCLMULQDQ, every one since 2010), whole 16-byte blocks are folded into a
+ * (PCLMULQDQ: Intel since 2010, AMD since 2011), whole 16-byte blocks are folded into a
  * 128-bit remainder two multiplications a block, then reduced to 32 bits
  * (Gopal et al., "Fast CRC Computation for Generic Polynomials Using
  * PCLMULQDQ Instruction", Intel, 2009; the constants are powers of x modulo
@@ -47,6 +47,7 @@ static uint32_t raw_tables(uint32_t crc, const uint8_t *b, size_t n)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_CLMUL 1
 #include <immintrin.h>
 
 /* The register after n bytes, n a multiple of 16 and at least 16. */
@@ -73,9 +74,11 @@ __attribute__((target("pclmul,sse4.1"))) static uint32_t raw_clmul(uint32_t crc,
     q = _mm_clmulepi64_si128(_mm_and_si128(q, low32), barrett, 0x00);
     return (uint32_t)_mm_extract_epi32(_mm_xor_si128(x, q), 1);
 }
+#endif
 
 static uint32_t raw_crc(uint32_t crc, const uint8_t *b, size_t n)
 {
+#ifdef HAVE_CLMUL
     /* Below two blocks the reduction costs what the tables would. */
     if (n >= 32 && __builtin_cpu_supports("pclmul")) {
         size_t whole = n & ~(size_t)15;
@@ -83,14 +86,9 @@ static uint32_t raw_crc(uint32_t crc, const uint8_t *b, size_t n)
         b += whole;
         n -= whole;
     }
-    return raw_tables(crc, b, n);
-}
-#else
-static uint32_t raw_crc(uint32_t crc, const uint8_t *b, size_t n)
-{
-    return raw_tables(crc, b, n);
-}
 #endif
+    return raw_tables(crc, b, n);
+}
 
 uint32_t wire_crc32(uint32_t crc, const void *p, size_t n)
 {
