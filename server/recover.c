@@ -149,8 +149,16 @@ static int load_snapshot(srv *s, replay_ctx *c, uint64_t *snap_zxid, char *err, 
             c->snap_digest = sf.digest;
         }
         free(file);
-        srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions", zxid,
-                zt_node_count(t), sess_count(s->sessions));
+        /* The digest's zxid is where the fuzzy part of the snapshot ends:
+         * txns up to it may already be in the tree. */
+        if (c->has_snap_digest)
+            srv_log(SRV_LOG_INFO,
+                    "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions, digest at 0x%" PRIx64,
+                    zxid, zt_node_count(t), sess_count(s->sessions),
+                    (uint64_t)c->snap_digest.zxid);
+        else
+            srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions", zxid,
+                    zt_node_count(t), sess_count(s->sessions));
         snap_digest_due(c, zxid);
         return 0;
     }

@@ -1,7 +1,7 @@
 """Fixtures for the zkfiles suite: real Apache ZooKeeper 3.8 and real zabd
 started one after the other on the same data directory (or a copy), through
 tests/integration/server.sh, on a free 127.0.0.1 port. Directories are
-removed afterwards; servers are stopped by the pid server.sh recorded."""
+removed afterwards (kept, and named, with ZKFILES_KEEP=1); servers are stopped by the pid server.sh recorded."""
 import os
 import shutil
 import sys
@@ -29,4 +29,7 @@ def servers():
     s = Servers(d)
     yield s
     s.close()
-    shutil.rmtree(d, ignore_errors=True)
+    if os.environ.get('ZKFILES_KEEP') == '1':
+        print('zkfiles: kept', d)
+    else:
+        shutil.rmtree(d, ignore_errors=True)
