@@ -669,6 +669,11 @@ static int apply_flag(parse_ctx *p, srv_config *c, const char *word, size_t len)
         v += *v == '=';
         v += strncmp(v, "file://", 7) == 0 ? 7 : strncmp(v, "file:", 5) == 0 ? 5 : 0;
     }
+    /* A feature the user asked for and will not get is said, not
+     * dropped (Boolean.getBoolean: only "true", in any case, turns it on). */
+    if (strcmp(w, "readonlymode.enabled") == 0 && strcasecmp(v, "true") == 0)
+        warnf(p, 0, "readonlymode.enabled=true: zabd has no read-only mode; an ensemble member "
+                    "without a quorum serves no client");
     int rc = key != NULL ? apply_key(p, c, 0, key, v) : 0;
     free(w);
     return rc;

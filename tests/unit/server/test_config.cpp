@@ -198,6 +198,22 @@ TEST(SrvConfig, WarnsOncePerUnknownOrUnusedKey)
     POINTERS_EQUAL(NULL, f.c.client_port_address);
 }
 
+TEST(SrvConfig, ReadOnlyModeFlagIsWarnedAbout)
+{
+    Fixture f;
+    f.write(f.base());
+    char *const on[] = {const_cast<char *>("-Dreadonlymode.enabled=TRUE")};
+    srv_jvm_flags flags = {"-Xmx1g", nullptr, on, 1};
+    LONGS_EQUAL(0, f.load_written(&flags));
+    LONGS_EQUAL(1, f.warnings.size());
+    CHECK(f.warned("command line: readonlymode.enabled=true: zabd has no read-only mode"));
+    // Anything but "true" leaves it off in ZooKeeper too: nothing to say.
+    char *const off[] = {const_cast<char *>("-Dreadonlymode.enabled=yes")};
+    flags = {"-Dreadonlymode.enabled=false", nullptr, off, 1};
+    LONGS_EQUAL(0, f.load_written(&flags));
+    LONGS_EQUAL(0, f.warnings.size());
+}
+
 TEST(SrvConfig, RelativeDataDirWarnsAndIsKeptAsWritten)
 {
     Fixture f;
