@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libevent-dev libssl-dev librocksdb-dev)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(cpputest libzookeeper-mt-dev zookeeper-bin python3 python3-kazoo python3-pytest
+         python3-mock python3-objgraph
          zookeeper libcurator-framework-java libcurator-recipes-java openjdk-17-jdk-headless clang libclang-rt-14-dev)
 fi
 missing=()

@@ -12,7 +12,8 @@
 #      (only synced writes survive), each against a real zabd on a free
 #      127.0.0.1 port
 #      kazoo, the C client, Curator and zkCli.sh also run against a 3-member
-#      zabd ensemble (ENSEMBLE=3: clients spread over every member)
+#      zabd ensemble (ENSEMBLE=3: clients spread over every member); kazoo's
+#      own test suite runs against one zabd and against a 3-member cluster
 #   5. the server-facing suites again against the ASan+UBSan zabd, through
 #      scripts/sanitized.sh: any sanitizer report fails the suite
 # Ends with one line "N passed, M failed" counting the suites; exits non-zero
@@ -51,6 +52,8 @@ export ZABD="$root/build/server/zabd" SERVER_KIND=zabd
 suite "fuzz decoders (libFuzzer, 60 s)" "$root/tests/fuzz/run.sh"
 suite "kazoo (pytest)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 suite "kazoo vs 3-node ensemble" env ENSEMBLE=3 /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+suite "kazoo's own test suite" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo_own"
+suite "kazoo's own test suite vs 3-node cluster" env ENSEMBLE=3 /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo_own"
 suite "C client vs 3-node ensemble" env ENSEMBLE=3 "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
 suite "bad input (raw sockets)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 suite "ensemble configuration (zoo.cfg quorum keys)" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
@@ -77,6 +80,7 @@ san "C client" "$root/tests/integration/c/run.sh" "$root/build/tests/integration
 san "kazoo" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
 san "C client vs 3-node ensemble" env ENSEMBLE=3 "$root/tests/integration/c/run.sh" "$root/build/tests/integration/c/zk_c_ops"
 san "kazoo vs 3-node ensemble" env ENSEMBLE=3 /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo"
+san "kazoo's own test suite" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/kazoo_own"
 san "bad input" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/badinput"
 san "ensemble configuration" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble_config"
 san "ensemble leader election" /usr/bin/python3 -m pytest -q -p no:cacheprovider "$root/tests/integration/ensemble"

@@ -264,12 +264,12 @@ def test_non_ascii_users_hash_as_java_hashes_them(server, clients):
 def test_kazoo_own_sasl_tests():
     """kazoo's own DIGEST-MD5 tests (kazoo/tests/test_sasl.py), through its
     KazooTestHarness, which starts the server itself with java -D flags and
-    a zoo.cfg of its own; javashim/java turns that into the server of this
+    a zoo.cfg of its own; ../javashim/java turns that into the server of this
     run, bound to 127.0.0.1."""
     import kazoo.tests
     tests = os.path.join(os.path.dirname(kazoo.tests.__file__), 'test_sasl.py')
     env = dict(os.environ)
-    env.update(PATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'javashim') +
+    env.update(PATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'javashim') +
                os.pathsep + env['PATH'],
                SHIM_KIND=KIND, ZABD=os.path.abspath(ZABD), ZOOKEEPER_VERSION='3.8.0',
                ZOOKEEPER_CLASSPATH='/etc/zookeeper/conf:/usr/share/java/zookeeper.jar',
