@@ -257,6 +257,8 @@ void Sim::start(int64_t id)
     n.state = NODE_UP;
     n.incarnation++;
     n.max_el_epoch = 0;
+    n.heard_votes.clear();
+    n.missed_votes.clear();
     glue_start(*this, n);
     for (auto &kv : nodes)
         if (kv.first != id)

@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <queue>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,6 +119,10 @@ struct Node {
     zab_vote vote = {};
     // For the invariants.
     int64_t max_el_epoch = 0; // highest logical clock seen since the last start
+    // Voters whose LOOKING vote of an election epoch reached this voter
+    // while it was LOOKING (heard), or while it still followed or led an
+    // older epoch (missed: FLE answers such a vote instead of keeping it).
+    std::map<int64_t, std::set<int64_t>> heard_votes, missed_votes;
     size_t n_self_sends = 0;
     uint64_t decided_at_step = 0; // the step of the last change to a decided role
     bool is_serving = false;      // as the batch last reported it
@@ -134,7 +139,8 @@ struct Decision {
     int32_t role;
     zab_vote vote;
     int64_t at_ms;
-    bool was_clean; // the run had no loss and no delay > 200 ms so far
+    bool was_clean;    // the run had no loss and no delay > 200 ms so far
+    bool was_informed; // every vote of its epoch it missed, it heard again before deciding
 };
 
 // ---- Network ----------------------------------------------------------------

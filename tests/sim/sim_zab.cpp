@@ -444,7 +444,14 @@ void glue_drain(Sim &s, Node &n)
                 s.qclose_all(n.id, n.id, "role ended");
             } else {
                 n.decided_at_step = s.n_steps;
-                s.decisions.push_back(Decision{n.id, rc.role, rc.vote, s.now_ms, s.is_clean});
+                bool informed = true;
+                for (int64_t v : n.missed_votes[rc.vote.election_epoch])
+                    informed = informed && n.heard_votes[rc.vote.election_epoch].count(v) > 0;
+                if (!informed)
+                    s.trace("node " + std::to_string(n.id) + " decided without a vote it missed " +
+                            "while following: agreement unchecked for it");
+                s.decisions.push_back(
+                    Decision{n.id, rc.role, rc.vote, s.now_ms, s.is_clean, informed});
             }
         }
         if (b.has_serving) {
@@ -600,6 +607,10 @@ void glue_deliver(Sim &s, Node &to, int64_t from, const std::vector<uint8_t> &fr
                 glue_role_name(m.notif.state) +
                 vote_str(zab_vote{m.notif.leader, m.notif.zxid, m.notif.election_epoch,
                                   m.notif.peer_epoch}));
+    if (m.notif.state == ZAB_ROLE_LOOKING && !dst->is_observer && !s.nodes.at(from).is_observer)
+        (dst->role == ZAB_ROLE_LOOKING ? dst->heard_votes
+                                       : dst->missed_votes)[m.notif.election_epoch]
+            .insert(from);
     rc = zab_step(dst->z, &m);
     if (rc != 0)
         s.trace("zab_step returned " + std::to_string(rc));
