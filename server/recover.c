@@ -19,6 +19,7 @@
  */
 #include "server/srv_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static void warn_cb(void *arg, const char *msg)
@@ -151,14 +152,12 @@ static int load_snapshot(srv *s, replay_ctx *c, uint64_t *snap_zxid, char *err, 
         free(file);
         /* The digest's zxid is where the fuzzy part of the snapshot ends:
          * txns up to it may already be in the tree. */
+        char digest_at[40] = "";
         if (c->has_snap_digest)
-            srv_log(SRV_LOG_INFO,
-                    "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions, digest at 0x%" PRIx64,
-                    zxid, zt_node_count(t), sess_count(s->sessions),
-                    (uint64_t)c->snap_digest.zxid);
-        else
-            srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions", zxid,
-                    zt_node_count(t), sess_count(s->sessions));
+            snprintf(digest_at, sizeof digest_at, ", digest at 0x%" PRIx64,
+                     (uint64_t)c->snap_digest.zxid);
+        srv_log(SRV_LOG_INFO, "loaded snapshot 0x%" PRIx64 ": %zu znodes, %zu sessions%s", zxid,
+                zt_node_count(t), sess_count(s->sessions), digest_at);
         snap_digest_due(c, zxid);
         return 0;
     }

@@ -10,6 +10,7 @@
 //     connection of the node, and first flushes the log, as ZooKeeper's
 //     shutdown does: Sim::is_flushing_at_role_end);
 //   - the client's txns go in through zab_next_zxid/zab_propose.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -444,9 +445,10 @@ void glue_drain(Sim &s, Node &n)
                 s.qclose_all(n.id, n.id, "role ended");
             } else {
                 n.decided_at_step = s.n_steps;
-                bool informed = true;
-                for (int64_t v : n.missed_votes[rc.vote.election_epoch])
-                    informed = informed && n.heard_votes[rc.vote.election_epoch].count(v) > 0;
+                const std::set<int64_t> &missed = n.missed_votes[rc.vote.election_epoch];
+                const std::set<int64_t> &heard = n.heard_votes[rc.vote.election_epoch];
+                bool informed =
+                    std::includes(heard.begin(), heard.end(), missed.begin(), missed.end());
                 if (!informed)
                     s.trace("node " + std::to_string(n.id) + " decided without a vote it missed " +
                             "while following: agreement unchecked for it");

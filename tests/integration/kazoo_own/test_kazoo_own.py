@@ -6,8 +6,9 @@ the server of this run.
 kazoo's KazooTestHarness starts its servers itself, as
 `java ... QuorumPeerMain zoo.cfg` with a zoo.cfg of its own (a cluster of
 ZOOKEEPER_CLUSTER_SIZE members on ports from ZOOKEEPER_PORT_OFFSET up).
-../javashim/java, first on PATH, turns each of those into zabd (or, with
-SERVER_KIND=zookeeper, into Apache ZooKeeper 3.8) bound to 127.0.0.1.
+tests/integration/javashim/java, first on PATH (tests/pylib/kazoo_harness.py),
+turns each of those into zabd (or, with SERVER_KIND=zookeeper, into Apache
+ZooKeeper 3.8) bound to 127.0.0.1.
 
 ENSEMBLE=3 runs the suite against a 3-member cluster, as kazoo's own CI
 does; without it, against one standalone server. The tests left out below
@@ -23,10 +24,14 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 
 import kazoo.tests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'pylib'))
+from kazoo_harness import harness_env  # noqa: E402
+
 KIND = os.environ.get('SERVER_KIND', 'zabd')
 ZABD = os.environ.get('ZABD', os.path.join(HERE, '..', '..', '..', 'build', 'server', 'zabd'))
 SIZE = int(os.environ.get('ENSEMBLE', '1') or '1')
@@ -85,13 +90,7 @@ def port_block(n):
 
 def test_kazoo_own_suite():
     tests_dir = os.path.dirname(kazoo.tests.__file__)
-    env = dict(os.environ)
-    env.update(PATH=os.path.join(HERE, '..', 'javashim') + os.pathsep + env['PATH'],
-               SHIM_KIND=KIND, ZABD=os.path.abspath(ZABD), ZOOKEEPER_VERSION='3.8.0',
-               ZOOKEEPER_CLASSPATH='/etc/zookeeper/conf:/usr/share/java/zookeeper.jar',
-               ZOOKEEPER_CLUSTER_SIZE=str(SIZE),
-               ZOOKEEPER_PORT_OFFSET=str(port_block(10 * SIZE + 4)),
-               PYTHONDONTWRITEBYTECODE='1')
+    env = harness_env(KIND, ZABD, SIZE, port_block(10 * SIZE + 4))
     args = ['/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rfE']
     args += ['--ignore=' + f for f in IGNORED_FILES]
     for nodeid in left_out():

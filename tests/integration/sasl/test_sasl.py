@@ -19,6 +19,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl, make_digest_acl
 
 import zkraw
+from kazoo_harness import harness_env
 from conftest import (JAAS, KIND, SASL_PROVIDER, challenge, digest_response, free_port,
                       response_token, sasl_request, start, stop, zkcli)
 from rawwire import GETDATA, Raw, ustr
@@ -264,16 +265,11 @@ def test_non_ascii_users_hash_as_java_hashes_them(server, clients):
 def test_kazoo_own_sasl_tests():
     """kazoo's own DIGEST-MD5 tests (kazoo/tests/test_sasl.py), through its
     KazooTestHarness, which starts the server itself with java -D flags and
-    a zoo.cfg of its own; ../javashim/java turns that into the server of this
+    a zoo.cfg of its own; tests/integration/javashim/java turns that into the server of this
     run, bound to 127.0.0.1."""
     import kazoo.tests
     tests = os.path.join(os.path.dirname(kazoo.tests.__file__), 'test_sasl.py')
-    env = dict(os.environ)
-    env.update(PATH=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'javashim') +
-               os.pathsep + env['PATH'],
-               SHIM_KIND=KIND, ZABD=os.path.abspath(ZABD), ZOOKEEPER_VERSION='3.8.0',
-               ZOOKEEPER_CLASSPATH='/etc/zookeeper/conf:/usr/share/java/zookeeper.jar',
-               ZOOKEEPER_CLUSTER_SIZE='1', ZOOKEEPER_PORT_OFFSET=str(free_port()))
+    env = harness_env(KIND, ZABD, 1, free_port())
     res = subprocess.run(['/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
                           tests, '-k', 'Digest'], cwd=tempfile.gettempdir(), env=env,
                          capture_output=True, text=True, timeout=80)
