@@ -578,6 +578,29 @@ static wire_write_req multi_create(const wire_write_req *q, bool *throws)
     return op;
 }
 
+/* DataTree applies a multi's sub-txns as it reads them back from their
+ * bytes, so Java decodes once more what jute encoded: a supplementary
+ * character, which jute writes as two encoded surrogates, comes back as two
+ * U+FFFD. Only a create's ACL can hold one (a path with it is invalid). The
+ * view keeps the ACL as prepped, as ZooKeeper's change records do, so later
+ * ops of the same multi are checked against that. */
+static int multi_reread_acl(pview *v, wire_txn *sub)
+{
+    wire_acl *acl = view_alloc(v, (size_t)sub->n_acl * sizeof *acl);
+    if (sub->n_acl > 0 && acl == NULL)
+        return ZERR_NOMEM;
+    for (int32_t i = 0; i < sub->n_acl; i++) {
+        acl[i] = sub->acl[i];
+        int rc = java_form(v, sub->acl[i].scheme, &acl[i].scheme);
+        if (rc == 0)
+            rc = java_form(v, sub->acl[i].id, &acl[i].id);
+        if (rc != 0)
+            return rc;
+    }
+    sub->acl = acl;
+    return 0;
+}
+
 int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *m, wire_wr *out)
 {
     pview v;
@@ -612,6 +635,8 @@ int zt_prep_multi(const zt_tree *t, const zt_prep_ctx *c, const wire_multi_req *
             break;
         }
         int rc = throws ? ZERR_MARSHALLINGERROR : prep_op(&v, &op, sub);
+        if (rc == 0 && sub->n_acl > 0)
+            rc = multi_reread_acl(&v, sub);
         if (rc == ZERR_NOMEM || rc == ZERR_MARSHALLINGERROR) {
             first_err = rc;
             break;

@@ -667,6 +667,30 @@ TEST(ZtAclStrings, IdsAreKeptAsJavaDecodedThem)
     CHECK(wire_str_eqc(got[0].id, "a\xef\xbf\xbd:x"));
 }
 
+TEST(ZtAclStrings, AMultiReadsItsCreatesAclsBackAsJavaDoes)
+{
+    // U+1F600 in an id: Java holds a surrogate pair, which jute writes as
+    // two encoded surrogates. A plain create keeps them; a multi's create is
+    // applied from its sub-txn's bytes, decoded again, where each encoded
+    // surrogate is malformed: two U+FFFD (ZooKeeper 3.8 getACL shows them).
+    static const wire_acl acl[] = {{WIRE_PERM_ALL, {"digest", 6}, {"\xf0\x9f\x98\x80:x", 6}}};
+    const char *kept = "\xed\xa0\xbd\xed\xb8\x80:x";
+    const char *reread = "\xef\xbf\xbd\xef\xbf\xbd:x";
+    LONGS_EQUAL(0, d->create_acl("/plain", acl, 1));
+    wire_write_req op = zt_op(WIRE_OP_CREATE, "/in-multi");
+    op.acl = (wire_acl *)acl;
+    op.n_acl = 1;
+    LONGS_EQUAL(0, d->multi(&op, 1));
+    const wire_acl *got;
+    int32_t n;
+    zt_node_acl(d->t, zt_lookup(d->t, wire_str_c("/plain")), &got, &n);
+    LONGS_EQUAL(1, n);
+    CHECK(wire_str_eqc(got[0].id, kept));
+    zt_node_acl(d->t, zt_lookup(d->t, wire_str_c("/in-multi")), &got, &n);
+    LONGS_EQUAL(1, n);
+    CHECK(wire_str_eqc(got[0].id, reread));
+}
+
 TEST(ZtAclStrings, NullFieldsFailAsZooKeepersChecksThrow)
 {
     // A null id where a provider or world:anyone looks at it throws
