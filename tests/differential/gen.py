@@ -186,6 +186,11 @@ class Legality(object):
         each ran (a record cut where nothing matters still runs)."""
         if op['op'] in ('burst', 'trunc'):
             subs = op['ops'] if op['op'] == 'burst' else [op['inner']]
+            if op['op'] == 'trunc' and 'watch' in op['inner']:
+                # A read's record ends with its watch flag: cut short and
+                # padded, the flag is whatever byte lands there, so it may
+                # set a watch the op does not name.
+                subs = subs + [dict(op['inner'], watch=True)]
             saved = {k: {p: set(m) for p, m in v.items()} for k, v in self.held.items()}
             for sub in subs:
                 if not self.check(dict(sub, s=op.get('s', 0))):
