@@ -20,17 +20,14 @@ Run: SERVER_KIND=zabd|zookeeper [ENSEMBLE=3] /usr/bin/python3 -m pytest -q \
 """
 import os
 import random
-import re
-import signal
 import socket
-import subprocess
 import sys
 
 import kazoo.tests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'pylib'))
-from kazoo_harness import harness_env  # noqa: E402
+from kazoo_harness import harness_env, run_kazoo_tests  # noqa: E402
 
 KIND = os.environ.get('SERVER_KIND', 'zabd')
 ZABD = os.environ.get('ZABD', os.path.join(HERE, '..', '..', '..', 'build', 'server', 'zabd'))
@@ -91,27 +88,11 @@ def port_block(n):
 def test_kazoo_own_suite():
     tests_dir = os.path.dirname(kazoo.tests.__file__)
     env = harness_env(KIND, ZABD, SIZE, port_block(10 * SIZE + 4))
-    args = ['/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rfE']
-    args += ['--ignore=' + f for f in IGNORED_FILES]
+    args = ['--ignore=' + f for f in IGNORED_FILES]
     for nodeid in left_out():
         args += ['--deselect', nodeid]
-    # Its own session, so that the servers the harness started (children
-    # of that pytest) are stopped with it if it overruns.
-    p = subprocess.Popen(args, cwd=tests_dir, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        out, _ = p.communicate(timeout=TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
-        raise AssertionError('kazoo suite overran %d s:\n%s' % (TIMEOUT_S, out[-5000:]))
-    # pytest's summary ("301 passed, 3 skipped ... in 64.21s"); the harness
-    # may log after it as it stops the servers.
-    summaries = [l for l in out.splitlines() if re.search(r'\d+ (passed|failed).* in [\d.]+s', l)]
-    summary = summaries[-1] if summaries else ''
-    counts = {k: int(n) for n, k in re.findall(r'(\d+) (passed|failed|errors?)', summary)}
+    counts, out = run_kazoo_tests(args, tests_dir, env, TIMEOUT_S)
     # Everything that ran passed, and it ran: an import that fails would
     # otherwise collect nothing and pass.
-    assert p.returncode == 0 and counts.get('failed', 0) == 0 and \
-        counts.get('error', 0) + counts.get('errors', 0) == 0 and \
+    assert counts.get('failed', 0) == 0 and counts['errors'] == 0 and \
         counts.get('passed', 0) >= 250, out[-8000:]

@@ -19,7 +19,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_acl, make_digest_acl
 
 import zkraw
-from kazoo_harness import harness_env
+from kazoo_harness import harness_env, run_kazoo_tests
 from conftest import (JAAS, KIND, SASL_PROVIDER, challenge, digest_response, free_port,
                       response_token, sasl_request, start, stop, zkcli)
 from rawwire import GETDATA, Raw, ustr
@@ -270,10 +270,8 @@ def test_kazoo_own_sasl_tests():
     import kazoo.tests
     tests = os.path.join(os.path.dirname(kazoo.tests.__file__), 'test_sasl.py')
     env = harness_env(KIND, ZABD, 1, free_port())
-    res = subprocess.run(['/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-                          tests, '-k', 'Digest'], cwd=tempfile.gettempdir(), env=env,
-                         capture_output=True, text=True, timeout=80)
-    assert res.returncode == 0 and '4 passed' in res.stdout, res.stdout[-3000:]
+    counts, out = run_kazoo_tests([tests, '-k', 'Digest'], tempfile.gettempdir(), env, 80)
+    assert counts.get('passed', 0) == 4 and counts.get('failed', 0) == 0, out[-3000:]
 
 
 # ---- configuration ----------------------------------------------------------------
