@@ -119,12 +119,23 @@ class Legality(object):
     def __init__(self):
         self.held = {}  # slot -> {path: set(modes)}
 
+    @staticmethod
+    def key(p):
+        """The path a token names as the servers read it: a raw token as
+        its bytes decode ({'raw': '2f'} is "/"), None for no string."""
+        if isinstance(p, dict):
+            text = bytes.fromhex(p.get('raw', p.get('rawat', ''))).decode('utf-8', 'replace')
+            return text if 'raw' in p else '@' + text
+        return p if isinstance(p, str) else None
+
     def _held(self, s, p):
         """Modes slot s may hold on p: 0 persistent, 1 recursive, 'child1'
         a one-shot child watch (which persistent-only checks ignore)."""
-        if not isinstance(p, str):
-            return set()
-        return self.held.get(s, {}).get(p, set())
+        return self.held.get(s, {}).get(self.key(p), set())
+
+    def _hold(self, s, p, mode):
+        if self.key(p) is not None:
+            self.held.setdefault(s, {}).setdefault(self.key(p), set()).add(mode)
 
     def allow(self, op):
         s = op.get('s', 0)
@@ -167,19 +178,18 @@ class Legality(object):
             # A new connection (or session) holds no watches; 'ahead' uses a
             # connection of its own and leaves the slot's alone.
             self.held.pop(s, None)
-        elif kind in ('getChildren', 'getChildren2') and op.get('watch') and isinstance(op['path'], str):
-            self.held.setdefault(s, {}).setdefault(op['path'], set()).add('child1')
+        elif kind in ('getChildren', 'getChildren2') and op.get('watch'):
+            self._hold(s, op['path'], 'child1')
         elif kind == 'addWatch' and op['mode'] in (0, 1):
-            self.held.setdefault(s, {}).setdefault(op['path'], set()).add(op['mode'])
+            self._hold(s, op['path'], op['mode'])
         elif kind == 'removeWatches' and op['type'] == 3:
-            self.held.get(s, {}).pop(op['path'], None)
+            self.held.get(s, {}).pop(self.key(op['path']), None)
         elif kind == 'setWatches':
             for p in op.get('child') or []:
-                if isinstance(p, str):
-                    self.held.setdefault(s, {}).setdefault(p, set()).add('child1')
+                self._hold(s, p, 'child1')
             for key, mode in (('persistent', 0), ('recursive', 1)):
                 for p in op.get(key) or []:
-                    self.held.setdefault(s, {}).setdefault(p, set()).add(mode)
+                    self._hold(s, p, mode)
 
     def check(self, op):
         """allow + apply; a burst's ops and a cut-short op count as if
