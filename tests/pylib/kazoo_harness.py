@@ -52,6 +52,8 @@ def summary_counts(out):
 def _pytest(args, cwd, env, timeout_s):
     # Its own session, so that the servers the harness started (children of
     # that pytest) are stopped with it if it overruns.
+    # Wide enough that pytest does not cut the summary's FAILED lines.
+    env = dict(env, COLUMNS='1000')
     p = subprocess.Popen(['/usr/bin/python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
                           '-rfE'] + args, cwd=cwd, env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, start_new_session=True)
