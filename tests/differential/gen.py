@@ -134,8 +134,9 @@ class Legality(object):
         return self.held.get(s, {}).get(self.key(p), set())
 
     def _hold(self, s, p, mode):
-        if self.key(p) is not None:
-            self.held.setdefault(s, {}).setdefault(self.key(p), set()).add(mode)
+        path = self.key(p)
+        if path is not None:
+            self.held.setdefault(s, {}).setdefault(path, set()).add(mode)
 
     def allow(self, op):
         s = op.get('s', 0)

@@ -91,8 +91,8 @@ def test_kazoo_own_suite():
     args = ['--ignore=' + f for f in IGNORED_FILES]
     for nodeid in left_out():
         args += ['--deselect', nodeid]
-    counts, out = run_kazoo_tests(args, tests_dir, env, TIMEOUT_S)
+    rc, counts, out = run_kazoo_tests(args, tests_dir, env, TIMEOUT_S)
     # Everything that ran passed, and it ran: an import that fails would
     # otherwise collect nothing and pass.
-    assert counts.get('failed', 0) == 0 and counts['errors'] == 0 and \
+    assert rc == 0 and counts.get('failed', 0) == 0 and counts['errors'] == 0 and \
         counts.get('passed', 0) >= 250, out[-8000:]

@@ -270,8 +270,8 @@ def test_kazoo_own_sasl_tests():
     import kazoo.tests
     tests = os.path.join(os.path.dirname(kazoo.tests.__file__), 'test_sasl.py')
     env = harness_env(KIND, ZABD, 1, free_port())
-    counts, out = run_kazoo_tests([tests, '-k', 'Digest'], tempfile.gettempdir(), env, 80)
-    assert counts.get('passed', 0) == 4 and counts.get('failed', 0) == 0, out[-3000:]
+    rc, counts, out = run_kazoo_tests([tests, '-k', 'Digest'], tempfile.gettempdir(), env, 80)
+    assert rc == 0 and counts.get('passed', 0) == 4 and counts.get('failed', 0) == 0, out[-3000:]
 
 
 # ---- configuration ----------------------------------------------------------------
