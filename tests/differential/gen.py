@@ -195,6 +195,17 @@ class Legality(object):
     def check(self, op):
         """allow + apply; a burst's ops and a cut-short op count as if
         each ran (a record cut where nothing matters still runs)."""
+        if op['op'] == 'trunc' and op['inner']['op'] == 'addWatch':
+            # The record ends with the mode: cut short and padded, it is
+            # whatever bytes land there (mode 1 cut by one byte and padded
+            # with 00 is mode 0). Either mode must be legal here, and the
+            # slot may hold both afterwards.
+            alts = [dict(op['inner'], s=op.get('s', 0), mode=m) for m in (0, 1)]
+            if not all(self.allow(alt) for alt in alts):
+                return False
+            for alt in alts:
+                self.apply(alt)
+            return True
         if op['op'] in ('burst', 'trunc'):
             subs = op['ops'] if op['op'] == 'burst' else [op['inner']]
             if op['op'] == 'trunc' and 'watch' in op['inner']:
