@@ -192,38 +192,36 @@ class Legality(object):
                 for p in op.get(key) or []:
                     self._hold(s, p, mode)
 
+    def landings(self, op):
+        """The ops a cut-short op may land as. Its record is cut and padded
+        at the end, where a read keeps its watch flag and addWatch its mode:
+        whatever bytes land there, so a read may set a watch it does not
+        name, and addWatch 1 cut by one byte and padded with 00 is mode 0."""
+        inner = dict(op['inner'], s=op.get('s', 0))
+        if inner['op'] == 'addWatch':
+            return [dict(inner, mode=m) for m in (0, 1)]
+        if 'watch' in inner:
+            return [inner, dict(inner, watch=True)]
+        return [inner]
+
     def check(self, op):
-        """allow + apply; a burst's ops and a cut-short op count as if
-        each ran (a record cut where nothing matters still runs)."""
-        if op['op'] == 'trunc' and op['inner']['op'] == 'addWatch':
-            # The record ends with the mode: cut short and padded, it is
-            # whatever bytes land there (mode 1 cut by one byte and padded
-            # with 00 is mode 0). Either mode must be legal here, and the
-            # slot may hold both afterwards.
-            alts = [dict(op['inner'], s=op.get('s', 0), mode=m) for m in (0, 1)]
-            if not all(self.allow(alt) for alt in alts):
-                return False
-            for alt in alts:
-                self.apply(alt)
-            return True
-        if op['op'] in ('burst', 'trunc'):
-            subs = op['ops'] if op['op'] == 'burst' else [op['inner']]
-            if op['op'] == 'trunc' and 'watch' in op['inner']:
-                # A read's record ends with its watch flag: cut short and
-                # padded, the flag is whatever byte lands there, so it may
-                # set a watch the op does not name.
-                subs = subs + [dict(op['inner'], watch=True)]
+        """allow + apply. A burst's ops count as if each ran in turn; a
+        cut-short op as each op it may land as (a record cut where nothing
+        matters still runs), each legal here, the slot holding what all of
+        them would."""
+        if op['op'] == 'burst':
             saved = {k: {p: set(m) for p, m in v.items()} for k, v in self.held.items()}
-            for sub in subs:
+            for sub in op['ops']:
                 if not self.check(dict(sub, s=op.get('s', 0))):
                     self.held = saved
                     return False
             return True
-        ok = self.allow(op)
-        if ok:
-            self.apply(op)
-        return ok
-
+        alts = self.landings(op) if op['op'] == 'trunc' else [op]
+        if not all(self.allow(alt) for alt in alts):
+            return False
+        for alt in alts:
+            self.apply(alt)
+        return True
 
 def legal(ops):
     lg = Legality()
